@@ -1,0 +1,328 @@
+"""Command-line entry point: parses arguments, builds the SystemContext, runs a command or the wizard.
+
+Only what a command needs is imported, and only when it runs: `ivy-setup check` never imports
+textual, rich, requests (with --offline), cryptography or ivy, so it starts about as fast as Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ivy_setup_tui import __version__
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.context import SystemContext
+
+# Exit codes (SPEC §4), shared by every command.
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_NEW_SHELL = 3
+EXIT_CANCELLED = 130
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as one line and exit code 2, never a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole CLI: the wizard at top level and the scriptable subcommands."""
+    target = argparse.ArgumentParser(add_help=False)
+    target.add_argument(
+        "--project",
+        metavar="DIR",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the directory you run ivy scripts from (default: the current directory)",
+    )
+    target.add_argument(
+        "--python",
+        metavar="PATH",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the Python interpreter ivy is (or will be) installed in",
+    )
+    target.add_argument(
+        "--offline",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="do not use the network (skips the index and reachability checks)",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="ivy-setup",
+        parents=[target],
+        description=(
+            "Make the ivy package's API key work on this machine, and keep it working. "
+            "Without a command, starts the interactive wizard."
+        ),
+        epilog="Exit codes: 0 nothing left to do, 1 findings remain, 2 usage error or bad input, "
+        "3 changes applied and a new shell is needed, 130 cancelled.",
+    )
+    parser.add_argument("--version", action="version", version=f"ivy-setup {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check", parents=[target], help="diagnose the setup; changes nothing on disk"
+    )
+    check.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask ivy's key server whether the key is valid (sends the key, as ivy does)",
+    )
+    check.add_argument("--verbose", "-v", action="store_true", help="details for every finding")
+
+    explain = commands.add_parser(
+        "explain", parents=[target], help="say what an ivy error message means for this machine"
+    )
+    explain.add_argument(
+        "file", nargs="?", metavar="FILE|-", help="file holding the error text, or - for stdin"
+    )
+    explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
+
+    report = commands.add_parser(
+        "report", parents=[target], help="a redacted Markdown report to share in a bug tracker"
+    )
+    report.add_argument("--output", "-o", metavar="FILE", type=Path, help="write it to FILE")
+
+    undo = commands.add_parser("undo", help="revert the changes of a run (default: the last one)")
+    undo.add_argument("run_id", nargs="?", metavar="RUN_ID")
+    undo.add_argument("--list", action="store_true", help="list the runs that can be undone")
+    undo.add_argument(
+        "--force", action="store_true", help="undo even files that changed since the run"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ivy-setup with `argv` and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed usage and the reason
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return _dispatch(args)
+    except UsageError as exc:
+        print(f"ivy-setup: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nivy-setup: cancelled.", file=sys.stderr)
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): nothing more to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "undo":
+        return _cmd_undo(args)
+    ctx = _context(args)
+    if command == "check":
+        return _cmd_check(ctx, as_json=args.json, verbose=args.verbose)
+    if command == "explain":
+        return _cmd_explain(ctx, args.file, as_json=args.json)
+    if command == "report":
+        return _cmd_report(ctx, args.output)
+    return _cmd_wizard(ctx)
+
+
+def _context(args: argparse.Namespace) -> SystemContext:
+    """Validate --project/--python and read the process into a SystemContext."""
+    from ivy_setup_tui.services.context import SystemContext
+
+    project: Path | None = getattr(args, "project", None)
+    python: Path | None = getattr(args, "python", None)
+    if project is not None:
+        resolved = Path(os.path.abspath(project))
+        if not resolved.exists():
+            raise UsageError(f"--project {project}: no such directory. Give the folder you run ivy from.")
+        if not resolved.is_dir():
+            raise UsageError(f"--project {project}: not a directory. Give the folder you run ivy from.")
+        project = resolved
+    if python is not None:
+        if not python.exists() and os.sep not in str(python):
+            import shutil
+
+            found = shutil.which(str(python))
+            if found is None:
+                raise UsageError(f"--python {python}: not found on PATH. Give the interpreter's path.")
+            python = Path(found)
+        elif not python.exists():
+            raise UsageError(f"--python {python}: no such file. Give the path of a Python interpreter.")
+        python = Path(os.path.abspath(python))
+    return SystemContext.from_process(
+        project=project,
+        python=python,
+        offline=bool(getattr(args, "offline", False)),
+        online=bool(getattr(args, "online", False)),
+    )
+
+
+def _diagnose(ctx: SystemContext) -> Diagnosis:
+    from ivy_setup_tui.services.checks import diagnose
+
+    return diagnose(ctx)
+
+
+def _exit_for(diagnosis: Diagnosis) -> int:
+    return EXIT_FINDINGS if any(f.status.needs_action for f in diagnosis.findings) else EXIT_OK
+
+
+def _cmd_check(ctx: SystemContext, *, as_json: bool, verbose: bool) -> int:
+    diagnosis = _diagnose(ctx)
+    if as_json:
+        print(json.dumps(check_json(diagnosis), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(_human_report(diagnosis, verbose=verbose))
+    return _exit_for(diagnosis)
+
+
+def check_json(diagnosis: Diagnosis) -> dict[str, object]:
+    """The `check --json` object (SPEC §4): schema, tool version, target, findings, summary."""
+    from ivy_setup_tui.services.model import summarize
+
+    target = diagnosis.target
+    ctx = diagnosis.ctx
+    return {
+        "schema": 1,
+        "ivy_setup": __version__,
+        "target": {
+            "python": str(target.python) if target.python else None,
+            "python_version": target.version,
+            "source": target.source,
+            "project": str(ctx.project),
+            "ivy_version": target.ivy.version if target.ivy else None,
+            "scheme": diagnosis.facts.scheme,
+            "measured": diagnosis.facts.measured,
+            "offline": ctx.offline,
+            "online": ctx.online,
+        },
+        "findings": [finding.to_json() for finding in diagnosis.findings],
+        "summary": summarize(diagnosis.findings),
+    }
+
+
+def _human_report(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
+    from ivy_setup_tui.output import Style, header_line, render_findings
+
+    ctx = diagnosis.ctx
+    target = diagnosis.target
+    style = Style.for_stream(sys.stdout, ctx.env)
+    header = header_line(
+        python=ctx.tilde(target.python) if target.python else "no interpreter",
+        python_version=target.version,
+        ivy_version=target.ivy.version if target.ivy else None,
+        scheme=diagnosis.facts.scheme,
+        project=ctx.tilde(ctx.project),
+    )
+    return render_findings(diagnosis.findings, style, header=header, verbose=verbose)
+
+
+def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> int:
+    from ivy_setup_tui.services.explain import explain, render_explanation
+
+    text = _read_input(source)
+    if not text.strip():
+        raise UsageError(
+            "nothing to explain: give a file holding the error, or paste it on stdin (`-`)."
+        )
+    offline_ctx = ctx if ctx.offline else _replace_offline(ctx)
+    explanation = explain(text, _diagnose(offline_ctx))
+    if as_json:
+        print(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False))
+    else:
+        sys.stdout.write(render_explanation(explanation))
+    return EXIT_OK if explanation.recognised else EXIT_FINDINGS
+
+
+def _replace_offline(ctx: SystemContext) -> SystemContext:
+    from dataclasses import replace
+
+    # explain relates the message to local state only; it has no reason to wait on the network
+    return replace(ctx, offline=True)
+
+
+def _read_input(source: str | None) -> str:
+    """The text of FILE, or stdin for `-` (or when no FILE is given and stdin is not a terminal)."""
+    if source is None and sys.stdin.isatty():
+        print("Paste the error or traceback, then press Ctrl-D:", file=sys.stderr)
+        return sys.stdin.read()
+    if source in (None, "-"):
+        return sys.stdin.read()
+    path = Path(source)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{source}: no such file.") from None
+    except IsADirectoryError:
+        raise UsageError(f"{source}: is a directory, not a file holding an error message.") from None
+    except PermissionError:
+        raise UsageError(f"{source}: not readable by you (permission denied).") from None
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot be read ({exc.strerror}).") from None
+    if b"\x00" in data[:8192]:
+        raise UsageError(f"{source}: is a binary file, not an error message.")
+    return data.decode("utf-8", errors="replace")
+
+
+def _cmd_report(ctx: SystemContext, output: Path | None) -> int:
+    from ivy_setup_tui.services.report import render_report
+
+    diagnosis = _diagnose(ctx)
+    text = render_report(diagnosis, secrets=_key_secrets(diagnosis))
+    if output is None:
+        sys.stdout.write(text)
+        return _exit_for(diagnosis)
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {output}: {exc.strerror}.") from None
+    print(f"Report written to {output} (home shown as ~, user name and key removed).")
+    return _exit_for(diagnosis)
+
+
+def _key_secrets(diagnosis: Diagnosis) -> list[str]:
+    """The key text as found on this machine, so the report can scrub any copy of it."""
+    secrets: list[str] = []
+    path = diagnosis.lookup.path
+    if path is not None:
+        try:
+            with open(path, "rb") as handle:
+                first = handle.read(4096).splitlines()
+        except OSError:
+            first = []
+        if first:
+            secrets.append(first[0].decode("utf-8", errors="replace").strip())
+    env_key = diagnosis.ctx.env.get("IVY_KEY", "").strip()
+    if env_key:
+        secrets.append(env_key)
+    return [s for s in secrets if len(s) >= 4]
+
+
+def _cmd_undo(args: argparse.Namespace) -> int:
+    from ivy_setup_tui.services.context import SystemContext
+
+    ctx = SystemContext.from_process()
+    raise UsageError(f"undo is not wired yet for {ctx.state_dir}")
+
+
+def _cmd_wizard(ctx: SystemContext) -> int:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        diagnosis = _diagnose(ctx)
+        sys.stdout.write(_human_report(diagnosis))
+        print("\n(No terminal: this is the `ivy-setup check` report. Run `ivy-setup` in a terminal for the wizard.)")
+        return _exit_for(diagnosis)
+    from ivy_setup_tui.app import run_wizard
+
+    return run_wizard(ctx)
