@@ -1,4 +1,4 @@
-"""Command-line entry point: parses arguments, builds the SystemContext, runs a command or the wizard.
+"""Command-line entry point: parses arguments, builds the SystemContext, runs a command or wizard.
 
 Only what a command needs is imported, and only when it runs: `ivy-setup check` never imports
 textual, rich, requests (with --offline), cryptography or ivy, so it starts about as fast as Python.
@@ -146,9 +146,13 @@ def _context(args: argparse.Namespace) -> SystemContext:
     if project is not None:
         resolved = Path(os.path.abspath(project))
         if not resolved.exists():
-            raise UsageError(f"--project {project}: no such directory. Give the folder you run ivy from.")
+            raise UsageError(
+                f"--project {project}: no such directory. Give the folder you run ivy from."
+            )
         if not resolved.is_dir():
-            raise UsageError(f"--project {project}: not a directory. Give the folder you run ivy from.")
+            raise UsageError(
+                f"--project {project}: not a directory. Give the folder you run ivy from."
+            )
         project = resolved
     if python is not None:
         if not python.exists() and os.sep not in str(python):
@@ -156,10 +160,14 @@ def _context(args: argparse.Namespace) -> SystemContext:
 
             found = shutil.which(str(python))
             if found is None:
-                raise UsageError(f"--python {python}: not found on PATH. Give the interpreter's path.")
+                raise UsageError(
+                    f"--python {python}: not found on PATH. Give the interpreter's path."
+                )
             python = Path(found)
         elif not python.exists():
-            raise UsageError(f"--python {python}: no such file. Give the path of a Python interpreter.")
+            raise UsageError(
+                f"--python {python}: no such file. Give the path of a Python interpreter."
+            )
         python = Path(os.path.abspath(python))
     return SystemContext.from_process(
         project=project,
@@ -266,7 +274,9 @@ def _read_input(source: str | None) -> str:
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file.") from None
     except IsADirectoryError:
-        raise UsageError(f"{source}: is a directory, not a file holding an error message.") from None
+        raise UsageError(
+            f"{source}: is a directory, not a file holding an error message."
+        ) from None
     except PermissionError:
         raise UsageError(f"{source}: not readable by you (permission denied).") from None
     except OSError as exc:
@@ -312,16 +322,35 @@ def _key_secrets(diagnosis: Diagnosis) -> list[str]:
 
 def _cmd_undo(args: argparse.Namespace) -> int:
     from ivy_setup_tui.services.context import SystemContext
+    from ivy_setup_tui.services.journal import Journal, JournalError
 
-    ctx = SystemContext.from_process()
-    raise UsageError(f"undo is not wired yet for {ctx.state_dir}")
+    journal = Journal(SystemContext.from_process())
+    if args.list:
+        runs = journal.list_runs()
+        if not runs:
+            print("No runs recorded yet: ivy-setup has not changed anything on this machine.")
+            return EXIT_OK
+        for info in runs:
+            print(info.describe())
+        return EXIT_OK
+    try:
+        result = journal.undo(args.run_id, force=args.force)
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    print(result.describe())
+    if result.status != "ok":
+        return EXIT_FINDINGS
+    return EXIT_NEW_SHELL if result.needs_new_shell else EXIT_OK
 
 
 def _cmd_wizard(ctx: SystemContext) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         diagnosis = _diagnose(ctx)
         sys.stdout.write(_human_report(diagnosis))
-        print("\n(No terminal: this is the `ivy-setup check` report. Run `ivy-setup` in a terminal for the wizard.)")
+        print(
+            "\n(No terminal: this is the `ivy-setup check` report. "
+            "Run `ivy-setup` in a terminal for the wizard.)"
+        )
         return _exit_for(diagnosis)
     from ivy_setup_tui.app import run_wizard
 

@@ -1,7 +1,7 @@
-"""Plain-text rendering of findings for the terminal: status glyphs (with an ASCII fallback) and colour.
+"""Plain-text rendering of findings for the terminal: status glyphs (ASCII fallback) and colour.
 
-Used by `ivy-setup check` and by the wizard's no-TTY fallback. It deliberately uses no rich/textual so
-that `check` starts fast; colour is plain ANSI and is off with `NO_COLOR`, `TERM=dumb` or no TTY.
+Used by `ivy-setup check` and by the wizard's no-TTY fallback. It deliberately uses no rich/textual
+so that `check` starts fast; colour is plain ANSI and is off with `NO_COLOR`, `TERM=dumb` or no TTY.
 """
 
 from __future__ import annotations

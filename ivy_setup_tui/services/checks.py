@@ -74,8 +74,12 @@ def diagnose(
     with ThreadPoolExecutor(max_workers=6, thread_name_prefix="ivy-setup-check") as pool:
         # Independent of the ivy version: start now, overlapping the interpreter probe.
         early: list[Future[list[Finding]]] = [
-            pool.submit(_guard, "environment.conflicts", lambda: [environment.check_conflicts(ctx)]),
-            pool.submit(_guard, "permissions.privilege", lambda: [permissions.check_privilege(ctx)]),
+            pool.submit(
+                _guard, "environment.conflicts", lambda: [environment.check_conflicts(ctx)]
+            ),
+            pool.submit(
+                _guard, "permissions.privilege", lambda: [permissions.check_privilege(ctx)]
+            ),
         ]
         if target is None:
             target = interpreter.select_target(ctx)

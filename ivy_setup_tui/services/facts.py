@@ -60,6 +60,7 @@ class ReleaseFacts:
     endpoints: tuple[str, ...]  # endpoint names, see `endpoints()`
     extra_dependencies: tuple[str, ...] = ()  # undeclared modules trace/transpile import
     measured_versions: tuple[str, ...] = ()  # exact versions measured inside an assumed range
+    cwd_files: tuple[str, ...] = ()  # files ivy writes into the cwd (it must be writable)
 
     def contains(self, version: Version) -> bool:
         """True when `version` falls in this range."""
@@ -150,6 +151,7 @@ RELEASES: tuple[ReleaseFacts, ...] = (
         uses_ivy_dir=True,
         writes_caches=True,
         endpoints=(),
+        cwd_files=("ivy_logs.txt",),
     ),
     ReleaseFacts(
         low="1.0.1",
@@ -196,7 +198,9 @@ class VersionFacts:
         if self.measured:
             return ""
         if self.version is None:
-            return "(Assumed: ivy is not installed, so ivy-setup cannot tell which release will run.)"
+            return (
+                "(Assumed: ivy is not installed, so ivy-setup cannot tell which release will run.)"
+            )
         return (
             f"(Assumed: ivy {self.version} itself was not measured; this follows the facts "
             f"measured for its nearest releases.)"

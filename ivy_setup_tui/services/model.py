@@ -76,7 +76,11 @@ class Fix:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form used by `check --json`."""
-        return {"summary": self.summary, "automatic": self.automatic, "commands": list(self.commands)}
+        return {
+            "summary": self.summary,
+            "automatic": self.automatic,
+            "commands": list(self.commands),
+        }
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,9 @@ def summarize(findings: list[Finding]) -> dict[str, Any]:
         counts[finding.status.value] += 1
     return {
         "counts": counts,
-        "worst": max((f.status for f in findings), key=lambda s: s.severity, default=Status.OK).value,
+        "worst": max(
+            (f.status for f in findings), key=lambda s: s.severity, default=Status.OK
+        ).value,
         "action_needed": [f.id for f in findings if f.status.needs_action],
     }
 

@@ -1,4 +1,4 @@
-"""CLI test helpers: run ivy-setup as a real subprocess; a real venv with a hand-made ivy install."""
+"""CLI test helpers: ivy-setup as a real subprocess; real venvs with a hand-made ivy install."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ def ivy_setup(work: Path) -> Runner:
     """Run `python -m ivy_setup_tui ARGS` in the sandbox; returns the completed process."""
 
     def run(
-        *args: str, stdin: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None
+        *args: str,
+        stdin: str | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "ivy_setup_tui", *args],
@@ -48,7 +51,8 @@ def _make_venv(root: Path, ivy_version: str | None) -> Path:
         ).stdout.strip()
         dist = Path(purelib) / f"ivy-{ivy_version}.dist-info"
         dist.mkdir(parents=True)
-        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: ivy\nVersion: {ivy_version}\n")
+        metadata = f"Metadata-Version: 2.1\nName: ivy\nVersion: {ivy_version}\n"
+        (dist / "METADATA").write_text(metadata)
         (dist / "INSTALLER").write_text("pip\n")
         (dist / "RECORD").write_text("")
     return python

@@ -83,7 +83,8 @@ def test_check_json_shape_for_a_broken_0090_setup(
     assert "trailing_newline" in findings["key.content"]["evidence"]["problems"]
     assert findings["version.upgrade"]["status"] == "skipped"
     assert findings["network.reachability"]["status"] == "skipped"
-    assert KEY not in out.stdout and KEY[:-4] not in out.stdout
+    assert KEY not in out.stdout
+    assert KEY[:-4] not in out.stdout
     assert document["summary"]["counts"]["error"] >= 1
 
 

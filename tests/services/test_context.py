@@ -31,7 +31,8 @@ def test_state_dir_matches_platformdirs(home: Path) -> None:
     assert state_dir_for(os.environ, home, "linux") == expected
     assert state_dir_for({}, home, "linux") == home / ".local" / "state" / "ivy-setup"
     # a relative XDG_STATE_HOME is invalid per the XDG spec and ignored
-    assert state_dir_for({"XDG_STATE_HOME": "rel"}, home, "linux") == home / ".local/state/ivy-setup"
+    relative = state_dir_for({"XDG_STATE_HOME": "rel"}, home, "linux")
+    assert relative == home / ".local/state/ivy-setup"
 
 
 def test_tilde_shows_home_as_tilde(home: Path) -> None:

@@ -1,4 +1,4 @@
-"""The facts table: every version the facts describe maps to the measured scheme, others are flagged."""
+"""The facts table: each version maps to its measured scheme; unmeasured ones are flagged."""
 
 from __future__ import annotations
 
