@@ -28,6 +28,21 @@ _ASCII = {
     Status.WARNING: "[!] ",
     Status.ERROR: "[x] ",
 }
+_ASCII_SPELLING = {
+    "→": "->",
+    "←": "<-",
+    "—": "-",
+    "–": "-",
+    "·": "|",
+    "…": "...",
+    "“": '"',
+    "”": '"',
+    "‘": "'",
+    "’": "'",
+    "×": "x",
+    "≥": ">=",
+    "≤": "<=",
+}
 _COLOURS = {
     Status.OK: "32",
     Status.INFO: "36",
@@ -67,6 +82,14 @@ class Style:
         """Wrap `text` in an ANSI colour when colour is on."""
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
 
+    def fit(self, text: str) -> str:
+        """`text` made printable on this stream: typographic characters spelled in ASCII if needed."""
+        if self.unicode:
+            return text
+        for fancy, plain in _ASCII_SPELLING.items():
+            text = text.replace(fancy, plain)
+        return text.encode("ascii", errors="replace").decode("ascii")
+
     def bold(self, text: str) -> str:
         """Bold text when colour is on."""
         return self.paint(text, "1")
@@ -94,7 +117,7 @@ def render_findings(
                     lines += [f"{indent}  $ {command}" for command in finding.fix.commands]
         lines.append("")
     lines.append(summary_line(findings, style))
-    return "\n".join(lines) + "\n"
+    return style.fit("\n".join(lines) + "\n")
 
 
 def summary_line(findings: list[Finding], style: Style) -> str:
