@@ -93,6 +93,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--output", "-o", metavar="FILE", type=Path, help="write it to FILE")
 
+    fix = commands.add_parser(
+        "fix", parents=[target], help="apply the fixes the checks propose (for scripts)"
+    )
+    fix.add_argument("--yes", "-y", action="store_true", help="apply without asking")
+    fix.add_argument(
+        "--dry-run", action="store_true", help="print exactly what would change; change nothing"
+    )
+    fix.add_argument(
+        "--only", metavar="STEP,...", help="steps to run: version, key, permissions, environment"
+    )
+    fix.add_argument(
+        "--key-file",
+        metavar="PATH|-",
+        help="read the API key from a file, or - for stdin (never give the key itself)",
+    )
+    fix.add_argument(
+        "--scope",
+        choices=("home", "project"),
+        help="key.pem placement: ~/.ivy for all projects (default) or this project's .ivy",
+    )
+    fix.add_argument("--ivy-version", metavar="SPEC", help="the ivy release to install")
+    fix.add_argument(
+        "--create-venv",
+        action="store_true",
+        help="for an externally-managed Python: create a venv in the project and install there",
+    )
+    fix.add_argument("--ivy-root", metavar="PATH", help="the IVY_ROOT to persist (absolute)")
+    fix.add_argument(
+        "--shells",
+        metavar="LIST",
+        help="shells to configure, e.g. bash,zsh,fish,pwsh (default: all)",
+    )
+    fix.add_argument(
+        "--no-modify-rc",
+        action="store_true",
+        help="write the env files only and print the line to add to your shell files",
+    )
+
     undo = commands.add_parser("undo", help="revert the changes of a run (default: the last one)")
     undo.add_argument("run_id", nargs="?", metavar="RUN_ID")
     undo.add_argument("--list", action="store_true", help="list the runs that can be undone")
@@ -134,6 +172,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_explain(ctx, args.file, as_json=args.json)
     if command == "report":
         return _cmd_report(ctx, args.output)
+    if command == "fix":
+        from ivy_setup_tui.fixcmd import run_fix
+
+        return run_fix(ctx, args)
     return _cmd_wizard(ctx)
 
 

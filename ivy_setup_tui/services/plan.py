@@ -79,6 +79,7 @@ class StepPlan:
     changes: tuple[Change, ...] = ()
     refusals: tuple[Refusal, ...] = ()
     notes: tuple[str, ...] = ()
+    needs_input: str | None = None  # e.g. "key": the step can act once the user gives it
 
     @property
     def empty(self) -> bool:
@@ -110,3 +111,23 @@ def _quote(part: str) -> str:
     import shlex
 
     return shlex.quote(part)
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    """What the user asked `fix` (or the wizard) for: scope, choices, and the key as raw input.
+
+    `key_input` holds the raw bytes the user gave (file, stdin or the masked field); each step
+    normalises what it needs and raises `BadInput` for what it refuses.
+    """
+
+    dry_run: bool = False
+    key_input: bytes | None = field(default=None, repr=False)
+    key_source: str | None = None  # "file:<path>", "stdin", "prompt", "paste"
+    scope: str | None = None  # key placement: "home" or "project"
+    ivy_version: str | None = None  # a version or specifier for the Version step
+    ivy_root: str | None = None  # the IVY_ROOT to persist (absolute after validation)
+    shells: tuple[str, ...] | None = None  # None: every shell the user has
+    modify_rc: bool = True  # False: write the env files only, print the lines to add
+    create_venv: bool = False  # PEP 668: create a project venv and install there
+    force: bool = False

@@ -1,0 +1,217 @@
+"""`ivy-setup fix`: walk the fixing steps for scripts, with the same plans the wizard previews.
+
+Each step is planned against a fresh diagnosis (the previous step may have changed what the next
+one must do), previewed, confirmed (per change on a TTY, or all with `--yes`), and applied through
+one journal run, so `ivy-setup undo` reverts the whole `fix` at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from ivy_setup_tui.cli import (
+    EXIT_CANCELLED,
+    EXIT_FINDINGS,
+    EXIT_NEW_SHELL,
+    EXIT_OK,
+    UsageError,
+    _diagnose,
+)
+from ivy_setup_tui.services import steps
+from ivy_setup_tui.services.context import SystemContext
+from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
+
+MAX_KEY_INPUT = 64 * 1024  # far above any key; stops a mistaken `--key-file /dev/zero`
+
+
+def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
+    """Plan, preview, confirm and apply the chosen steps; returns the exit code."""
+    try:
+        chosen = steps.parse_only(args.only)
+    except ValueError as exc:
+        raise UsageError(f"--only: {exc}") from None
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not (args.yes or args.dry_run or interactive):
+        raise UsageError(
+            "fix changes files: without a terminal to confirm each change, pass --yes "
+            "(or --dry-run to see what would change)."
+        )
+    options = _options(args)
+    if args.dry_run:
+        return _dry_run(ctx, chosen, options)
+
+    from ivy_setup_tui.services.journal import Journal, JournalError
+
+    applied = 0
+    try:
+        with Journal(ctx).begin("fix", _argv_summary(args)) as run:
+            for step in chosen:
+                plan = _plan(ctx, step, options, interactive)
+                if plan is None:
+                    continue
+                _print_plan(plan)
+                changes = [c for c in plan.changes if args.yes or _confirm(c)]
+                if not changes:
+                    continue
+                plan = replace(plan, changes=tuple(changes))
+                result = steps.service(step).apply(ctx, plan, run, progress=_progress)
+                applied += len(result.applied)
+                for message in result.messages:
+                    print(f"  {message}")
+                for change, reason in result.failed:
+                    print(f"  ✗ {change.summary}: {reason}", file=sys.stderr)
+                if result.needs_new_shell:
+                    run.needs_new_shell = True
+            needs_new_shell = run.needs_new_shell
+            run_id = run.run_id
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    except BadInput as exc:
+        raise UsageError(str(exc)) from None
+
+    final = _diagnose(ctx)
+    left = [f for f in final.findings if f.status.needs_action]
+    print()
+    if applied:
+        print(
+            f"Applied {applied} change(s) in run {run_id}; `ivy-setup undo {run_id}` reverts them."
+        )
+    else:
+        print("Nothing was changed.")
+    for finding in left:
+        print(f"  still to do: {finding.title} ({finding.id})")
+    if applied and needs_new_shell:
+        print("Open a new terminal (or source the env file shown above) for the changes to apply.")
+        return EXIT_NEW_SHELL
+    return EXIT_FINDINGS if left else EXIT_OK
+
+
+def _plan(
+    ctx: SystemContext, step: Step, options: FixOptions, interactive: bool
+) -> StepPlan | None:
+    if not steps.available(step):
+        print(f"{step.label}: this build cannot fix this step yet; see `ivy-setup check`.")
+        return None
+    service = steps.service(step)
+    try:
+        plan = service.plan(ctx, _diagnose(ctx), options)
+        if plan.needs_input == "key" and options.key_input is None and interactive:
+            key = getpass.getpass("Paste your ivy API key (input hidden), then Enter: ")
+            options = replace(options, key_input=key.encode("utf-8"), key_source="prompt")
+            plan = service.plan(ctx, _diagnose(ctx), options)
+    except BadInput as exc:
+        raise UsageError(str(exc)) from None
+    except (EOFError, KeyboardInterrupt):
+        raise SystemExit(EXIT_CANCELLED) from None
+    return plan
+
+
+def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) -> int:
+    pending = 0
+    for step in chosen:
+        plan = _plan(ctx, step, options, interactive=False)
+        if plan is None:
+            continue
+        _print_plan(plan)
+        pending += len(plan.changes)
+    print()
+    if len(chosen) > 1 and pending:
+        print("(Dry run: each step was planned against the machine as it is now; after applying")
+        print(" an earlier step, a later one may propose a little more or less.)")
+    print(f"Dry run: {pending} change(s) would be made; nothing was changed.")
+    return EXIT_FINDINGS if pending else EXIT_OK
+
+
+def _print_plan(plan: StepPlan) -> None:
+    print(f"\n{plan.step.label}")
+    if plan.empty and not plan.refusals:
+        print("  nothing to change")
+    for change in plan.changes:
+        print("  • " + change.preview().replace("\n", "\n  "))
+    for refusal in plan.refusals:
+        print(f"  ✗ not done automatically: {refusal.reason}")
+        for line in refusal.manual:
+            print(f"      {line}")
+    for note in plan.notes:
+        print(f"  ℹ {note}")
+
+
+def _confirm(change: Change) -> bool:
+    try:
+        answer = input(f"Apply “{change.summary}”? [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in {"y", "yes"}
+
+
+def _progress(line: str) -> None:
+    print(f"    {line}", flush=True)
+
+
+def _options(args: argparse.Namespace) -> FixOptions:
+    key_input: bytes | None = None
+    key_source: str | None = None
+    if args.key_file is not None:
+        key_input, key_source = _read_key(args.key_file)
+    shells = None
+    if args.shells:
+        shells = tuple(s.strip() for s in args.shells.split(",") if s.strip())
+        unknown = sorted(set(shells) - {"bash", "zsh", "fish", "pwsh", "powershell", "sh"})
+        if unknown:
+            raise UsageError(f"--shells: unknown shell {', '.join(unknown)}")
+    return FixOptions(
+        dry_run=args.dry_run,
+        key_input=key_input,
+        key_source=key_source,
+        scope=args.scope,
+        ivy_version=args.ivy_version,
+        ivy_root=args.ivy_root,
+        shells=shells,
+        modify_rc=not args.no_modify_rc,
+        create_venv=args.create_venv,
+    )
+
+
+def _read_key(source: str) -> tuple[bytes, str]:
+    """Raw key bytes from a file or stdin (never argv); bounded, errors named plainly."""
+    if source == "-":
+        data = sys.stdin.buffer.read(MAX_KEY_INPUT + 1)
+        origin = "stdin"
+    else:
+        path = Path(source)
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(MAX_KEY_INPUT + 1)
+        except FileNotFoundError:
+            raise UsageError(f"--key-file {source}: no such file.") from None
+        except IsADirectoryError:
+            raise UsageError(f"--key-file {source}: is a directory, not a key file.") from None
+        except PermissionError:
+            raise UsageError(f"--key-file {source}: not readable by you.") from None
+        except OSError as exc:
+            raise UsageError(f"--key-file {source}: cannot be read ({exc.strerror}).") from None
+        origin = f"file:{path}"
+    if len(data) > MAX_KEY_INPUT:
+        raise UsageError(
+            f"--key-file {source}: more than {MAX_KEY_INPUT // 1024} KiB; an ivy key is one short line."
+        )
+    return data, origin
+
+
+def _argv_summary(args: argparse.Namespace) -> str:
+    """The fix invocation for the journal, without anything secret (the key is never in argv)."""
+    parts = ["fix"]
+    for name in ("only", "scope", "ivy_version", "ivy_root", "shells"):
+        value = getattr(args, name, None)
+        if value:
+            parts.append(f"--{name.replace('_', '-')} {value}")
+    if args.key_file:
+        parts.append("--key-file " + ("-" if args.key_file == "-" else "<file>"))
+    if args.yes:
+        parts.append("--yes")
+    return " ".join(parts)

@@ -1,0 +1,76 @@
+"""The four fixing steps in the order the wizard and `fix` walk them, each a service module.
+
+A step module offers `plan(ctx, diagnosis, options) -> StepPlan` and
+`apply(ctx, plan, run, *, progress=None, cancel=None) -> StepResult`. Modules are imported only
+when their step is used, so `check` never pays for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import threading
+from typing import TYPE_CHECKING, Protocol, cast
+
+from ivy_setup_tui.services.model import Step
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.context import SystemContext
+    from ivy_setup_tui.services.journal import Run
+    from ivy_setup_tui.services.plan import FixOptions, ProgressCallback, StepPlan, StepResult
+
+# The order matters: the version decides the key scheme, the key decides what the permissions and
+# the environment must cover.
+FIX_STEPS: tuple[Step, ...] = (Step.VERSION, Step.KEY, Step.PERMISSIONS, Step.ENVIRONMENT)
+
+_MODULES = {
+    Step.VERSION: "ivy_setup_tui.services.fix_version",
+    Step.KEY: "ivy_setup_tui.services.fix_key",
+    Step.PERMISSIONS: "ivy_setup_tui.services.fix_permissions",
+    Step.ENVIRONMENT: "ivy_setup_tui.services.fix_environment",
+}
+
+
+class StepService(Protocol):
+    """The two functions every step module provides."""
+
+    def plan(self, ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions) -> StepPlan:
+        """What the step would change now (pure: reads, never writes)."""
+        ...
+
+    def apply(
+        self,
+        ctx: SystemContext,
+        plan: StepPlan,
+        run: Run,
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> StepResult:
+        """Perform the plan through the journal run; report what happened."""
+        ...
+
+
+def service(step: Step) -> StepService:
+    """The service module of a fixing step (imported on first use)."""
+    return cast("StepService", importlib.import_module(_MODULES[step]))
+
+
+def available(step: Step) -> bool:
+    """True when the step's service module exists in this build."""
+    return importlib.util.find_spec(_MODULES[step]) is not None
+
+
+def parse_only(text: str | None) -> tuple[Step, ...]:
+    """`--only version,key` as steps in walking order; raises ValueError naming an unknown step."""
+    if not text:
+        return FIX_STEPS
+    wanted = {part.strip().lower() for part in text.split(",") if part.strip()}
+    names = {step.value for step in FIX_STEPS}
+    unknown = sorted(wanted - names)
+    if unknown:
+        raise ValueError(
+            f"unknown step {', '.join(unknown)}: choose from {', '.join(s.value for s in FIX_STEPS)}"
+        )
+    return tuple(step for step in FIX_STEPS if step.value in wanted)
