@@ -1,0 +1,188 @@
+"""The Summary: per step what is fine and what is left, new shell needed?, undo."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, Footer, Header, Static
+
+from ivy_setup_tui.screens.base import STEP_ORDER, WizardScreen
+from ivy_setup_tui.screens.messages import QuitRequested
+from ivy_setup_tui.services.context import SystemContext
+from ivy_setup_tui.services.model import Finding, Status, Step
+from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.app import WizardState
+    from ivy_setup_tui.services.journal import RunRecord
+
+
+class SummaryScreen(WizardScreen):
+    """Where the setup stands after this session, and how to take back what ivy-setup changed."""
+
+    AUTO_FOCUS = "#summary-body"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "recheck", "Re-check"),
+        Binding("f", "finish", "Finish"),
+    ]
+
+    class JournalRead(Message):
+        """The last journalled run (None: ivy-setup never changed anything), or why unknown."""
+
+        def __init__(self, record: RunRecord | None, error: str | None) -> None:
+            super().__init__()
+            self.record = record
+            self.error = error
+
+    def compose(self) -> ComposeResult:
+        """Per-step table, then changes, new shell, undo; Back / Re-check / Finish."""
+        yield Header()
+        with VerticalScroll(classes="body", id="summary-body"):
+            yield Static(Content.styled("Summary", "bold"), classes="title")
+            yield Static(id="summary-verdict")
+            yield Static(id="summary-steps")
+            yield Static(Content.styled("Changed in this session", "bold"), classes="section")
+            yield Static(id="summary-changed")
+            yield Static(Content.styled("New shell needed?", "bold"), classes="section")
+            yield Static(id="summary-shell")
+            yield Static(Content.styled("How to undo", "bold"), classes="section")
+            yield Static(id="summary-undo")
+            yield Vertical(CommandLine("ivy-setup undo --list"), id="undo-commands")
+        yield from self.compose_nav(next_label="Finish", next_id="finish")
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        """Render, and read the journal off the UI thread (it may have changed since)."""
+        super().on_screen_resume()
+        self._read_journal(self.wizard.state.ctx)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="journal")
+    def _read_journal(self, ctx: SystemContext) -> None:
+        try:
+            record = self.wizard.services.last_run(ctx)
+        except Exception as exc:  # noqa: BLE001 - a damaged journal must not break the summary
+            self.post_message(self.JournalRead(None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.JournalRead(record, None))
+
+    async def render_state(self, state: WizardState) -> None:
+        """The verdict and the per-step lines follow the findings."""
+        self.query_one("#summary-verdict", Static).update(verdict(state))
+        self.query_one("#summary-steps", Static).update(step_lines(state))
+        self.query_one("#summary-changed", Static).update(
+            Content(
+                "ivy-setup changed nothing in this session: the wizard diagnoses, and each step "
+                "lists the exact commands that fix what it found."
+            )
+        )
+        self.query_one("#summary-shell", Static).update(shell_advice(state))
+
+    async def on_summary_screen_journal_read(self, event: JournalRead) -> None:
+        """Name the last run that changed files, with its undo command."""
+        undo = self.query_one("#summary-undo", Static)
+        if event.error is not None:
+            undo.update(
+                Content.styled(f"The journal could not be read ({event.error}).", "$text-warning")
+            )
+            return
+        record = event.record
+        if record is None:
+            undo.update(
+                Content(
+                    "Nothing to undo: no ivy-setup run has changed files on this machine. Every "
+                    "change ivy-setup makes is journalled with a backup; list the runs with:"
+                )
+            )
+            return
+        when = record.started[:16].replace("T", " ")
+        shell = " It asked for a new shell." if record.needs_new_shell else ""
+        undo.update(
+            Content.assemble(
+                "The last run that changed files is ",
+                (record.run_id, "bold"),
+                f" ({record.command}, {when} UTC, {record.changes} change(s)).{shell} "
+                "To take it back, byte for byte:",
+            )
+        )
+        box = self.query_one("#undo-commands", Vertical)
+        await box.remove_children()
+        await box.mount_all(
+            [CommandLine(f"ivy-setup undo {record.run_id}"), CommandLine("ivy-setup undo --list")]
+        )
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Finish leaves the wizard; the others behave as on every screen."""
+        if event.button.id == "finish":
+            event.stop()
+            self.action_finish()
+            return
+        super().on_button_pressed(event)
+
+    def action_finish(self) -> None:
+        """Leave the wizard (the exit code says whether anything is left)."""
+        self.post_message(QuitRequested())
+
+
+def verdict(state: WizardState) -> Content:
+    """One line: all good, N things left, or still checking."""
+    if state.running:
+        return Content.styled(
+            "Still checking: the summary fills in as checks finish.", "$text-muted"
+        )
+    left = [f for f in state.findings.values() if f.status.needs_action]
+    if not state.findings:
+        return Content.styled("Nothing checked yet.", "$text-muted")
+    if not left:
+        return Content.styled(
+            f"{GLYPHS[Status.OK]} Nothing left to do: ivy should find and accept its key.",
+            f"bold {COLOURS[Status.OK]}",
+        )
+    return Content.styled(
+        f"{len(left)} thing(s) left to do; ivy-setup will exit with code 1.",
+        f"bold {COLOURS[Status.WARNING]}",
+    )
+
+
+def step_lines(state: WizardState) -> Content:
+    """Per step: how many checks are fine, and the title of each one left."""
+    lines: list[Content] = []
+    for step in (*STEP_ORDER, Step.NETWORK):
+        findings = [f for f in state.findings.values() if f.step is step]
+        fine = [f for f in findings if not f.status.needs_action]
+        left = sorted((f for f in findings if f.status.needs_action), key=_worst_first)
+        screen = SCREEN_FOR_STEP[step]
+        where = f" (see the {screen.capitalize()} step)" if left and screen != step.value else ""
+        lines.append(
+            Content.assemble(
+                (f"{step.label:<12}", "bold"),
+                (f"{GLYPHS[Status.OK]} {len(fine)} fine", COLOURS[Status.OK]),
+                (f"   {len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
+            )
+        )
+        lines.extend(Content.assemble("    ", badge(f.status), " ", f.title) for f in left)
+    return Content("\n").join(lines)
+
+
+def shell_advice(state: WizardState) -> Content:
+    """Whether a new terminal is needed: not for ivy-setup's changes (none yet), maybe for yours."""
+    env_left = [
+        f for f in state.findings.values() if f.step is Step.ENVIRONMENT and f.status.needs_action
+    ]
+    text = "No: ivy-setup changed no shell file in this session."
+    if env_left:
+        text += (
+            " After you fix IVY_ROOT in a shell file, open a new terminal (or `source` that file) "
+            "before running ivy: running terminals keep the old value."
+        )
+    return Content(text)
+
+
+def _worst_first(finding: Finding) -> int:
+    return -finding.status.severity
