@@ -1,22 +1,148 @@
-"""Step 3, Permissions: the key file and the .ivy folder readable by you, and only by you."""
+"""Step 3, Permissions: the key file and the .ivy folder readable by you, and only by you.
+
+A table shows every path the step looked at (mode and owner now → proposed, and why); the row under
+the cursor is explained below it with its exact command. Apply (all, or the highlighted row) runs the
+chmods in a worker inside one journal run; afterwards every check runs again, so the table and the
+findings show what the filesystem really kept. What ivy-setup will not do is listed with the
+commands to run instead.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Button, DataTable, Static
 
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.widgets.fix_view import CommandLine
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
+    from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.context import SystemContext
+    from ivy_setup_tui.services.fix_permissions import PathRow
+    from ivy_setup_tui.services.plan import StepPlan, StepResult
+
+# How each action reads in the table, and in which colour.
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "chmod": ("restrict", "$text-accent"),
+    "ok": ("✓ fine", "$text-success"),
+    "chown": ("you: chown", "$text-warning"),
+    "manual": ("you: by hand", "$text-warning"),
+    "modeless": ("fs: no modes", "$text-warning"),
+    "sudo": ("refused: sudo", "$text-error"),
+    "skipped": ("– skipped", "dim"),
+}
+
+# Fixed column widths; "Why" takes what is left (at least WHY_MIN, else the table scrolls).
+COLUMNS = (("Path", "path", 22), ("Action", "action", 13), ("Now", "now", 12), ("→", "new", 12))
+WHY_MIN = 16
+
+
+class PermissionsPlanned(Message):
+    """The survey and plan for request `token` are ready (posted from the planning worker)."""
+
+    def __init__(self, rows: list[PathRow], plan: StepPlan, token: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.plan = plan
+        self.token = token
+
+
+class PermissionsPlanFailed(Message):
+    """The survey for request `token` failed; `reason` says how."""
+
+    def __init__(self, reason: str, token: int) -> None:
+        super().__init__()
+        self.reason = reason
+        self.token = token
+
+
+class PermissionsApplied(Message):
+    """The apply worker ended: the step's result and its journal run, or why nothing ran."""
+
+    def __init__(self, result: StepResult | None, run_id: str | None, error: str | None) -> None:
+        super().__init__()
+        self.result = result
+        self.run_id = run_id
+        self.error = error
 
 
 class PermissionsScreen(StepScreen):
-    """Modes and owners of the key file, the .ivy folder and the project folder; sudo trouble."""
+    """Every path with its mode and owner → proposed, Apply all or per row, the manual commands."""
 
+    NAME: ClassVar[str] = "permissions"
     STEP: ClassVar[Step] = Step.PERMISSIONS
     HEADLINE: ClassVar[str] = "who may read and write the key"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "apply_all", "Apply all"),
+        Binding("space", "apply_row", "Apply row"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[PathRow] = []
+        self.plan: StepPlan | None = None
+        self.applying = False
+        self._token = 0
+        self._planned_for: Diagnosis | None = None
+        self._result_text: Content | None = None
+
+    # -- layout --------------------------------------------------------------------------------
+
+    def compose_extra(self) -> ComposeResult:
+        """The paths table, the highlighted row explained, Apply, the manual commands, outcome."""
+        with Vertical(id="perm-panel"):
+            yield Static(id="perm-headline")
+            table: DataTable[Content] = DataTable(
+                id="perm-table", cursor_type="row", zebra_stripes=True
+            )
+            yield table
+            yield Vertical(id="perm-row")
+            with Horizontal(id="perm-actions"):
+                yield Button("Apply all", id="perm-apply-all", variant="success", compact=True)
+                yield Button("Apply row", id="perm-apply-row", compact=True)
+                yield Button("Skip", id="perm-skip", compact=True)
+            yield Static(id="perm-result")
+            yield Vertical(id="perm-manual")
+
+    async def on_mount(self) -> None:
+        """Nothing to apply until the checks and the survey have run."""
+        await self._show(None, "Waiting for the checks…")
+
+    def on_resize(self) -> None:
+        """The "Why" column takes the width there is, so refill the table at the new size."""
+        self._fill_table()
+
+    def _fill_table(self) -> None:
+        """(Re)build the table's columns for the screen width, then one row per path."""
+        table: DataTable[Content] = self.query_one("#perm-table", DataTable)
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        # Body and panel padding, the body's scrollbar, the table's own scrollbar.
+        available = self.size.width - 7
+        fixed = sum(width for _, _, width in COLUMNS) + 2 * (len(COLUMNS) + 1)
+        for label, key, width in COLUMNS:
+            table.add_column(label, key=key, width=width)
+        # Too narrow for a useful "Why" (80 columns): the row under the cursor says it in full.
+        why = available - fixed
+        if why >= WHY_MIN:
+            table.add_column("Why", key="why", width=why)
+        ctx = self.wizard.state.ctx
+        for n, row in enumerate(self.rows):
+            cells = _cells(ctx, row)
+            table.add_row(*(cells if why >= WHY_MIN else cells[:-1]), key=str(n))
+        if self.rows:
+            table.move_cursor(row=min(max(cursor, 0), len(self.rows) - 1))
 
     def why(self, state: WizardState, facts: VersionFacts) -> str:
         """Read is enough for ivy; write matters only where ivy creates or caches."""
@@ -34,3 +160,256 @@ class PermissionsScreen(StepScreen):
                 "so that folder must be writable."
             )
         return text
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def render_extra(self, state: WizardState, facts: VersionFacts) -> None:
+        """Survey again whenever a new diagnosis arrives (never while applying)."""
+        diagnosis = state.diagnosis
+        if diagnosis is None or self.applying or diagnosis is self._planned_for:
+            return
+        self._planned_for = diagnosis
+        self._token += 1
+        self._plan_paths(diagnosis.ctx, diagnosis, self._token)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="permissions-plan")
+    def _plan_paths(self, ctx: SystemContext, diagnosis: Diagnosis, token: int) -> None:
+        """Stat every path off the UI thread (a slow network mount must not freeze it)."""
+        from ivy_setup_tui.services import fix_permissions
+
+        try:
+            rows = fix_permissions.survey(ctx, diagnosis)
+            plan = fix_permissions.plan_from_rows(ctx, rows)
+        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
+            self.post_message(PermissionsPlanFailed(f"{type(exc).__name__}: {exc}", token))
+            return
+        self.post_message(PermissionsPlanned(rows, plan, token))
+
+    async def on_permissions_planned(self, message: PermissionsPlanned) -> None:
+        """Show the latest survey (older answers are stale)."""
+        if message.token == self._token:
+            self.rows = message.rows
+            await self._show(message.plan)
+
+    async def on_permissions_plan_failed(self, message: PermissionsPlanFailed) -> None:
+        """Say why the paths could not be surveyed."""
+        if message.token == self._token:
+            self.rows = []
+            await self._show(None, message.reason)
+
+    async def _show(self, plan: StepPlan | None, waiting: str | None = None) -> None:
+        """Render the table, the headline and the manual commands for `plan`."""
+        self.plan = plan
+        table: DataTable[Content] = self.query_one("#perm-table", DataTable)
+        headline = self.query_one("#perm-headline", Static)
+        manual = self.query_one("#perm-manual", Vertical)
+        await manual.remove_children()
+        self._fill_table()
+        if plan is None:
+            headline.update(Content.styled(waiting or "", "$text-muted"))
+            table.display = False
+        else:
+            table.display = bool(self.rows)
+            headline.update(_headline(self.rows, plan))
+            widgets = _manual_widgets(plan)
+            manual.display = bool(widgets)
+            await manual.mount_all(widgets)
+        await self._show_row()
+        self._sync_buttons()
+
+    @on(DataTable.RowHighlighted, "#perm-table")
+    async def _row_highlighted(self) -> None:
+        await self._show_row()
+        self._sync_buttons()
+
+    def highlighted(self) -> PathRow | None:
+        """The row under the table's cursor."""
+        table: DataTable[Content] = self.query_one("#perm-table", DataTable)
+        if not self.rows or not table.display:
+            return None
+        index = table.cursor_row
+        return self.rows[index] if 0 <= index < len(self.rows) else None
+
+    async def _show_row(self) -> None:
+        """The highlighted row in full: why, the symlink target, the exact command."""
+        box = self.query_one("#perm-row", Vertical)
+        await box.remove_children()
+        row = self.highlighted()
+        box.display = row is not None
+        if row is None:
+            return
+        ctx = self.wizard.state.ctx
+        label, colour = ACTION_LABELS.get(row.action, (row.action, "$text"))
+        parts: list[Content | str | tuple[str, str]] = [
+            (ctx.tilde(row.path), "bold"),
+            f" ({row.role}) ",
+            (label, colour),
+            f": {row.reason}.",
+        ]
+        if row.target is not None:
+            parts.append(f" Through a symlink to {ctx.tilde(row.target)}, which is what counts.")
+        widgets: list[Static | CommandLine] = [Static(Content.assemble(*parts))]
+        if row.action != "ok":
+            widgets.extend(CommandLine(command) for command in row.commands)
+        await box.mount_all(widgets)
+
+    # -- applying ------------------------------------------------------------------------------
+
+    def _sync_buttons(self) -> None:
+        plan = self.plan
+        row = self.highlighted()
+        apply_all = self.query_one("#perm-apply-all", Button)
+        count = len(plan.changes) if plan is not None else 0
+        apply_all.label = f"Apply all ({count})" if count else "Apply all"
+        apply_all.disabled = self.applying or count == 0
+        self.query_one("#perm-apply-row", Button).disabled = (
+            self.applying or row is None or not row.automatic
+        )
+        result = self.query_one("#perm-result", Static)
+        result.display = self._result_text is not None
+        if self._result_text is not None:
+            result.update(self._result_text)
+
+    def action_apply_all(self) -> None:
+        """Apply every change of the plan in a worker."""
+        if self.applying or self.plan is None or self.plan.empty:
+            self.app.bell()
+            return
+        self._start_apply(self.plan)
+
+    def action_apply_row(self) -> None:
+        """Apply only the highlighted row's change."""
+        row = self.highlighted()
+        if self.applying or self.plan is None or row is None or row.change is None:
+            self.app.bell()
+            return
+        self._start_apply(replace(self.plan, changes=(row.change,)))
+
+    def _start_apply(self, plan: StepPlan) -> None:
+        diagnosis = self._planned_for
+        if diagnosis is None:
+            return
+        self.applying = True
+        self._result_text = Content.styled("Applying…", "$text-muted")
+        self._sync_buttons()
+        self._apply_plan(diagnosis.ctx, plan)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="permissions-apply")
+    def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
+        """Apply inside one journal run; post the outcome as a message."""
+        from ivy_setup_tui.services import fix_permissions
+        from ivy_setup_tui.services.journal import Journal, JournalError
+
+        refused = fix_permissions.sudo_home_refusal(ctx)
+        if refused is not None:
+            self.post_message(PermissionsApplied(None, None, refused.reason))
+            return
+        try:
+            with Journal(ctx).begin("wizard", "permissions step") as run:
+                result = fix_permissions.apply(ctx, plan, run)
+                run_id = run.run_id
+        except JournalError as exc:
+            self.post_message(PermissionsApplied(None, None, str(exc)))
+            return
+        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
+            self.post_message(PermissionsApplied(None, None, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(PermissionsApplied(result, run_id, None))
+
+    def on_permissions_applied(self, message: PermissionsApplied) -> None:
+        """Show the outcome, then re-run every check so the table shows what really holds."""
+        self.applying = False
+        self._result_text = _outcome(self.wizard.state.ctx, message)
+        self._sync_buttons()
+        self.wizard.start_checks()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        """Apply all, Apply row and Skip here; the nav bar's buttons as on every step screen."""
+        actions = {
+            "perm-apply-all": self.action_apply_all,
+            "perm-apply-row": self.action_apply_row,
+            "perm-skip": self.action_next,
+        }
+        action = actions.get(event.button.id or "")
+        if action is None:
+            super().on_button_pressed(event)
+            return
+        event.stop()
+        action()
+
+
+def _cells(ctx: SystemContext, row: PathRow) -> tuple[Content, ...]:
+    """One table row: path, action, mode and owner now, proposed, the reason's first clause."""
+    label, colour = ACTION_LABELS.get(row.action, (row.action, "$text"))
+    now = " ".join(part for part in (row.mode, row.owner) if part) or "—"
+    proposed = row.proposed or ("—" if row.action != "ok" else "")
+    path = ctx.tilde(row.path) + (" ⇢" if row.target else "")
+    return (
+        Content(_middle(path, COLUMNS[0][2])),
+        Content.styled(label, colour),
+        Content(now),
+        Content.styled(proposed, "bold") if row.action == "chmod" else Content(proposed),
+        Content(row.reason.split("; ")[0]),
+    )
+
+
+def _middle(text: str, width: int) -> str:
+    """`text` cut in the middle to `width` cells: a path's start and its file name both show."""
+    if len(text) <= width:
+        return text
+    head = width // 3
+    return text[:head] + "…" + text[-(width - head - 1) :]
+
+
+def _headline(rows: list[PathRow], plan: StepPlan) -> Content:
+    """How many paths, how many ivy-setup will change, how many need the user."""
+    yours = sum(1 for row in rows if row.action in ("chown", "manual", "modeless", "sudo"))
+    parts: list[Content | str | tuple[str, str]] = [f"{len(rows)} path(s) checked"]
+    if plan.changes:
+        parts += ["  ·  ", (f"{len(plan.changes)} to restrict", "bold $text-accent")]
+    if yours:
+        parts += ["  ·  ", (f"{yours} need you (commands below)", "$text-warning")]
+    if not plan.changes and not yours:
+        parts += ["  ·  ", ("nothing to change", "$text-success")]
+    for note in plan.notes:
+        if "nothing to change" not in note:
+            parts += ["\n", (note, "$text-muted")]
+    return Content.assemble(*parts)
+
+
+def _manual_widgets(plan: StepPlan) -> list[Static | CommandLine]:
+    """Each refusal with the exact commands to run instead."""
+    widgets: list[Static | CommandLine] = []
+    for refusal in plan.refusals:
+        widgets.append(
+            Static(
+                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                classes="refusal",
+            )
+        )
+        widgets.extend(CommandLine(command) for command in refusal.manual)
+    return widgets
+
+
+def _outcome(ctx: SystemContext, message: PermissionsApplied) -> Content:
+    """What happened, as the filesystem reports it after each chmod."""
+    if message.error is not None:
+        return Content.assemble(("✗ Nothing was changed: ", "bold $error"), message.error)
+    result = message.result
+    assert result is not None
+    parts: list[Content | str | tuple[str, str]] = []
+    for text in result.messages:
+        parts.append((f"✓ {text}\n", "$text-success"))
+    for change, reason in result.failed:
+        parts.append((f"✗ {ctx.tilde(change.path or '')}: ", "bold $error"))
+        parts.append(reason + "\n")
+    if message.run_id and result.applied:
+        parts.append(
+            (
+                f"Journaled as run {message.run_id}: `ivy-setup undo {message.run_id}` reverts it.",
+                "$text-muted",
+            )
+        )
+    if not parts:
+        parts.append(("Nothing needed changing.", "$text-muted"))
+    return Content.assemble(*parts)

@@ -1391,7 +1391,8 @@ def _after_drift(entry: Entry, now: _Now, shown: str, run_id: str) -> Drift | No
     if kind in (WRITE_FILE, CHMOD):
         if not now.exists:
             return drift("missing", f"{shown} was deleted {since}.")
-        if now.is_dir:
+        # A chmod applies to folders too (e.g. .ivy to 0700): only a written file cannot be one.
+        if kind == WRITE_FILE and now.is_dir:
             return drift("not_a_directory", f"{shown} is now a folder (it was a file) {since}.")
         if kind == WRITE_FILE and now.sha256 != entry.after_sha256:
             return drift(

@@ -12,7 +12,7 @@ import re
 import shlex
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +105,13 @@ def principal(ctx: SystemContext) -> Principal:
         gid = int(sudo_gid) if sudo_gid.isdigit() else ctx.gid
         name = ctx.env.get("SUDO_USER") or owner_name(uid)
         return Principal(uid, gid, _groups_of(name, uid, gid), name, group_name(gid), True)
+    home = _home_stat(ctx) if ctx.euid == 0 else None
+    if home is not None and home.st_uid != 0:
+        # Root without sudo variables (`sudo -E`, `su` without `-`) on someone's HOME: the checks
+        # are about that person, whose files these are.
+        name, gid = _passwd(home.st_uid, home.st_gid)
+        uid = home.st_uid
+        return Principal(uid, gid, _groups_of(name, uid, gid), name, group_name(gid), True)
     return Principal(
         ctx.uid,
         ctx.gid,
@@ -113,6 +120,48 @@ def principal(ctx: SystemContext) -> Principal:
         group_name(ctx.gid),
         False,
     )
+
+
+def _home_stat(ctx: SystemContext) -> os.stat_result | None:
+    if ctx.is_windows:
+        return None
+    try:
+        return os.stat(ctx.home)
+    except OSError:
+        return None
+
+
+def home_owner(ctx: SystemContext) -> int | None:
+    """The uid owning `ctx.home`, or None when it cannot be examined (or on Windows)."""
+    home = _home_stat(ctx)
+    return home.st_uid if home is not None else None
+
+
+def _passwd(uid: int, fallback_gid: int) -> tuple[str, int]:
+    """Login name and primary group of `uid`; the number and `fallback_gid` when unknown."""
+    try:
+        import pwd
+
+        entry = pwd.getpwuid(uid)
+        return entry.pw_name, entry.pw_gid
+    except (ImportError, KeyError):
+        return str(uid), fallback_gid
+
+
+def root_for_user(ctx: SystemContext) -> str | None:
+    """The user whose home ivy-setup works on as root (through sudo, or a HOME they own), or None.
+
+    Files root creates there would belong to root, so every change to that home is refused.
+    """
+    if ctx.is_windows or ctx.euid != 0:
+        return None
+    sudo_user = ctx.env.get("SUDO_USER")
+    if sudo_user and sudo_user != "root":
+        return sudo_user
+    owner = home_owner(ctx)
+    if owner is not None and owner != 0:
+        return owner_name(owner)
+    return None
 
 
 def mode_allows(who: Principal, st: os.stat_result, want: int) -> bool:
@@ -266,6 +315,11 @@ def _chown_cmd(who: Principal, path: Path | str, *, link: bool = False) -> str:
     return f"sudo chown {flag}{who.name}:{who.group} {_q(path)}"
 
 
+def chown_command(who: Principal, path: Path | str, *, link: bool = False) -> str:
+    """The exact, scoped `sudo chown user:group PATH` that gives one path back to `who`."""
+    return _chown_cmd(who, path, link=link)
+
+
 def _tighten_cmd(st: os.stat_result, path: Path, target: int) -> str:
     # Drop group/other bits only, so an owner mode stricter than `target` is never loosened.
     owner = stat.S_IMODE(st.st_mode) & 0o700
@@ -275,21 +329,206 @@ def _tighten_cmd(st: os.stat_result, path: Path, target: int) -> str:
 
 
 @dataclass(frozen=True)
-class _FsInfo:
+class FsInfo:
+    """The filesystem holding a path: its type, whether it keeps modes, whether it is read-only."""
+
     fs_type: str | None
     enforced: bool
+    read_only: bool = False
+    point: str | None = None
 
 
-def _fs_info(ctx: SystemContext, path: Path, mounts: Sequence[Mount] | None) -> _FsInfo:
+def fs_info(ctx: SystemContext, path: Path, mounts: Sequence[Mount] | None = None) -> FsInfo:
+    """What the mount table says about the filesystem holding `path` (`mounts`: tests' table)."""
     if ctx.is_windows:
-        return _FsInfo(None, False)
+        return FsInfo(None, False)
     table = read_mounts() if mounts is None else mounts
     mount = mount_for(path, table)
-    return _FsInfo(mount.fs_type if mount else None, modes_enforced(mount))
+    if mount is None:
+        return FsInfo(None, True)
+    return FsInfo(mount.fs_type, modes_enforced(mount), "ro" in mount.options, mount.point)
 
 
 def _scheme_needs_key_file(facts: F.VersionFacts) -> bool:
     return facts.scheme in (F.KEY_PEM, F.IVY_KEY, F.UNKNOWN)
+
+
+def key_file_target(facts: F.VersionFacts, lookup: KeyLookup) -> tuple[Path | None, str]:
+    """The key file whose permissions matter (None with the reason when there is none)."""
+    return _key_file_target(facts, lookup)
+
+
+# What ivy itself keeps in its folder: a folder holding nothing else is ivy's to tighten.
+_IVY_ENTRIES = frozenset(
+    {F.KEY_FILE_NAME, F.IVY_KEY_FILE_NAME, "cache.sqlite", "blobs", "compiler"}
+)
+
+
+def tighten_refusal(
+    ctx: SystemContext,
+    path: Path,
+    *,
+    is_dir: bool,
+    fs: FsInfo | None = None,
+    ivy_folder: bool = True,
+) -> str | None:
+    """Why ivy-setup must not chmod `path` itself (None: it may); checks and the fix agree on it.
+
+    Never the home folder or one above it, never a folder ivy uses that holds other things too
+    (`ivy_folder=False` for ivy-setup's own folders), never on a read-only filesystem.
+    """
+    real = Path(os.path.realpath(path))
+    if fs is not None and fs.read_only:
+        return f"it lies on a read-only filesystem (mounted at {ctx.tilde(fs.point or '/')})"
+    if not is_dir:
+        return None
+    home = Path(os.path.realpath(ctx.home))
+    if real == home or real in home.parents or real == Path(real.anchor):
+        return "it is your home folder or a folder above it, which ivy-setup never changes"
+    if ivy_folder and real.name != F.IVY_DIR_NAME:
+        try:
+            names = {entry.name for entry in os.scandir(real)}
+        except OSError:
+            names = set()
+        if names - _IVY_ENTRIES:
+            return (
+                "it is not a .ivy folder and holds other things too, so restricting it could lock "
+                "others out of them"
+            )
+    return None
+
+
+# --- folders above the key and .ivy (warned about, never changed) --------------------------------
+
+
+def _group_is_private(gid: int, who: Principal) -> bool:
+    """True when nobody but `who` belongs to group `gid` (a user-private group)."""
+    try:
+        import grp
+        import pwd
+
+        members = set(grp.getgrgid(gid).gr_mem)
+        if members - {who.name}:
+            return False
+        return all(entry.pw_uid == who.uid for entry in pwd.getpwall() if entry.pw_gid == gid)
+    except (ImportError, KeyError):
+        # A group the system cannot name has no listed members; only the user's own processes can
+        # carry it.
+        return gid in who.groups
+
+
+def _ancestors(path: Path, home: Path) -> list[Path]:
+    """Folders above `path`: up to and including $HOME when it lies under it, else up to /."""
+    out: list[Path] = []
+    absolute = Path(os.path.abspath(path))
+    under_home = absolute == home or home in absolute.parents
+    for parent in absolute.parents:
+        out.append(parent)
+        if under_home and parent == home:
+            break
+    return out
+
+
+def parent_risks(
+    ctx: SystemContext,
+    paths: Sequence[Path],
+    *,
+    skip: Sequence[Path] = (),
+    mounts: Sequence[Mount] | None = None,
+) -> list[dict[str, Any]]:
+    """Folders above `paths` (and above their symlink targets) that other users may write to.
+
+    Such a folder lets them rename the key or `.ivy` away and put their own in its place. The
+    sticky bit (as on /tmp) prevents that, and a group with no other member is harmless. These are
+    warned about with a command, never changed by ivy-setup.
+    """
+    if ctx.is_windows:
+        return []
+    who = principal(ctx)
+    home = Path(os.path.abspath(ctx.home))
+    real_home = Path(os.path.realpath(ctx.home))
+    skipped = {os.path.realpath(item) for item in skip}
+    table = read_mounts() if mounts is None else mounts
+    seen: set[str] = set()
+    risks: list[dict[str, Any]] = []
+    candidates: list[Path] = []
+    for path in paths:
+        candidates += _ancestors(path, home)
+        real = Path(os.path.realpath(path))
+        if str(real) != os.path.abspath(path):
+            candidates += _ancestors(real, real_home)
+    for folder in candidates:
+        resolved = os.path.realpath(folder)
+        if resolved in seen or resolved in skipped:
+            continue
+        seen.add(resolved)
+        try:
+            st = os.stat(folder)
+        except OSError:
+            continue
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & stat.S_ISVTX or not modes_enforced(mount_for(Path(real), table)):
+            continue
+        world = bool(mode & 0o002)
+        group = bool(mode & 0o020) and not _group_is_private(st.st_gid, who)
+        if not (world or group):
+            continue
+        drop = "g-w,o-w" if world and group else ("o-w" if world else "g-w")
+        risks.append(
+            {
+                "path": str(folder),
+                "mode": f"{mode:04o}",
+                "owner": owner_name(st.st_uid),
+                "group": group_name(st.st_gid),
+                "problem": "world_writable" if world else "group_writable",
+                "command": f"chmod {drop} {_q(folder)}",
+            }
+        )
+    return risks
+
+
+def _with_parent_risks(
+    ctx: SystemContext,
+    finding: Finding,
+    what: str,
+    *,
+    skip: Sequence[Path] = (),
+    mounts: Sequence[Mount] | None,
+) -> Finding:
+    """Add `open_parents` to a path finding, and warn when a folder above it is open to others."""
+    path = finding.evidence.get("path")
+    if not path or finding.evidence.get("mode") is None or ctx.is_windows:
+        return finding
+    risks = parent_risks(ctx, [Path(path)], skip=skip, mounts=mounts)
+    evidence = {**finding.evidence, "open_parents": risks}
+    if not risks:
+        return replace(finding, evidence=evidence)
+    listed = ", ".join(
+        f"{ctx.tilde(item['path'])} ({item['mode']}, "
+        f"{'everyone' if item['problem'] == 'world_writable' else 'group ' + item['group']})"
+        for item in risks
+    )
+    commands = tuple(item["command"] for item in risks)
+    text = (
+        f"A folder above {what} can be written by other users: {listed}. They could rename "
+        f"{what} away and put their own in its place. ivy-setup never changes these folders; if "
+        "this is not intended, remove that write access: " + "; ".join(commands) + "."
+    )
+    if finding.status.needs_action:
+        return replace(
+            finding,
+            detail=f"{finding.detail} {text}",
+            evidence=evidence,
+            fix=finding.fix or Fix("Remove others' write access above it", False, commands),
+        )
+    return replace(
+        finding,
+        status=Status.WARNING,
+        title=f"A folder above {what} is writable by other users",
+        detail=f"{finding.detail} {text}",
+        evidence=evidence,
+        fix=Fix("Remove others' write access from the folders above it", False, commands),
+    )
 
 
 # --- permissions.privilege ----------------------------------------------------------------------
@@ -324,8 +563,134 @@ def _scan_foreign(root: Path, uid: int) -> tuple[list[tuple[Path, bool]], bool]:
     return foreign, truncated
 
 
+def foreign_owned(
+    ctx: SystemContext, extra_roots: Sequence[Path] = ()
+) -> tuple[list[tuple[Path, bool]], bool]:
+    """Paths in `~/.ivy`, `<project>/.ivy` (and `extra_roots`) not owned by the user.
+
+    Each is `(path, is_symlink)`; the bool says the scan stopped at its bound.
+    """
+    who = principal(ctx)
+    roots: list[Path] = []
+    for root in (ctx.home / F.IVY_DIR_NAME, ctx.project / F.IVY_DIR_NAME, *extra_roots):
+        if os.path.lexists(root) and root not in roots:
+            roots.append(root)
+    foreign: list[tuple[Path, bool]] = []
+    truncated = False
+    for root in roots:
+        found, cut = _scan_foreign(root, who.uid)
+        foreign.extend(item for item in found if item not in foreign)
+        truncated = truncated or cut
+    return foreign, truncated
+
+
+# --- ivy-setup's own files -------------------------------------------------------------------------
+
+OPEN = "open"  # group or other may access it
+FOREIGN_OWNER = "foreign_owner"  # someone other than the user owns it
+
+
+@dataclass(frozen=True)
+class OwnPath:
+    """A file or folder ivy-setup itself wrote (state, journal, backups, env files) that is amiss."""
+
+    path: Path
+    is_dir: bool
+    mode: int
+    uid: int
+    problems: tuple[str, ...]
+
+    @property
+    def wanted(self) -> int:
+        """The mode it should have: group and other bits dropped; a folder keeps owner rwx."""
+        return (self.mode & 0o7700) | (0o700 if self.is_dir else 0)
+
+    def to_evidence(self) -> dict[str, Any]:
+        """JSON-safe form for the `permissions.privilege` evidence."""
+        return {
+            "path": str(self.path),
+            "kind": "folder" if self.is_dir else "file",
+            "mode": f"{self.mode:04o}",
+            "owner": owner_name(self.uid),
+            "problems": list(self.problems),
+        }
+
+
+def own_roots(ctx: SystemContext) -> list[Path]:
+    """ivy-setup's own folders: its state (journal, backups) and its env files' folder.
+
+    Startup files it adds a block or a drop-in to (fish conf.d, environment.d) are the shell's and
+    hold no secret, so they keep the shell's usual modes.
+    """
+    from ivy_setup_tui.services.shells import xdg_config_home
+
+    candidates = [ctx.state_dir, xdg_config_home(ctx) / "ivy-setup"]
+    roots: list[Path] = []
+    for path in candidates:
+        if os.path.lexists(path) and path not in roots:
+            roots.append(path)
+    return roots
+
+
+def own_owner(ctx: SystemContext) -> int:
+    """The uid that should own ivy-setup's files: the user, or root for root's own home."""
+    who = principal(ctx)
+    if who.via_sudo and home_owner(ctx) == 0:
+        return 0
+    return who.uid
+
+
+def scan_own(ctx: SystemContext) -> tuple[list[OwnPath], int, bool]:
+    """ivy-setup's own paths that are open to others or not the user's: (amiss, checked, cut).
+
+    Symlinks are not followed: only what ivy-setup itself created is ever changed.
+    """
+    if ctx.is_windows:
+        return [], 0, False
+    uid = own_owner(ctx)
+    amiss: list[OwnPath] = []
+    checked = 0
+    stack = list(reversed(own_roots(ctx)))
+    while stack:
+        path = stack.pop()
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            continue
+        checked += 1
+        if checked > SCAN_LIMIT:
+            return amiss, checked - 1, True
+        is_dir = stat.S_ISDIR(st.st_mode)
+        mode = stat.S_IMODE(st.st_mode)
+        problems = tuple(
+            name
+            for name, bad in ((OPEN, bool(mode & 0o077)), (FOREIGN_OWNER, st.st_uid != uid))
+            if bad
+        )
+        if problems:
+            amiss.append(OwnPath(path, is_dir, mode, st.st_uid, problems))
+        if is_dir:
+            try:
+                children = sorted(os.scandir(path), key=lambda entry: entry.name, reverse=True)
+            except OSError:
+                continue
+            stack.extend(Path(entry.path) for entry in children)
+    return amiss, checked, False
+
+
+def own_tighten_cmd(item: OwnPath) -> str:
+    """The manual command that gives `item` its wanted mode."""
+    return f"chmod {item.wanted & 0o7777:o} {_q(item.path)}"
+
+
 def check_privilege(ctx: SystemContext) -> Finding:
-    """`permissions.privilege`: running as root via sudo; files in `.ivy` the user does not own."""
+    """`permissions.privilege`: running as root via sudo; files in `.ivy` the user does not own.
+
+    It also covers what ivy-setup itself wrote (journal, backups, env files): those must belong to
+    the user and be private to them, like the key.
+    """
     sudo_user = ctx.env.get("SUDO_USER")
     evidence: dict[str, Any] = {"euid": ctx.euid, "sudo_user": sudo_user, "foreign_owned": []}
     if ctx.is_windows:
@@ -337,31 +702,42 @@ def check_privilege(ctx: SystemContext) -> Finding:
             evidence,
         )
     who = principal(ctx)
-    roots = []
-    for root in (ctx.home / F.IVY_DIR_NAME, ctx.project / F.IVY_DIR_NAME):
-        if os.path.lexists(root) and root not in roots:
-            roots.append(root)
-    foreign: list[tuple[Path, bool]] = []
-    truncated = False
-    for root in roots:
-        found, cut = _scan_foreign(root, who.uid)
-        foreign.extend(item for item in found if item not in foreign)
-        truncated = truncated or cut
+    roots = [
+        root
+        for root in dict.fromkeys((ctx.home / F.IVY_DIR_NAME, ctx.project / F.IVY_DIR_NAME))
+        if os.path.lexists(root)
+    ]
+    foreign, truncated = foreign_owned(ctx)
     shown = foreign[:FOREIGN_LIMIT]
     evidence["foreign_owned"] = [str(path) for path, _ in shown]
     evidence["foreign_truncated"] = truncated or len(foreign) > FOREIGN_LIMIT
     evidence["user"] = who.name
-    via_sudo = ctx.euid == 0 and bool(sudo_user) and sudo_user != "root"
+    root_for = root_for_user(ctx)
+    via_sudo = root_for is not None
     evidence["via_sudo"] = via_sudo
+    owner_uid = home_owner(ctx)
+    evidence["home_owner"] = owner_name(owner_uid) if owner_uid is not None else None
+    own, own_checked, own_cut = scan_own(ctx)
+    evidence["own_files"] = [item.to_evidence() for item in own[:FOREIGN_LIMIT]]
+    evidence["own_checked"] = own_checked
+    evidence["own_truncated"] = own_cut or len(own) > FOREIGN_LIMIT
+    own_foreign = [item for item in own[:FOREIGN_LIMIT] if FOREIGN_OWNER in item.problems]
+    own_open = [item for item in own[:FOREIGN_LIMIT] if item.problems == (OPEN,)]
 
     parts: list[str] = []
     commands: list[str] = []
     if via_sudo:
+        how = (
+            f"through sudo (for {sudo_user})"
+            if sudo_user and sudo_user != "root"
+            else f"on the home folder of {root_for} (for example after `sudo -E` or `su` "
+            "without `-`)"
+        )
         parts.append(
-            f"ivy-setup is running as root through sudo (for {sudo_user}). It refuses to change "
-            f"files in {ctx.tilde(ctx.home)} this way, because files it created would belong to "
-            "root and ivy, running as you, could then not read or update them. Run ivy-setup as "
-            "yourself, without sudo."
+            f"ivy-setup is running as root {how}. It refuses to change files in "
+            f"{ctx.tilde(ctx.home)} this way, because files it created would belong to root and "
+            "ivy, running as you, could then not read or update them. `check` still works; run "
+            "ivy-setup as yourself, without sudo, to change anything."
         )
     if foreign:
         listed = ", ".join(ctx.tilde(path) for path, _ in shown)
@@ -373,6 +749,22 @@ def check_privilege(ctx: SystemContext) -> Finding:
             "a recursive chown of the home folder)."
         )
         commands = [_chown_cmd(who, path, link=is_link) for path, is_link in shown]
+    if own_foreign:
+        listed = ", ".join(ctx.tilde(item.path) for item in own_foreign)
+        parts.append(
+            f"ivy-setup's own files are not owned by {who.name}: {listed} (probably from running "
+            "ivy-setup with sudo). Its journal and backups must be yours for `ivy-setup undo` "
+            "to work; give them back with the commands below."
+        )
+        commands += [_chown_cmd(who, item.path) for item in own_foreign]
+    if own_open:
+        listed = ", ".join(f"{ctx.tilde(item.path)} ({item.mode:04o})" for item in own_open)
+        parts.append(
+            f"ivy-setup's own files are open to other users: {listed}. Its backups can hold an "
+            "earlier key and its env files may hold IVY_KEY, so like the key they must be yours "
+            "alone (folders 0700, files 0600); `ivy-setup fix --only permissions` restricts them."
+        )
+        commands += [own_tighten_cmd(item) for item in own_open]
     if not parts:
         where = " or ".join(ctx.tilde(root) for root in roots) or "the .ivy folders"
         return Finding(
@@ -380,23 +772,30 @@ def check_privilege(ctx: SystemContext) -> Finding:
             Status.OK,
             "Running as the user, and the .ivy files belong to them",
             f"ivy-setup runs as {who.name} (not through sudo) and everything in {where} is "
-            f"owned by {who.name}.",
+            f"owned by {who.name}"
+            + (
+                ", as are ivy-setup's own files, which are private to them." if own_checked else "."
+            ),
             evidence,
         )
-    title = (
-        "Running as root through sudo"
-        if via_sudo and not foreign
-        else f"{len(foreign)} file(s) in .ivy are not owned by {who.name}"
-    )
-    if via_sudo and foreign:
-        title = f"Running through sudo, and {len(foreign)} file(s) in .ivy are not yours"
-    fix = Fix(
-        summary="Give the files back to the user"
-        if commands
-        else "Run ivy-setup as the user, without sudo",
-        automatic=False,
-        commands=tuple(commands) if commands else ("ivy-setup",),
-    )
+    if via_sudo:
+        title = (
+            f"Running through sudo, and {len(foreign)} file(s) in .ivy are not yours"
+            if foreign
+            else "Running as root through sudo"
+        )
+    elif foreign:
+        title = f"{len(foreign)} file(s) in .ivy are not owned by {who.name}"
+    elif own_foreign:
+        title = f"{len(own_foreign)} of ivy-setup's own files are not owned by {who.name}"
+    else:
+        title = f"{len(own_open)} of ivy-setup's own files are open to other users"
+    if not commands:
+        fix = Fix("Run ivy-setup as the user, without sudo", False, ("ivy-setup",))
+    elif foreign or own_foreign or via_sudo:
+        fix = Fix("Give the files back to the user", False, tuple(commands))
+    else:
+        fix = Fix("Restrict ivy-setup's own files to the user", True, tuple(commands))
     return Finding("permissions.privilege", Status.WARNING, title, " ".join(parts), evidence, fix)
 
 
@@ -414,9 +813,19 @@ def check_paths(
 
     `mounts` replaces the machine's mount table (tests); by default /proc is read.
     """
+    ivy_root = [lookup.ivy_root] if lookup.ivy_root is not None else []
     return [
-        _check_key_file(ctx, facts, lookup, mounts),
-        _check_ivy_dir(ctx, facts, lookup, mounts),
+        # .ivy itself is judged by permissions.ivy_dir, so the key's walk upwards skips it.
+        _with_parent_risks(
+            ctx,
+            _check_key_file(ctx, facts, lookup, mounts),
+            "the key file",
+            skip=ivy_root,
+            mounts=mounts,
+        ),
+        _with_parent_risks(
+            ctx, _check_ivy_dir(ctx, facts, lookup, mounts), "the .ivy folder", mounts=mounts
+        ),
         _check_project_dir(ctx, facts, lookup),
     ]
 
@@ -460,7 +869,7 @@ def _check_key_file(
         target = Path(os.path.realpath(path))
         evidence["symlink_target"] = str(target)
         link_note = f" {ctx.tilde(path)} is a symlink; its target {ctx.tilde(target)} was checked."
-    fs = _fs_info(ctx, path, mounts)
+    fs = fs_info(ctx, path, mounts)
     evidence.update(
         mode=_mode_text(st),
         owner=owner_name(st.st_uid),
@@ -488,7 +897,13 @@ def _check_key_file(
             f"PermissionError. This often happens when the file was created with sudo.{link_note} "
             f"{note}".strip(),
             evidence,
-            Fix("Make the key file readable by its user", False, tuple(commands)),
+            Fix(
+                "Make the key file readable by its user",
+                # `ivy-setup fix` adds the read bit itself when only a chmod is needed.
+                commands == [f"chmod u+r,go-rwx {_q(real)}"]
+                and tighten_refusal(ctx, real, is_dir=False, fs=fs) is None,
+                tuple(commands),
+            ),
         )
     if ctx.is_windows:
         return Finding(
@@ -523,16 +938,18 @@ def _check_key_file(
                 evidence,
             )
         mode = evidence["mode"]
+        blocked = tighten_refusal(ctx, real, is_dir=False, fs=fs)
         return Finding(
             check_id,
             Status.WARNING,
             f"Permissions {mode} for '{shown}' are too open",
             f"{shown} has mode {mode}: other users on this machine can read your API key. "
-            f"ivy only needs the owner to read it; 0600 is enough.{link_note}",
+            f"ivy only needs the owner to read it; 0600 is enough.{link_note}"
+            + (f" ivy-setup cannot change it: {blocked}." if blocked else ""),
             evidence,
             Fix(
                 "Restrict the key file to its owner (0600)",
-                True,
+                blocked is None,
                 (_tighten_cmd(st, real, 0o600),),
             ),
         )
@@ -606,7 +1023,7 @@ def _check_ivy_dir(
         )
     who = principal(ctx)
     writable = user_can(ctx, path, W_OK | X_OK)
-    fs = _fs_info(ctx, path, mounts)
+    fs = fs_info(ctx, path, mounts)
     evidence.update(
         mode=_mode_text(st),
         owner=owner_name(st.st_uid),
@@ -637,7 +1054,12 @@ def _check_ivy_dir(
             f"{who.name} cannot write to the .ivy folder",
             detail,
             evidence,
-            Fix("Make the .ivy folder writable by its user", False, tuple(commands))
+            Fix(
+                "Make the .ivy folder writable by its user",
+                commands == [f"chmod u+rwx {_q(path)}"]
+                and tighten_refusal(ctx, path, is_dir=True, fs=fs) is None,
+                tuple(commands),
+            )
             if needs_write
             else None,
         )
@@ -678,16 +1100,18 @@ def _check_ivy_dir(
             if open_to == "writable"
             else "other users can list what it holds"
         )
+        blocked = tighten_refusal(ctx, path, is_dir=True, fs=fs)
         return Finding(
             check_id,
             Status.WARNING,
             f"The .ivy folder ({mode}) is {open_to} by other users",
-            f"{shown} has mode {mode}: {danger}. Only its owner needs access (0700).",
+            f"{shown} has mode {mode}: {danger}. Only its owner needs access (0700)."
+            + (f" ivy-setup will not change it itself: {blocked}." if blocked else ""),
             evidence,
             Fix(
                 "Restrict the .ivy folder to its owner (0700)",
-                True,
-                (_tighten_cmd(st, path, 0o700),),
+                blocked is None,
+                (_tighten_cmd(st, Path(os.path.realpath(path)), 0o700),),
             ),
         )
     return Finding(

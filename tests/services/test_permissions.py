@@ -249,6 +249,7 @@ def test_ivy_dir_0777_warns_and_the_fix_works(make_ctx: MakeCtx, home: Path) -> 
         "fs_type": "ext4",
         "modes_enforced": True,
         "needs_write": True,
+        "open_parents": [],
     }
     assert finding.fix is not None
     assert finding.fix.commands == (f"chmod 700 {ivy}",)
