@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -31,6 +32,10 @@ from ivy_setup_tui.services.facts import (
 from ivy_setup_tui.services.model import Finding, Fix, Status
 from ivy_setup_tui.services.shells import Definition, Reading, Scan, ShellInfo
 
+if TYPE_CHECKING:
+    # Imported where shells are really started: `check` pays for it only when it verifies.
+    from ivy_setup_tui.services import shellprobe
+
 ROOT = "IVY_ROOT"
 KEY = "IVY_KEY"
 FIX_ENVIRONMENT = "ivy-setup fix --only environment"
@@ -39,10 +44,6 @@ PROCESS = "(this process)"
 DOTENV_READER = "python-dotenv"
 DIRENV_READER = "direnv"
 
-VERIFICATION_SKIPPED_REASON = (
-    "verification in the real shells comes with the Environment step; this is a static reading "
-    "of the startup files"
-)
 MODEL_NOTE = (
     "within a file the last line wins; across files the later-read file wins; a sourced file is "
     "read at the sourcing line; session files (environment.d) are read first"
@@ -909,17 +910,143 @@ def _conflicts_fix(
 # environment.persisted
 
 
+READ = "read"  # READ, without importing it
+
+
+class Unverified:
+    """No real shell was started (nothing worth verifying); reads like a finished Verification."""
+
+    skipped = True
+    timeout = 0.0
+
+    def __init__(self, reason: str) -> None:
+        self.reason: str | None = reason
+        self.notes: dict[str, str] = {}
+        self.shells: tuple[str, ...] = ()
+
+    def wait(self) -> list[shellprobe.ProbeOutcome]:
+        """No outcomes."""
+        return []
+
+
+def start_verification(
+    ctx: SystemContext,
+    *,
+    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
+    reader: shells.Reader | None = None,
+    timeout: float | None = None,
+) -> shellprobe.Verification | Unverified:
+    """Decide which real shells are worth starting for `environment.persisted` and start them now.
+
+    Returns at once (the shells run in the background), so `check` overlaps them with its other
+    checks; `check_persisted(..., verification=...)` collects the answers.
+    """
+    return _start_verification(ctx, _survey(ctx, detect_parent, reader), timeout)
+
+
+def _relevant_shells(survey: _Survey) -> list[ShellInfo]:
+    """The shells whose new terminals matter: those the user uses, plus any ivy-setup configured."""
+    considered = {s.name for s in survey.considered}
+    managed_files = {str(block.path) for block in survey.scan.blocks}
+    out: list[ShellInfo] = []
+    for shell in survey.shells:
+        reading = survey.readings[shell.name]
+        managed = any(d.managed for d in reading.definitions) or any(
+            str(path) in managed_files for path in reading.files
+        )
+        if shell.supported and (shell.name in considered or managed):
+            out.append(shell)
+    return out
+
+
+def _start_verification(
+    ctx: SystemContext, survey: _Survey, timeout: float | None
+) -> shellprobe.Verification | Unverified:
+    relevant = _relevant_shells(survey)
+    if not relevant:
+        return Unverified("no shell to start")
+    defined = any(survey.readings[s.name].definitions for s in relevant) or bool(survey.scan.blocks)
+    in_process = any(ctx.env.get(name) is not None for name in (ROOT, KEY))
+    key_in_home = _is_file(_home_ivy(ctx) / KEY_FILE_NAME)
+    if not (defined or in_process or key_in_home):
+        # Nothing sets either name and nothing needs IVY_ROOT: a new shell could only lack them,
+        # so starting shells would cost time and tell nothing (keeps `check --offline` fast).
+        return Unverified(
+            "nothing to verify: no shell file sets IVY_ROOT or IVY_KEY, this process has "
+            "neither, and there is no key in ~/.ivy that would need IVY_ROOT"
+        )
+    from ivy_setup_tui.services import shellprobe
+
+    specs: list[shellprobe.ProbeSpec] = []
+    notes: dict[str, str] = {}
+    search = ctx.env.get("PATH", "")
+    for shell in relevant:
+        binary = shell.path if shell.path and os.path.isabs(shell.path) else None
+        if binary is None or not os.access(binary, os.X_OK):
+            binary = shutil.which(shell.name, path=search) if search else None
+        if binary is None:
+            notes[shell.name] = f"{shell.name} is not installed here, so it was not started"
+            continue
+        if shell.name == "fish" and not _is_dir(shells.fish_config_dir(ctx)):
+            # fish creates its configuration folder on start; `check` must not write anything.
+            notes[shell.name] = (
+                "fish has no configuration folder yet (so it reads no user file); it was not "
+                "started, because it would create that folder"
+            )
+            continue
+        specs += shellprobe.specs_for(shell.name, binary)
+    verification = shellprobe.Verification(
+        specs,
+        reason=None if specs else "no shell could be started",
+        shells=[s.name for s in relevant],
+        notes=notes,
+    )
+    return verification.start(ctx, timeout=timeout) if specs else verification
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """One value a new terminal gets: from the static reading or from a real shell start."""
+
+    shell: str
+    where: str  # "~/.bashrc:3" (static) or "bash -i" (a real start)
+    name: str
+    value: str | None  # None: unknown (a command statically) or unset
+    problem: str | None
+    definition: Definition | None  # the line responsible, when known
+    real: bool
+
+    def display(self) -> str:
+        """The value fit for a message (a secret as its fingerprint)."""
+        if self.value is None:
+            return "(not evaluable)"
+        if self.name == KEY:
+            return f"[secret, sha256 {shells.fingerprint(self.value)}]"
+        return self.value.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def check_persisted(
     ctx: SystemContext,
     facts: VersionFacts,
     *,
     detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
     reader: shells.Reader | None = None,
+    verification: shellprobe.Verification | Unverified | None = None,
+    verify: bool = True,
 ) -> Finding:
-    """`environment.persisted` (static half): per detected shell, which file sets IVY_ROOT (and
-    IVY_KEY for that scheme) and what value a new terminal would get, read from the startup files.
+    """`environment.persisted`: per shell, what a new terminal gets for IVY_ROOT (and IVY_KEY for
+    that scheme), verified by starting the real shells where that tells something, else read
+    statically from the startup files.
+
+    `verification` is a set of shells started earlier (`start_verification`); without one, the
+    shells are started here (`verify=False` keeps it to the static reading).
     """
     survey = _survey(ctx, detect_parent, reader)
+    if verification is None:
+        verification = (
+            _start_verification(ctx, survey, None) if verify else Unverified("not requested")
+        )
+    outcomes = verification.wait() if not verification.skipped else []
     scheme = facts.scheme
     wants_key = scheme == IVY_KEY
     home_key = _home_ivy(ctx) / KEY_FILE_NAME
@@ -927,18 +1054,25 @@ def check_persisted(
     needs_root = key_in_home and (scheme == KEY_PEM or facts.release is None)
     note = facts.assumed_note
     suffix = f" {note}" if note else ""
+    relevant = {s.name for s in _relevant_shells(survey)}
+    considered = {s.name for s in survey.considered} | relevant
+
+    by_shell: dict[str, list[shellprobe.ProbeOutcome]] = {}
+    for outcome in outcomes:
+        by_shell.setdefault(outcome.spec.shell, []).append(outcome)
 
     per_shell: dict[str, dict[str, Any]] = {}
-    broken: list[tuple[str, Definition, str]] = []
-    weak: list[tuple[str, Definition, str]] = []
-    missing_root: list[ShellInfo] = []
-    key_missing: list[ShellInfo] = []
-    key_present: list[ShellInfo] = []
-    considered = {s.name for s in survey.considered}
+    seen: list[_Seen] = []
+    missing_root: list[str] = []  # "bash" or "bash (bash -l)"
+    key_missing: list[str] = []
+    key_present: list[str] = []
+    unverified: list[shellprobe.ProbeOutcome] = []
     for shell in survey.shells:
         reading = survey.readings[shell.name]
         winner = reading.effective(ROOT)
         problem = _persisted_problem(ctx, reading, winner, facts) if winner else None
+        real = by_shell.get(shell.name, [])
+        answered = [o for o in real if o.status == READ]
         entry: dict[str, Any] = {
             "files": [
                 {"path": ctx.tilde(f.path), "mode": f.mode, "exists": f.exists} for f in shell.files
@@ -948,7 +1082,7 @@ def check_persisted(
             "source_line": winner.line if winner else None,
             "managed": winner.managed if winner else None,
             "problem": problem,
-            "verified": False,
+            "verified": bool(answered),
             "used": shell.used,
             "login": shell.login,
             "running": shell.running,
@@ -956,6 +1090,10 @@ def check_persisted(
             "binary": shell.path,
             "notes": list(shell.notes),
         }
+        if shell.name in verification.notes:
+            entry["notes"].append(verification.notes[shell.name])
+        if real:
+            entry["seen"] = {o.spec.label: _seen_evidence(o, ROOT, wants_key) for o in real}
         if wants_key:
             key_item = reading.effective(KEY)
             key_problem = _key_problem(ctx, reading, key_item) if key_item else None
@@ -966,27 +1104,49 @@ def check_persisted(
                 "source_line": key_item.line if key_item else None,
                 "problem": key_problem,
             }
-            if shell.name in considered:
-                if key_item is None:
-                    key_missing.append(shell)
-                else:
-                    key_present.append(shell)
-                    if key_problem in ("carriage_return", "empty"):
-                        broken.append((shell.name, key_item, key_problem))
-                    elif key_problem:
-                        weak.append((shell.name, key_item, key_problem))
         per_shell[shell.name] = entry
         if shell.name not in considered:
             continue
-        if winner is None or winner.value is None:
-            if winner is None:
-                missing_root.append(shell)
+        unverified += [o for o in real if o.status != READ]
+        if answered:
+            for outcome in answered:
+                seen += _real_seen(ctx, facts, reading, outcome, wants_key)
+            for outcome in answered:
+                root_reading = outcome.reading(ROOT)
+                if root_reading is not None and not root_reading.set_in_shell:
+                    missing_root.append(f"{shell.name} ({outcome.spec.label})")
+                if wants_key:
+                    key_reading = outcome.reading(KEY)
+                    if key_reading is not None and key_reading.set_in_shell:
+                        key_present.append(f"{shell.name} ({outcome.spec.label})")
+                    else:
+                        key_missing.append(f"{shell.name} ({outcome.spec.label})")
             continue
-        if problem in _BROKEN or (problem == "parent_of_ivy_dir" and scheme == KEY_PEM):
-            broken.append((shell.name, winner, problem or ""))
-        elif problem:
-            weak.append((shell.name, winner, problem))
+        if winner is None:
+            missing_root.append(shell.name)
+        else:
+            seen.append(
+                _Seen(shell.name, _where(ctx, winner), ROOT, winner.value, problem, winner, False)
+            )
+        if wants_key:
+            key_item = reading.effective(KEY)
+            if key_item is None:
+                key_missing.append(shell.name)
+            else:
+                key_present.append(shell.name)
+                seen.append(
+                    _Seen(
+                        shell.name,
+                        _where(ctx, key_item),
+                        KEY,
+                        key_item.value,
+                        _key_problem(ctx, reading, key_item),
+                        key_item,
+                        False,
+                    )
+                )
 
+    answered_any = any(o.status == READ for o in outcomes)
     evidence: dict[str, Any] = {
         "scheme": scheme,
         "measured": facts.measured,
@@ -994,14 +1154,21 @@ def check_persisted(
         "needs_ivy_root": needs_root,
         "key_in_home": key_in_home,
         "suggested_value": str(_home_ivy(ctx)) if key_in_home else None,
-        "real_shell_verification": "skipped",
-        "reason": VERIFICATION_SKIPPED_REASON,
+        "real_shell_verification": (
+            "skipped"
+            if verification.skipped
+            else ("done" if answered_any and not unverified else "partial")
+        ),
+        "reason": verification.reason
+        or (
+            "started each shell with a clean environment (HOME, USER, PATH, TERM=dumb) and read "
+            "the values a program started from it inherits"
+        ),
+        "timeout": verification.timeout,
+        "matrix": _matrix(outcomes, wants_key),
         "model": MODEL_NOTE,
     }
-    static = (
-        " This is a static reading of the startup files; verification in the real shells comes "
-        "with the Environment step."
-    )
+    how = _how_sentence(ctx, verification, outcomes)
     if not survey.shells:
         return Finding(
             "environment.persisted",
@@ -1011,23 +1178,37 @@ def check_persisted(
             f"fish or PowerShell on PATH, so there is nothing to read.{suffix}",
             evidence,
         )
-    summary = _shell_summary(ctx, survey)
+    summary = _shell_summary(ctx, survey, outcomes)
+
+    broken: list[_Seen] = []
+    weak: list[_Seen] = []
+    for item in seen:
+        if item.value is None or item.problem is None:
+            continue
+        if item.name == KEY:
+            (broken if item.problem in ("carriage_return", "empty") else weak).append(item)
+        elif item.problem in _BROKEN or (item.problem == "parent_of_ivy_dir" and scheme == KEY_PEM):
+            broken.append(item)
+        else:
+            weak.append(item)
+    waits = [o.explain(verification.timeout) for o in unverified]
 
     if broken:
         listing = "; ".join(
-            f"a new {name} terminal gets {item.name} from {_where(ctx, item)}: "
-            f"{_PROBLEM_WORDS.get(problem, problem)}"
-            for name, item, problem in broken
+            f"a new {_in(item)} gets {item.name} from {item.where}: "
+            f"{_PROBLEM_WORDS.get(item.problem or '', item.problem)}"
+            + (f" ({item.display()})" if item.real and item.name == ROOT else "")
+            for item in broken
         )
         effects: list[str] = []
-        if any(item.name == ROOT for _, item, _ in broken):
+        if any(item.name == ROOT for item in broken):
             effects.append(_invalid_root_effect(facts))
-        if any(item.name == KEY for _, item, _ in broken):
+        if any(item.name == KEY for item in broken):
             effects.append("ivy sends the IVY_KEY value exactly as set, so the server refuses it.")
         suggestion = next(
             (
                 evaluate_root(ctx, item.value).suggestion
-                for _, item, _ in broken
+                for item in broken
                 if item.name == ROOT and item.value is not None
             ),
             None,
@@ -1037,22 +1218,21 @@ def check_persisted(
             Status.ERROR,
             "A new terminal would get a broken IVY_ROOT / IVY_KEY",
             f"{_sentence(listing)}. Scripts started from such a terminal fail: "
-            f"{' '.join(effects)} {summary}{static}",
+            f"{' '.join(effects)} {summary}{how}{_waits(waits)}",
             evidence,
-            _persisted_edit_fix(ctx, [item for _, item, _ in broken], suggestion or _home_ivy(ctx)),
+            _persisted_edit_fix(ctx, _responsible(broken), suggestion or _home_ivy(ctx)),
         )
         return _cap(finding, facts)
 
     warnings: list[str] = []
-    for name, item, problem in weak:
+    for item in weak:
         warnings.append(
-            f"a new {name} terminal gets {item.name} from {_where(ctx, item)}: "
-            f"{_PROBLEM_WORDS.get(problem, problem)}"
+            f"a new {_in(item)} gets {item.name} from {item.where}: "
+            f"{_PROBLEM_WORDS.get(item.problem or '', item.problem)}"
         )
     if needs_root and missing_root:
-        names = ", ".join(s.name for s in missing_root)
         warnings.append(
-            f"no absolute IVY_ROOT is set for {names}, while the key is in "
+            f"no absolute IVY_ROOT is set for {', '.join(missing_root)}, while the key is in "
             f"{ctx.tilde(home_key)}: ivy finds it by walking up from the working directory, so "
             "scripts run from under your home folder work, but scripts run from anywhere else "
             "(/tmp, a data disk, a service) will not find the key"
@@ -1060,47 +1240,53 @@ def check_persisted(
     if wants_key and key_present and key_missing:
         warnings.append(
             "IVY_KEY is set for "
-            + ", ".join(s.name for s in key_present)
+            + ", ".join(key_present)
             + " but not for "
-            + ", ".join(s.name for s in key_missing)
+            + ", ".join(key_missing)
         )
+    matters = needs_root or wants_key or any(item.value is not None for item in seen)
+    if waits and matters:
+        warnings.append("ivy-setup could not read what some shells get: " + "; ".join(waits))
     if warnings:
         status = Status.WARNING
-        if facts.release is None and not weak:
+        if facts.release is None and not weak and not waits:
             status = Status.INFO  # nothing runs yet: a recommendation, not a problem
+        missing_shells = [
+            s for s in survey.shells if any(m.split(" ")[0] == s.name for m in missing_root)
+        ]
         fix = (
-            _persist_fix(ctx, missing_root, _home_ivy(ctx))
+            _persist_fix(ctx, missing_shells, _home_ivy(ctx))
             if needs_root and missing_root
-            else _persisted_edit_fix(ctx, [item for _, item, _ in weak], _home_ivy(ctx))
+            else _persisted_edit_fix(ctx, _responsible(weak), _home_ivy(ctx))
         )
         return Finding(
             "environment.persisted",
             status,
             "IVY_ROOT is not persisted for every shell you use"
             if needs_root and missing_root
-            else "Some shells would get a questionable IVY_ROOT / IVY_KEY",
-            f"{_sentence('; '.join(warnings))}. {summary}{static}{suffix}",
+            else (
+                "Some shells would get a questionable IVY_ROOT / IVY_KEY"
+                if weak or (wants_key and key_present and key_missing)
+                else "Some shells could not be checked"
+            ),
+            f"{_sentence('; '.join(warnings))}. {summary}{how}{suffix}",
             evidence,
             fix,
         )
 
-    undetermined = [
-        s.name
-        for s in survey.considered
-        if (w := survey.readings[s.name].effective(ROOT)) is not None and w.value is None
-    ]
+    undetermined = [item.shell for item in seen if item.name == ROOT and item.value is None]
     if undetermined:
-        static = (
+        how = (
             f" The value for {', '.join(undetermined)} comes from a command or variable that "
-            "cannot be evaluated without starting the shell." + static
+            "cannot be evaluated without starting the shell." + how
         )
-    persisted_any = any(survey.readings[s.name].effective(ROOT) for s in survey.considered)
+    persisted_any = any(item.name == ROOT for item in seen)
     if needs_root or (persisted_any and scheme == KEY_PEM):
         return Finding(
             "environment.persisted",
             Status.OK,
             "Every shell you use gets a valid IVY_ROOT",
-            f"{summary}{static}{suffix}",
+            f"{summary}{how}{_waits(waits)}{suffix}",
             evidence,
         )
     if wants_key:
@@ -1122,9 +1308,124 @@ def check_persisted(
         "environment.persisted",
         Status.INFO,
         "Nothing needs to be persisted in the shells",
-        f"{why}{summary}{static}{suffix}",
+        f"{why}{summary}{how}{_waits(waits)}{suffix}",
         evidence,
     )
+
+
+def _in(item: _Seen) -> str:
+    return f"{item.shell} terminal" if not item.real else f"{item.shell} shell"
+
+
+def _waits(waits: list[str]) -> str:
+    return (" Not verified: " + "; ".join(waits) + ".") if waits else ""
+
+
+def _responsible(items: list[_Seen]) -> list[Definition]:
+    """The distinct file lines behind the values (real starts whose line could be named)."""
+    out: list[Definition] = []
+    keys: set[tuple[str, int, str]] = set()
+    for item in items:
+        item_def = item.definition
+        if item_def is None:
+            continue
+        key = (str(item_def.path), item_def.line, item_def.name)
+        if key not in keys:
+            keys.add(key)
+            out.append(item_def)
+    return out
+
+
+def _real_seen(
+    ctx: SystemContext,
+    facts: VersionFacts,
+    reading: Reading,
+    outcome: shellprobe.ProbeOutcome,
+    wants_key: bool,
+) -> list[_Seen]:
+    """What one real shell start inherits, judged the way ivy resolves it."""
+    out: list[_Seen] = []
+    label = outcome.spec.label
+    names = (ROOT, KEY) if wants_key else (ROOT,)
+    for name in names:
+        var = outcome.reading(name)
+        if var is None or not var.set_in_shell:
+            continue
+        static = reading.effective(name)
+        if var.value is None:  # set in the shell, but not exported: ivy never sees it
+            out.append(_Seen(outcome.spec.shell, label, name, "", "not_exported", static, True))
+            continue
+        # Name the line responsible only when the static reading agrees with what the shell got.
+        responsible = static if static is not None and static.value == var.value else None
+        if name == ROOT:
+            problem = evaluate_root(ctx, var.value).problem
+            if problem == "parent_of_ivy_dir" and facts.scheme != KEY_PEM and facts.release:
+                problem = None
+        else:
+            problem = _process_problem(ctx, KEY, var.value)
+        out.append(_Seen(outcome.spec.shell, label, name, var.value, problem, responsible, True))
+    return out
+
+
+def _seen_evidence(outcome: shellprobe.ProbeOutcome, name: str, wants_key: bool) -> dict[str, Any]:
+    var = outcome.reading(name)
+    out: dict[str, Any] = {
+        "outcome": outcome.status,
+        "value": var.value if var is not None else None,
+        "exported": var.exported if var is not None else None,
+    }
+    if wants_key:
+        key = outcome.reading(KEY)
+        out["ivy_key_fingerprint"] = (
+            shells.fingerprint(key.value) if key is not None and key.value is not None else None
+        )
+    return out
+
+
+def _matrix(
+    outcomes: list[shellprobe.ProbeOutcome], wants_key: bool
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """shell -> start ("bash -i") -> what it inherited (JSON-safe; IVY_KEY as a fingerprint)."""
+    matrix: dict[str, dict[str, dict[str, Any]]] = {}
+    for outcome in outcomes:
+        cell: dict[str, Any] = {
+            "outcome": outcome.status,
+            "exit_code": outcome.exit_code,
+            "seconds": round(outcome.seconds, 3),
+        }
+        for name in (ROOT, KEY) if wants_key else (ROOT,):
+            var = outcome.reading(name)
+            if var is None:
+                cell[name] = None
+                continue
+            shown: str | None = var.value
+            if name == KEY and var.value is not None:
+                shown = f"[secret, sha256 {shells.fingerprint(var.value)}]"
+            cell[name] = {"set": var.set_in_shell, "exported": var.exported, "value": shown}
+        if outcome.status != READ:
+            cell["output_tail"] = outcome.tail
+        matrix.setdefault(outcome.spec.shell, {})[outcome.spec.label] = cell
+    return matrix
+
+
+def _how_sentence(
+    ctx: SystemContext,
+    verification: shellprobe.Verification | Unverified,
+    outcomes: list[shellprobe.ProbeOutcome],
+) -> str:
+    answered = [o.spec.label for o in outcomes if o.status == READ]
+    if answered:
+        text = (
+            f" Verified by starting {', '.join(answered)} with a clean environment and reading "
+            "what a program started from each inherits."
+        )
+    else:
+        text = " This is a static reading of the startup files" + (
+            f" ({verification.reason})." if verification.reason else "."
+        )
+    if verification.notes:
+        text += " " + " ".join(_sentence(n) + "." for n in verification.notes.values())
+    return text
 
 
 def _sentence(text: str) -> str:
@@ -1151,19 +1452,38 @@ def _key_problem(ctx: SystemContext, reading: Reading, item: Definition) -> str 
     return problem
 
 
-def _shell_summary(ctx: SystemContext, survey: _Survey) -> str:
+def _shell_summary(
+    ctx: SystemContext, survey: _Survey, outcomes: list[shellprobe.ProbeOutcome] | None = None
+) -> str:
     parts: list[str] = []
+    real: dict[str, list[shellprobe.ProbeOutcome]] = {}
+    for outcome in outcomes or []:
+        if outcome.status == READ:
+            real.setdefault(outcome.spec.shell, []).append(outcome)
     for shell in survey.shells:
-        winner = survey.readings[shell.name].effective(ROOT)
         label = shell.name + ("" if shell.used else " (installed, not used)")
+        if shell.name in real:
+            starts = []
+            for outcome in real[shell.name]:
+                var = outcome.reading(ROOT)
+                if var is None or var.value is None:
+                    shown = (
+                        "not exported" if var is not None and var.set_in_shell else "no IVY_ROOT"
+                    )
+                else:
+                    shown = f"IVY_ROOT={var.value}"
+                starts.append(f"`{outcome.spec.label}` gets {shown}")
+            parts.append(f"{label}: " + ", ".join(starts))
+            continue
+        winner = survey.readings[shell.name].effective(ROOT)
         if winner is None:
-            parts.append(f"{label}: no IVY_ROOT")
+            parts.append(f"{label}: no IVY_ROOT (static reading)")
         else:
             parts.append(
                 f"{label}: IVY_ROOT={winner.display_value or winner.raw_value} from "
-                f"{_where(ctx, winner)}"
+                f"{_where(ctx, winner)} (static reading)"
             )
-    return "Static reading per shell: " + "; ".join(parts) + "."
+    return "Per shell: " + "; ".join(parts) + "."
 
 
 def persist_commands(ctx: SystemContext, shell: ShellInfo, root: Path) -> list[str]:

@@ -12,7 +12,6 @@ default since 1.5.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -25,6 +24,44 @@ from ivy_setup_tui.services.context import SystemContext
 
 WATCHED_NAMES = ("IVY_ROOT", "IVY_KEY")
 SECRET_NAMES = frozenset({"IVY_KEY"})
+
+
+class _LazyPattern:
+    """A regular expression compiled on first use.
+
+    Most patterns here parse files this machine may not have (fish, PowerShell, dotenv, PAM);
+    compiling them all at import would cost every `ivy-setup check` a few milliseconds.
+    """
+
+    __slots__ = ("_flags", "_pattern", "_regex")
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._pattern = pattern
+        self._flags = flags
+        self._regex: re.Pattern[str] | None = None
+
+    def _compiled(self) -> re.Pattern[str]:
+        # Two threads may both compile it once: the results are equal, so the race is harmless.
+        if self._regex is None:
+            self._regex = re.compile(self._pattern, self._flags)
+        return self._regex
+
+    def match(self, string: str) -> re.Match[str] | None:
+        """`re.Pattern.match`."""
+        return self._compiled().match(string)
+
+    def fullmatch(self, string: str) -> re.Match[str] | None:
+        """`re.Pattern.fullmatch`."""
+        return self._compiled().fullmatch(string)
+
+    def search(self, string: str) -> re.Match[str] | None:
+        """`re.Pattern.search`."""
+        return self._compiled().search(string)
+
+    def finditer(self, string: str) -> Iterator[re.Match[str]]:
+        """`re.Pattern.finditer`."""
+        return self._compiled().finditer(string)
+
 
 # ivy-setup's own marked block (SPEC §6); PowerShell uses regions.
 BLOCK_START = "# >>> ivy-setup >>>"
@@ -232,6 +269,8 @@ class Scan:
 
 def fingerprint(secret: str) -> str:
     """sha256 of the stripped secret's UTF-8 bytes, first 12 hex digits (the project-wide form)."""
+    import hashlib  # loads OpenSSL: only when there is a secret to fingerprint
+
     return hashlib.sha256(secret.strip().encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
@@ -748,8 +787,8 @@ def _replace_exported(item: Definition) -> Definition:
     return replace(item, exported=True)
 
 
-_VAR_REF = re.compile(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([0-9#?$!@*-]))")
-_BRACE_FORM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])(.*))?$", re.DOTALL)
+_VAR_REF = _LazyPattern(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([0-9#?$!@*-]))")
+_BRACE_FORM = _LazyPattern(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-=])(.*))?$", re.DOTALL)
 
 
 def _expand_vars(state: _FileState, text: str) -> str | None:
@@ -1049,8 +1088,8 @@ def _word_value(
     return "".join(out), tilde
 
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ASSIGN = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=")
+_NAME = _LazyPattern(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ASSIGN = _LazyPattern(r"^([A-Za-z_][A-Za-z0-9_]*)=")
 
 
 def _split_assignment(word: _Word) -> tuple[str, list[tuple[str, str]], str] | None:
@@ -1144,7 +1183,7 @@ def _posix_assign(state: _FileState, line_no: int, word: _Word, *, exported: boo
 _FISH_PREFIX_WORDS = frozenset(
     {"and", "or", "not", "if", "else", "while", "begin", "builtin", "command", "!"}
 )
-_FISH_VAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?|\{\$([A-Za-z_][A-Za-z0-9_]*)\}")
+_FISH_VAR = _LazyPattern(r"\$([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?|\{\$([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _fish_expand(state: _FileState, text: str) -> str | None:
@@ -1258,7 +1297,7 @@ def _fish_set(state: _FileState, line_no: int, args: list[_Word]) -> None:
     state.define(line_no, name, raw, value, exported=exported, note=note)
 
 
-_SETUVAR = re.compile(r"^(SETUVAR|SET_EXPORT|SET)\s+(--export\s+)?([A-Za-z_][A-Za-z0-9_]*):(.*)$")
+_SETUVAR = _LazyPattern(r"^(SETUVAR|SET_EXPORT|SET)\s+(--export\s+)?([A-Za-z_][A-Za-z0-9_]*):(.*)$")
 
 
 def _fish_unescape(text: str) -> str:
@@ -1290,20 +1329,20 @@ def _parse_fish_variables(state: _FileState, text: str) -> None:
 
 # PowerShell ---------------------------------------------------------------------------------
 
-_PS_ENV_ASSIGN = re.compile(
+_PS_ENV_ASSIGN = _LazyPattern(
     r"^\s*(?:\$env:|\$\{env:)([A-Za-z_][A-Za-z0-9_]*)\}?\s*=\s*(.+?)\s*;?\s*$", re.IGNORECASE
 )
-_PS_SET_ENV = re.compile(
+_PS_SET_ENV = _LazyPattern(
     r"\[(?:System\.)?Environment\]::SetEnvironmentVariable\(\s*(['\"])([A-Za-z_][A-Za-z0-9_]*)\1"
     r"\s*,\s*(.+)\)\s*;?\s*$",
     re.IGNORECASE,
 )
-_PS_SET_ITEM = re.compile(
+_PS_SET_ITEM = _LazyPattern(
     r"^\s*Set-Item\s+(?:-Path\s+)?['\"]?env:([A-Za-z_][A-Za-z0-9_]*)['\"]?\s+(?:-Value\s+)?(.+?)\s*;?\s*$",
     re.IGNORECASE,
 )
-_PS_DOT_SOURCE = re.compile(r"(?:^|[;{]\s*)\.\s+(\"[^\"]*\"|'[^']*'|[^\s;}]+)")
-_PS_VAR = re.compile(
+_PS_DOT_SOURCE = _LazyPattern(r"(?:^|[;{]\s*)\.\s+(\"[^\"]*\"|'[^']*'|[^\s;}]+)")
+_PS_VAR = _LazyPattern(
     r"\$(?:\{env:([A-Za-z_][A-Za-z0-9_]*)\}|env:([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))",
     re.IGNORECASE,
 )
@@ -1408,9 +1447,9 @@ def _parse_pwsh(state: _FileState, text: str) -> None:
 
 # dotenv, environment.d, pam_environment -----------------------------------------------------
 
-_DOTENV_LINE = re.compile(r"^[^\S\n]*(?:export[^\S\n]+)?('[^']+'|[^=#\s]+)[^\S\n]*=([^\S\n]*)")
-_DOTENV_VAR = re.compile(r"\$\{([^}:]*)(?::-([^}]*))?\}")
-_DOTENV_BARE_VAR = re.compile(r"\$[A-Za-z_]")
+_DOTENV_LINE = _LazyPattern(r"^[^\S\n]*(?:export[^\S\n]+)?('[^']+'|[^=#\s]+)[^\S\n]*=([^\S\n]*)")
+_DOTENV_VAR = _LazyPattern(r"\$\{([^}:]*)(?::-([^}]*))?\}")
+_DOTENV_BARE_VAR = _LazyPattern(r"\$[A-Za-z_]")
 _DOTENV_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
@@ -1498,8 +1537,8 @@ def _parse_environment_d(state: _FileState, text: str) -> None:
         state.define(n, name, raw, value, exported=True)
 
 
-_PAM_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$")
-_PAM_OPTION = re.compile(r"(DEFAULT|OVERRIDE)=(\"[^\"]*\"|\S*)")
+_PAM_LINE = _LazyPattern(r"^([A-Za-z_][A-Za-z0-9_]*)\s+(.*)$")
+_PAM_OPTION = _LazyPattern(r"(DEFAULT|OVERRIDE)=(\"[^\"]*\"|\S*)")
 
 
 def _parse_pam(state: _FileState, text: str) -> None:
@@ -1578,7 +1617,8 @@ def read_shell(result: Scan, shell: ShellInfo) -> Reading:
     exports: set[str] = set()
     files: list[Path] = []
     for startup in shell.files:
-        if startup.exists:
+        # bash reads ~/.bashrc once: where the login file sources it, not again afterwards.
+        if startup.exists and startup.path not in files:
             managed = startup.path.stem == MANAGED_STEM
             syntax = file_syntax(shell.name, startup)
             _inline(result, startup.path, syntax, managed, definitions, exports, files, 0)
@@ -1595,13 +1635,15 @@ def _inline(
     files: list[Path],
     depth: int,
 ) -> None:
-    # bash reads ~/.bashrc once: where the login file sources it, not again afterwards.
-    if path in files or depth > MAX_SOURCE_DEPTH:
+    # A file sourced twice (ivy-setup's env file from the login file and ~/.bashrc) is read twice,
+    # as the shell does; the depth limit stops a file that sources itself.
+    if depth > MAX_SOURCE_DEPTH:
         return
     parsed = result.parsed(path, syntax, managed)
     if parsed is None or parsed.skipped:
         return
-    files.append(path)
+    if path not in files:
+        files.append(path)
     exports |= parsed.exports
     for event in parsed.events:
         if isinstance(event, Definition):

@@ -355,11 +355,13 @@ def test_key_in_home_but_nothing_persisted_is_a_warning(
     finding = environment.check_persisted(ctx, GATED, detect_parent=None)
     assert finding.id == "environment.persisted"
     assert finding.status is Status.WARNING
-    assert finding.evidence["real_shell_verification"] == "skipped"
-    assert "static reading" in finding.evidence["reason"]
+    # The real bash was started (interactive and login) and confirmed the static reading.
+    assert finding.evidence["real_shell_verification"] == "done"
     bash = finding.evidence["shells"]["bash"]
     assert bash["value"] is None
-    assert bash["verified"] is False
+    assert bash["verified"] is True
+    assert set(bash["seen"]) == {"bash -i", "bash -l"}
+    assert all(cell["value"] is None for cell in bash["seen"].values())
     assert {"path": "~/.bashrc", "mode": "interactive", "exists": True} in bash["files"]
     assert "under your home folder work" in finding.detail
     fix = finding.fix
@@ -403,13 +405,18 @@ def test_managed_block_persists_root(
         "# >>> ivy-setup >>>\n[ -f ~/.config/ivy-setup/env.sh ] && . ~/.config/ivy-setup/env.sh\n"
         "# <<< ivy-setup <<<\n",
     )
-    finding = environment.check_persisted(
-        ctx_for(env={"SHELL": "/bin/bash"}), GATED, detect_parent=None
-    )
+    ctx = ctx_for(env={"SHELL": "/bin/bash"})
+    # The static model counts ~/.bashrc for a bash terminal...
+    finding = environment.check_persisted(ctx, GATED, detect_parent=None, verify=False)
     assert finding.status is Status.OK, finding.detail
     bash = finding.evidence["shells"]["bash"]
     assert bash["source_file"] == "~/.config/ivy-setup/env.sh"
     assert bash["managed"] is True
+    # ...but a real login bash reads no ~/.profile here, and the real shells say so.
+    real = environment.check_persisted(ctx, GATED, detect_parent=None)
+    assert real.status is Status.WARNING
+    assert "bash (bash -l)" in real.detail
+    assert real.evidence["matrix"]["bash"]["bash -i"]["IVY_ROOT"]["value"] == f"{home}/.ivy"
 
 
 def test_persisted_literal_tilde_is_an_error(
@@ -433,6 +440,7 @@ def test_fish_universal_variable_counts_as_persisted(
 ) -> None:
     write(
         home / ".config" / "fish" / "fish_variables",
+        "# This file contains fish universal variable definitions.\n# VERSION: 3.0\n"
         f"SETUVAR --export IVY_ROOT:{home}/\\x2eivy\n",
     )
     finding = environment.check_persisted(
