@@ -355,14 +355,16 @@ class EnvironmentScreen(StepScreen):
         detail.update(Content.styled("\n".join(notes), "$text-warning"))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Apply and Skip here; the nav bar's buttons as on every step screen."""
+        """Apply and Skip here; Textual then runs the base handler for the nav bar's buttons.
+
+        (Textual calls each class's handler in the MRO: calling super() would run it twice.)
+        """
         actions = {"env-apply": self.action_apply, "env-skip": self.action_next}
         action = actions.get(event.button.id or "")
-        if action is None:
-            super().on_button_pressed(event)
-            return
-        event.stop()
-        action()
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            action()
 
 
 def _headline(ctx: SystemContext, proposal: Proposal) -> Content:

@@ -324,18 +324,20 @@ class PermissionsScreen(StepScreen):
         self.wizard.start_checks()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Apply all, Apply row and Skip here; the nav bar's buttons as on every step screen."""
+        """Apply all, Apply row and Skip here; Textual then runs the base handler for the nav bar.
+
+        (Textual calls each class's handler in the MRO: calling super() would run it twice.)
+        """
         actions = {
             "perm-apply-all": self.action_apply_all,
             "perm-apply-row": self.action_apply_row,
             "perm-skip": self.action_next,
         }
         action = actions.get(event.button.id or "")
-        if action is None:
-            super().on_button_pressed(event)
-            return
-        event.stop()
-        action()
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            action()
 
 
 def _cells(ctx: SystemContext, row: PathRow) -> tuple[Content, ...]:

@@ -118,12 +118,15 @@ class SummaryScreen(WizardScreen):
         )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Finish leaves the wizard; the others behave as on every screen."""
+        """Finish leaves the wizard; Textual then runs the base class's handler for the nav bar.
+
+        Textual dispatches a handler per class in the MRO, so calling super() here would run the
+        base handler twice (Back would go back two screens).
+        """
         if event.button.id == "finish":
             event.stop()
+            event.prevent_default()
             self.action_finish()
-            return
-        super().on_button_pressed(event)
 
     def action_finish(self) -> None:
         """Leave the wizard (the exit code says whether anything is left)."""

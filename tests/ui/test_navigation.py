@@ -72,3 +72,19 @@ async def test_a_row_opens_its_step(wizard: WizardFactory) -> None:
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, OverviewScreen)
+
+
+async def test_back_buttons_go_back_exactly_one_screen(wizard: WizardFactory) -> None:
+    # Screens that add their own button handler must not run the base one twice.
+    app = wizard()
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        for expected in FORWARD[1:]:
+            await pilot.press("n")
+            await pilot.pause()
+            assert isinstance(app.screen, expected)
+        assert isinstance(app.screen, SummaryScreen)
+        for expected in reversed(FORWARD[1:-1]):
+            app.screen.query_one("#back").press()
+            await pilot.pause()
+            assert isinstance(app.screen, expected)
