@@ -1114,7 +1114,7 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
 
 
 def check_verified(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) -> Finding:
-    """`key.verified`: the server's verdict; for now always skipped, the key is not sent here."""
+    """`key.verified`: the server's verdict, asked only with consent (`--online`), else skipped."""
     if facts.scheme == F.NONE:
         return Finding(
             "key.verified",
@@ -1125,7 +1125,14 @@ def check_verified(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup)
             {"result": "unverified", "reason": "no key needed"},
         )
     has_key = lookup.source == IVY_KEY_VAR or lookup.path is not None
+    if has_key and ctx.online and not ctx.offline:
+        # Imported here: the verification loads requests, which `check --offline` never needs.
+        from ivy_setup_tui.services import verify
+
+        return verify.check(ctx, facts, lookup)
     reason = _VERIFY_REASON if has_key else "no key found to verify"
+    if has_key and ctx.online:
+        reason = "offline: --offline keeps the key from being sent"
     return Finding(
         "key.verified",
         Status.SKIPPED,

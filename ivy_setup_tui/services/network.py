@@ -1,18 +1,15 @@
 """The `network.reachability` check: can this machine reach the servers its ivy version calls,
 through the proxy and CA settings of the context's environment (never `os.environ`).
 
-`requests` is imported inside the functions that do network I/O, so `ivy-setup check --offline`
-never loads it. The Key step reuses `make_session`, `proxies_for` and `classify_exception`.
+`requests` (and ssl, socket, concurrent.futures) are imported inside the functions that do network
+I/O, so `ivy-setup check --offline` never loads them. The Key step reuses `make_session`,
+`proxies_for` and `classify_exception`.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import ssl
 import time
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -155,6 +152,8 @@ def bypasses_proxy(env: Mapping[str, str], url: str) -> bool:
     host = (parts.hostname or "").lower()
     port = parts.port
     entries = [e.strip().lower() for e in no_proxy.replace(" ", ",").split(",") if e.strip()]
+    import ipaddress
+
     try:
         address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
     except ValueError:
@@ -255,6 +254,9 @@ def classify_exception(exc: BaseException) -> str:
     """Name a failed request's cause: dns, connect, timeout, tls, proxy, proxy_auth,
     invalid_url, or error; reads the whole chain of wrapped exceptions.
     """
+    import socket
+    import ssl
+
     import requests
     import urllib3.exceptions as u3
 
@@ -461,6 +463,8 @@ def _probe_all(
     ctx: SystemContext, endpoints: list[Endpoint], session: requests.Session | None
 ) -> list[ProbeResult]:
     """Probe concurrently; an endpoint still hanging after the deadline counts as a timeout."""
+    from concurrent.futures import Future, ThreadPoolExecutor, wait
+
     own = session is None
     active = session if session is not None else make_session(ctx)
     # connect + read timeouts, plus slack; name resolution is not bounded by requests' timeout.
@@ -490,3 +494,8 @@ def _probe_all(
     if own and not pending:
         active.close()
     return results
+
+
+def advice(kind: str) -> str:
+    """What to do about a failure class from `classify_exception` (one clause, plain words)."""
+    return _ADVICE.get(kind, _ADVICE["error"])
