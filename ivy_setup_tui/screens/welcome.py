@@ -32,8 +32,9 @@ INTRO = (
     "  2. Key          where that ivy looks for the key, from your project folder\n"
     "  3. Permissions  who can read the key file and write the .ivy folder\n"
     "  4. Environment  IVY_ROOT now and in new terminals; the ivy servers\n"
-    "Checking changes nothing on disk and sends your key nowhere. Each step then shows the exact "
-    "commands that fix what it found; nothing is changed unless you run them or `ivy-setup fix`."
+    "Checking changes nothing on disk and sends your key nowhere. Each step then shows what it "
+    "would change (a diff, old → new, the exact command); nothing changes until you press Apply, "
+    "and every change is backed up and undoable (`ivy-setup undo`)."
 )
 AUTOMATIC = "automatic"  # Select value: let ivy-setup pick the first candidate
 
