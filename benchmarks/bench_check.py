@@ -42,6 +42,12 @@ def main() -> int:
     args = parser.parse_args()
 
     python = sys.executable
+    # pip compiles bytecode at install time; an editable checkout (or PYTHONDONTWRITEBYTECODE in the
+    # developer's shell) may have stale .pyc files, which would time the compiler instead of us.
+    import ivy_setup_tui
+
+    package = os.path.dirname(ivy_setup_tui.__file__)
+    subprocess.run([python, "-m", "compileall", "-q", package], check=True)
     with tempfile.TemporaryDirectory() as home:
         env = dict(os.environ, HOME=home, XDG_STATE_HOME=os.path.join(home, "state"))
         project = args.project or home

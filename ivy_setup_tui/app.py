@@ -338,9 +338,25 @@ class IvySetupApp(App[int]):
         """Switch between Textual's light and dark themes."""
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
 
+    @property
+    def changes_running(self) -> bool:
+        """True while a step is applying changes (an install, a write, a chmod)."""
+        return any(
+            w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.workers
+            if (w.group or "").endswith("-apply")
+        )
+
     async def action_quit(self) -> None:
-        """Quit, asking first while checks are still running (their answer would be lost)."""
-        if not self.checks_running:
+        """Quit, asking first while checks run (their answer would be lost) or changes apply."""
+        if self.changes_running:
+            question = (
+                "A change is being applied. Quit anyway? ivy-setup stops it; whatever was "
+                "already done is journaled and `ivy-setup undo` reverts it."
+            )
+        elif self.checks_running:
+            question = "Checks are still running. Quit anyway? (Nothing has been changed.)"
+        else:
             self.exit(self.state.exit_code())
             return
 
@@ -349,14 +365,7 @@ class IvySetupApp(App[int]):
                 self.exit(self.state.exit_code())
 
         if not isinstance(self.screen, ConfirmScreen):
-            await self.push_screen(
-                ConfirmScreen(
-                    "Checks are still running. Quit anyway? (Nothing has been changed.)",
-                    yes="Quit",
-                    no="Keep going",
-                ),
-                answered,
-            )
+            await self.push_screen(ConfirmScreen(question, yes="Quit", no="Keep going"), answered)
 
     @on(SettingsChosen)
     async def _settings_chosen(self, message: SettingsChosen) -> None:

@@ -42,8 +42,15 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
             "(or --dry-run to see what would change)."
         )
     options = _options(args)
+    _validate(chosen, options)
     if args.dry_run:
         return _dry_run(ctx, chosen, options)
+    # Root working on someone else's home: even the journal would leave root-owned files there.
+    from ivy_setup_tui.services.fix_permissions import sudo_home_refusal
+
+    refused = sudo_home_refusal(ctx)
+    if refused is not None:
+        raise UsageError(" ".join((refused.reason, *refused.manual)))
 
     from ivy_setup_tui.services.journal import Journal, JournalError
 
@@ -67,6 +74,8 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                     print(f"  ✗ {change.summary}: {reason}", file=sys.stderr)
                 if result.needs_new_shell:
                     run.needs_new_shell = True
+                if result.new_python:  # ivy now lives elsewhere (a new venv): follow it
+                    ctx = ctx.with_python(Path(result.new_python))
             needs_new_shell = run.needs_new_shell
             run_id = run.run_id
     except JournalError as exc:
@@ -111,6 +120,20 @@ def _plan(
     return plan
 
 
+def _validate(chosen: tuple[Step, ...], options: FixOptions) -> None:
+    """Refuse bad input (e.g. a key that is not one) before anything runs or is journaled."""
+    for step in chosen:
+        if not steps.available(step):
+            continue
+        validate = getattr(steps.service(step), "validate_options", None)
+        if validate is None:
+            continue
+        try:
+            validate(options)
+        except BadInput as exc:
+            raise UsageError(str(exc)) from None
+
+
 def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) -> int:
     pending = 0
     for step in chosen:
@@ -138,7 +161,7 @@ def _print_plan(plan: StepPlan) -> None:
         for line in refusal.manual:
             print(f"      {line}")
     for note in plan.notes:
-        print(f"  ℹ {note}")
+        print("  ℹ " + note.replace("\n", "\n    "))
 
 
 def _confirm(change: Change) -> bool:
@@ -161,9 +184,14 @@ def _options(args: argparse.Namespace) -> FixOptions:
     shells = None
     if args.shells:
         shells = tuple(s.strip() for s in args.shells.split(",") if s.strip())
-        unknown = sorted(set(shells) - {"bash", "zsh", "fish", "pwsh", "powershell", "sh"})
+        # "desktop": ~/.config/environment.d, for apps started outside a terminal.
+        known = {"bash", "zsh", "fish", "pwsh", "powershell", "sh", "desktop"}
+        unknown = sorted(set(shells) - known)
         if unknown:
-            raise UsageError(f"--shells: unknown shell {', '.join(unknown)}")
+            raise UsageError(
+                f"--shells: unknown shell {', '.join(unknown)} (choose from bash, zsh, fish, "
+                "pwsh, sh, desktop)"
+            )
     return FixOptions(
         dry_run=args.dry_run,
         key_input=key_input,

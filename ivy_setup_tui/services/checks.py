@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ivy_setup_tui.services import environment, interpreter, keys, network, permissions, version
+# Only what starting the probe needs is imported here; the check modules load inside `diagnose`,
+# after the probe is running, so their import time overlaps the target interpreter's start.
+from ivy_setup_tui.services import interpreter
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.facts import VersionFacts, facts_for
-from ivy_setup_tui.services.keys import KeyLookup
 from ivy_setup_tui.services.model import CHECK_IDS, Finding, Status, order_findings
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.services.environment import Unverified
+    from ivy_setup_tui.services.facts import VersionFacts
+    from ivy_setup_tui.services.keys import KeyLookup
+    from ivy_setup_tui.services.shellprobe import Verification
 
 FindingCallback = Callable[[Finding], None]
 
@@ -51,11 +57,35 @@ class _Collector:
         self.findings: list[Finding] = []
 
     def add(self, *findings: Finding) -> None:
+        # One finding at a time through the callback too: it never runs concurrently with itself.
         for item in findings:
             with self._lock:
                 self.findings.append(item)
-            if self._on_finding is not None:
-                self._on_finding(item)
+                if self._on_finding is not None:
+                    self._on_finding(item)
+
+    def start(self, check_ids: str | tuple[str, ...], run: Callable[[], list[Finding]]) -> _Worker:
+        """Run checks in a thread of their own; their findings are added as soon as they land."""
+        worker = _Worker(self, check_ids, run)
+        worker.start()
+        return worker
+
+
+class _Worker(threading.Thread):
+    """One independent check in a daemon thread (plain threading: concurrent.futures would pull in
+    logging, about 10 ms of import on every `ivy-setup check`)."""
+
+    def __init__(
+        self, out: _Collector, check_ids: str | tuple[str, ...], run: Callable[[], list[Finding]]
+    ) -> None:
+        name = check_ids if isinstance(check_ids, str) else check_ids[0]
+        super().__init__(name=f"ivy-setup-check-{name}", daemon=True)
+        self._out = out
+        self._check_ids = check_ids
+        self._run = run
+
+    def run(self) -> None:
+        self._out.add(*_guard(self._check_ids, self._run))
 
 
 def diagnose(
@@ -63,36 +93,56 @@ def diagnose(
     *,
     on_finding: FindingCallback | None = None,
     target: interpreter.Target | None = None,
+    probe: interpreter.ProbeRun | None = None,
 ) -> Diagnosis:
     """Run every check for `ctx` and return the diagnosis, findings in canonical order.
 
     Checks that need only files and the environment start at once, alongside the interpreter probe;
     the checks that depend on the installed ivy version start when the probe answers. A check that
-    raises becomes an `error` finding naming the failure instead of aborting the run.
+    raises becomes an `error` finding naming the failure instead of aborting the run. `probe` is
+    a probe the caller already started with `interpreter.start_probe(ctx)` (the CLI does, before
+    importing this module), `target` an answer it already has.
     """
+    # The probe is a whole interpreter start: launch it first, then do everything that does not
+    # need its answer (imports, the version-independent checks) while it runs.
     out = _Collector(on_finding)
-    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="ivy-setup-check") as pool:
-        # Independent of the ivy version: start now, overlapping the interpreter probe.
-        early: list[Future[list[Finding]]] = [
-            pool.submit(
-                _guard, "environment.conflicts", lambda: [environment.check_conflicts(ctx)]
-            ),
-            pool.submit(
-                _guard, "permissions.privilege", lambda: [permissions.check_privilege(ctx)]
-            ),
-        ]
-        if target is None:
-            target = interpreter.select_target(ctx)
+    if target is not None:
+        return _diagnose(ctx, out, lambda: target)
+    run = probe if probe is not None else interpreter.start_probe(ctx)
+    try:
+        return _diagnose(ctx, out, run.finish)
+    finally:
+        run.cancel()  # only does something when a failure left the probe unread
+
+
+def _diagnose(
+    ctx: SystemContext, out: _Collector, finish_probe: Callable[[], interpreter.Target]
+) -> Diagnosis:
+    from ivy_setup_tui.services import environment, permissions
+
+    # Independent of the ivy version: start now, overlapping the interpreter probe.
+    workers = [
+        out.start("environment.conflicts", lambda: [environment.check_conflicts(ctx)]),
+        out.start("permissions.privilege", lambda: [permissions.check_privilege(ctx)]),
+    ]
+    # The real shells of environment.persisted need no version either: start them now too.
+    shells_started = _Started(lambda: environment.start_verification(ctx))
+    try:
+        from ivy_setup_tui.services import keys, network, version
+        from ivy_setup_tui.services.facts import facts_for
+
+        target = finish_probe()
         facts = facts_for(target.ivy.version if target.ivy else None)
         lookup = keys.locate(ctx, facts)
 
-        late: list[Future[list[Finding]]] = [
-            pool.submit(_guard, "version.upgrade", lambda: [version.check_upgrade(ctx, target)]),
-            pool.submit(
-                _guard, "network.reachability", lambda: [network.check_reachability(ctx, facts)]
-            ),
-            pool.submit(
-                _guard, "environment.persisted", lambda: [environment.check_persisted(ctx, facts)]
+        workers += [
+            out.start("version.upgrade", lambda: [version.check_upgrade(ctx, target)]),
+            out.start("network.reachability", lambda: [network.check_reachability(ctx, facts)]),
+            out.start(
+                "environment.persisted",
+                lambda: [
+                    environment.check_persisted(ctx, facts, verification=shells_started.result())
+                ],
             ),
         ]
         out.add(*_guard(_LOCAL_VERSION_IDS, lambda: version.check_local(ctx, target)))
@@ -101,14 +151,37 @@ def diagnose(
         out.add(*_guard("key.verified", lambda: [keys.check_verified(ctx, facts, lookup)]))
         out.add(*_guard(_PATH_PERMISSION_IDS, lambda: permissions.check_paths(ctx, facts, lookup)))
         out.add(*_guard("environment.ivy_root", lambda: [environment.check_ivy_root(ctx, facts)]))
-        for future in early + late:
-            out.add(*future.result())
+    finally:
+        for worker in workers:
+            worker.join()
 
     findings = order_findings(out.findings)
     missing = set(CHECK_IDS) - {f.id for f in findings}
     if missing:  # a service forgot a check: say so rather than silently dropping it
         raise RuntimeError(f"checks did not report: {', '.join(sorted(missing))}")
     return Diagnosis(ctx=ctx, target=target, facts=facts, lookup=lookup, findings=findings)
+
+
+class _Started(threading.Thread):
+    """Something started in the background whose handle a later check collects (None if it
+    failed to start: the check then starts it itself)."""
+
+    def __init__(self, start: Callable[[], Verification | Unverified]) -> None:
+        super().__init__(name="ivy-setup-check-shells", daemon=True)
+        self._start_fn = start
+        self._value: Verification | Unverified | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._start_fn()
+        except Exception:  # noqa: BLE001 - check_persisted retries and reports the failure itself
+            self._value = None
+
+    def result(self) -> Verification | Unverified | None:
+        """The started verification, once this thread is done."""
+        self.join()
+        return self._value
 
 
 def _guard(check_ids: str | tuple[str, ...], run: Callable[[], list[Finding]]) -> list[Finding]:

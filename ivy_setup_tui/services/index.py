@@ -2,25 +2,21 @@
 
 The index URL is found the way pip finds it (environment, pip config files), the project page is
 read through PEP 691 JSON or PEP 503 HTML, and compatibility is decided from wheel tags computed
-for the *target* interpreter out of its probe data, as pip would on that machine. `requests` is
-imported lazily: `ivy-setup check --offline` never loads it.
+for the *target* interpreter out of its probe data, as pip would on that machine. `requests` and
+the rest of the network stack (urllib.request, http, email, ssl, html.parser, configparser) are
+imported lazily, where they are used: `ivy-setup check --offline` never loads them.
 """
 
 from __future__ import annotations
 
-import configparser
-import ipaddress
 import json
 import os
 import re
-import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, generic_tags, mac_platforms
@@ -162,6 +158,8 @@ def strip_credentials(url: str) -> str:
 
 def _read_pip_config(path: Path) -> dict[str, str]:
     """index-url, extra-index-url and cert from one pip config file ([install] over [global])."""
+    import configparser
+
     parser = configparser.RawConfigParser()
     try:
         with path.open(encoding="utf-8") as handle:
@@ -263,6 +261,8 @@ def resolve_index(
 
 def _no_proxy_matches(host: str, port: int | None, no_proxy: str) -> bool:
     """NO_PROXY semantics of curl/requests: `*`, domain suffixes, host:port, IPs and CIDRs."""
+    import ipaddress
+
     host = host.lower().strip("[]")
     try:
         address = ipaddress.ip_address(host)
@@ -342,6 +342,8 @@ def _chain(exc: BaseException) -> Iterable[BaseException]:
 
 def classify_error(exc: BaseException) -> str:
     """The reason class of a failed request: dns, connect, timeout, tls, proxy, proxy_auth, ..."""
+    import socket
+
     import requests
 
     chain = list(_chain(exc))
@@ -421,37 +423,43 @@ def parse_json_page(body: bytes | str, url: str = "") -> list[ReleaseFile]:
     return out
 
 
-class _AnchorParser(HTMLParser):
-    """Collects the anchors of a PEP 503 page with their data-* attributes."""
+def _anchors(body: str) -> list[tuple[dict[str, str | None], str]]:
+    """The anchors of a PEP 503 page with their attributes and text (html.parser, loaded here)."""
+    from html.parser import HTMLParser
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[tuple[dict[str, str | None], str]] = []
-        self._current: dict[str, str | None] | None = None
-        self._text: list[str] = []
+    class AnchorParser(HTMLParser):
+        """Collects the anchors of a PEP 503 page with their data-* attributes."""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._current = dict(attrs)
-            self._text = []
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.anchors: list[tuple[dict[str, str | None], str]] = []
+            self._current: dict[str, str | None] | None = None
+            self._text: list[str] = []
 
-    def handle_data(self, data: str) -> None:
-        if self._current is not None:
-            self._text.append(data)
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                self._current = dict(attrs)
+                self._text = []
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._current is not None:
-            self.anchors.append((self._current, "".join(self._text).strip()))
-            self._current = None
+        def handle_data(self, data: str) -> None:
+            if self._current is not None:
+                self._text.append(data)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "a" and self._current is not None:
+                self.anchors.append((self._current, "".join(self._text).strip()))
+                self._current = None
+
+    parser = AnchorParser()
+    parser.feed(body)
+    parser.close()
+    return parser.anchors
 
 
 def parse_html_page(body: str) -> list[ReleaseFile]:
     """The files of a PEP 503 HTML project page (filename from the link, as pip does)."""
-    parser = _AnchorParser()
-    parser.feed(body)
-    parser.close()
     out: list[ReleaseFile] = []
-    for attrs, text in parser.anchors:
+    for attrs, text in _anchors(body):
         href = attrs.get("href") or ""
         filename = unquote(urlsplit(href).path.rsplit("/", 1)[-1]) or text
         item = _release_file(filename, attrs.get("data-requires-python"), "data-yanked" in attrs)
@@ -462,6 +470,8 @@ def parse_html_page(body: str) -> list[ReleaseFile]:
 
 def _read_local_index(url: str) -> list[ReleaseFile]:
     """A file:// index: `<dir>/ivy/index.html`, or the folder's file names (as pip accepts)."""
+    from urllib.request import url2pathname
+
     folder = Path(url2pathname(urlsplit(url).path)) / PROJECT
     page = folder / "index.html"
     if page.is_file():

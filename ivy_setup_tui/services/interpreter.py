@@ -1,24 +1,31 @@
 """Finding the target interpreter (the Python ivy lives in) and probing it in a subprocess.
 
-The probe runs `probe.PROBE_SOURCE` inside the candidate Python, so nothing here imports ivy or
-trusts the interpreter running ivy-setup to be the one that matters (pipx and uv tool installs).
+The probe runs `probe.PROBE_SOURCE` inside the candidate Python (for this very interpreter binary,
+its already-compiled code), so nothing here imports ivy or trusts the interpreter running ivy-setup
+to be the one that matters (pipx and uv tool installs). `start_probe` launches it and returns at
+once, so callers overlap the probe's interpreter start with their own work.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.probe import MARKER, PROBE_SOURCE
+
+# The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
+# once the probe answers) would only delay that start, and annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SOURCE_OPTION = "--python"
 SOURCE_VIRTUAL_ENV = "$VIRTUAL_ENV"
@@ -29,6 +36,10 @@ SOURCE_RUNNING = "running interpreter"
 
 _STDERR_TAIL_LINES = 6
 _STDERR_TAIL_CHARS = 600
+# The least time `finish()` waits, even past the deadline: enough to read an answer already sent.
+_MIN_WAIT = 0.2
+PROBE_MODULE = "ivy_setup_tui.services.probe"
+_COMPILED_PROBE: list[str | None] = []  # computed once: the `-c` program of `_compiled_probe()`
 
 
 @dataclass(frozen=True)
@@ -177,15 +188,52 @@ def _failed(python: Path, source: str, reason: str) -> Target:
     return Target(python=python, source=source, error=reason)
 
 
-def _run_probe(python: Path, env: Mapping[str, str], timeout: float) -> tuple[int, str, str] | str:
-    """Run the probe: its exit code and output, or a plain reason when it could not answer."""
+def _compiled_probe() -> str | None:
+    """A `-c` program running the probe's already-compiled code, or None when there is none.
+
+    Only for a target that is this very interpreter binary (same bytecode format): it spares the
+    target compiling the probe, a few milliseconds of every `check`. The code comes from the
+    bytecode cache our own import of the probe used, so nothing is compiled here either.
+    """
+    if _COMPILED_PROBE:
+        return _COMPILED_PROBE[0]
+    import importlib.util
+
+    spec = importlib.util.find_spec(PROBE_MODULE)
+    get_code = getattr(spec.loader, "get_code", None) if spec is not None else None
+    program = None
+    if spec is not None and spec.cached and os.path.isfile(spec.cached) and get_code is not None:
+        try:
+            code = get_code(spec.name)  # validated against the source; stale caches recompile
+        except (ImportError, OSError, SyntaxError, ValueError):
+            code = None
+        if code is not None:
+            import marshal
+
+            # Hex, not base64: bytes.fromhex is built in, binascii would be one more import there.
+            data = marshal.dumps(code).hex()
+            program = f"import marshal;exec(marshal.loads(bytes.fromhex('{data}')))"
+    _COMPILED_PROBE.append(program)
+    return program
+
+
+def _probe_program(python: Path) -> str:
+    """What `python -c` runs: the probe's compiled code for this very binary, else its source."""
+    # POSIX only: the compiled form is a long argument (Windows caps the whole command line).
+    if os.name == "posix" and os.path.realpath(python) == os.path.realpath(sys.executable):
+        return _compiled_probe() or PROBE_SOURCE
+    return PROBE_SOURCE
+
+
+def _launch(python: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes] | str:
+    """Start the probe in `python`: the running process, or a plain reason it could not start."""
     child_env = dict(env)
     # `check` must change nothing on disk: no bytecode caches written by the probe's imports.
     child_env["PYTHONDONTWRITEBYTECODE"] = "1"
     posix = os.name == "posix"
     try:
-        proc = subprocess.Popen(
-            [str(python), "-c", PROBE_SOURCE],
+        return subprocess.Popen(
+            [str(python), "-c", _probe_program(python)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -201,18 +249,29 @@ def _run_probe(python: Path, env: Mapping[str, str], timeout: float) -> tuple[in
         if exc.errno == 8:  # ENOEXEC: neither a binary nor a script with a #! line
             return "it is not a program this system can run (exec format error)"
         return f"it could not be started ({exc.strerror or exc})"
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """End the probe and whatever it started (grandchildren may hold our pipes open)."""
+    if os.name == "posix":
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+    else:
+        proc.kill()
+    proc.communicate()
+
+
+def _wait(
+    proc: subprocess.Popen[bytes], timeout: float, shown_timeout: float
+) -> tuple[int, str, str] | str:
+    """The probe's exit code and output, or a plain reason when it did not answer in time."""
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        if posix:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-        else:
-            proc.kill()
-        proc.communicate()
-        return f"it did not answer within {timeout:g} seconds (timed out)"
+        _kill(proc)
+        return f"it did not answer within {shown_timeout:g} seconds (timed out)"
     return (
         proc.returncode,
         out.decode("utf-8", "replace"),
@@ -221,6 +280,8 @@ def _run_probe(python: Path, env: Mapping[str, str], timeout: float) -> tuple[in
 
 
 def _parse_answer(stdout: str) -> dict[str, Any] | None:
+    import json
+
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
             try:
@@ -276,44 +337,146 @@ def target_from_raw(
     )
 
 
+class ProbeRun:
+    """A probe started in the background: the caller does other work, then calls `finish()`.
+
+    Starting costs one fork/exec; the target interpreter then runs alongside the caller, which is
+    how `check` overlaps the probe with the file checks. `finish()` waits (within the timeout,
+    counted from the start) and returns the Target; `cancel()` ends a probe nobody will wait for.
+    """
+
+    def __init__(
+        self,
+        python: Path | None,
+        source: str,
+        *,
+        env: Mapping[str, str],
+        timeout: float,
+        candidates: tuple[Candidate, ...] = (),
+        done: Target | None = None,
+    ) -> None:
+        self.python = python
+        self.source = source
+        self.candidates = candidates
+        self._env = env
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._target = done
+        if done is None and python is not None:
+            launched = _launch(python, env)
+            if isinstance(launched, str):
+                self._target = self._attach(_failed(python, source, launched))
+            else:
+                self._proc = launched
+
+    def finish(self) -> Target:
+        """Wait for the probe and return what it found (the same Target on every call)."""
+        if self._target is None:
+            self._target = self._collect()
+        return self._target
+
+    def cancel(self) -> None:
+        """End the probe if it is still running; `finish()` then reports it as stopped."""
+        proc = self._proc
+        if self._target is None and proc is not None and proc.poll() is None:
+            _kill(proc)
+            self._target = Target(
+                python=self.python,
+                source=self.source,
+                candidates=self.candidates,
+                error="its probe was stopped before it answered",
+            )
+
+    def _collect(self) -> Target:
+        proc, python = self._proc, self.python
+        if proc is None or python is None:  # only reachable through a `done` Target
+            raise RuntimeError("probe was never started")
+        # A floor, so a caller that was itself slow still lets a finished probe's output be read.
+        remaining = max(self._deadline - time.monotonic(), min(self._timeout, _MIN_WAIT))
+        return self._attach(self._interpret(python, _wait(proc, remaining, self._timeout)))
+
+    def _attach(self, target: Target) -> Target:
+        return replace(target, candidates=self.candidates) if self.candidates else target
+
+    def _interpret(self, python: Path, result: tuple[int, str, str] | str) -> Target:
+        source = self.source
+        if isinstance(result, str):
+            return _failed(python, source, result)
+        code, stdout, stderr = result
+        raw = _parse_answer(stdout)
+        if raw is None:
+            if code != 0:
+                return _failed(python, source, _crash_reason(code, stdout, stderr))
+            shown = _tail(stdout) or "nothing"
+            return _failed(
+                python,
+                source,
+                f"it is not a Python interpreter: it ran but printed {shown!r} instead of the "
+                "probe's answer",
+            )
+        path = self._env.get("PATH", "")
+        uv = shutil.which("uv", path=path) if path else None
+        return target_from_raw(python, raw, source=source, uv=uv)
+
+
+def _precheck(python: Path) -> str | None:
+    """Why `python` cannot be run at all, found without starting it; None when it may run."""
+    if not python.exists():
+        return "it does not exist"
+    if python.is_dir():
+        return "it is a folder, not a Python interpreter"
+    if os.name == "posix" and not os.access(python, os.X_OK):
+        return "it is not executable (no execute permission)"
+    return None
+
+
+def start(
+    python: Path,
+    *,
+    env: Mapping[str, str],
+    timeout: float,
+    source: str = "",
+    candidates: tuple[Candidate, ...] = (),
+) -> ProbeRun:
+    """Start probing `python` in a subprocess and return at once; `finish()` gives the Target."""
+    reason = _precheck(python)
+    done = None
+    if reason is not None:
+        done = replace(_failed(python, source, reason), candidates=candidates)
+    return ProbeRun(python, source, env=env, timeout=timeout, candidates=candidates, done=done)
+
+
 def probe(python: Path, *, env: Mapping[str, str], timeout: float, source: str = "") -> Target:
     """Probe `python` in a subprocess; every failure becomes a Target whose `error` says why."""
-    if not python.exists():
-        return _failed(python, source, "it does not exist")
-    if python.is_dir():
-        return _failed(python, source, "it is a folder, not a Python interpreter")
-    if os.name == "posix" and not os.access(python, os.X_OK):
-        return _failed(python, source, "it is not executable (no execute permission)")
-    result = _run_probe(python, env, timeout)
-    if isinstance(result, str):
-        return _failed(python, source, result)
-    code, stdout, stderr = result
-    raw = _parse_answer(stdout)
-    if raw is None:
-        if code != 0:
-            return _failed(python, source, _crash_reason(code, stdout, stderr))
-        shown = _tail(stdout) or "nothing"
-        return _failed(
-            python,
-            source,
-            f"it is not a Python interpreter: it ran but printed {shown!r} instead of the "
-            "probe's answer",
-        )
-    path = env.get("PATH", "")
-    uv = shutil.which("uv", path=path) if path else None
-    return target_from_raw(python, raw, source=source, uv=uv)
+    return start(python, env=env, timeout=timeout, source=source).finish()
 
 
-def select_target(ctx: SystemContext) -> Target:
-    """Probe the interpreter to diagnose: `--python` when given, else the first candidate."""
+def start_probe(ctx: SystemContext) -> ProbeRun:
+    """Pick the interpreter to diagnose (`--python`, else the first candidate) and start its probe.
+
+    Call it as early as possible and `finish()` it when the target is needed: the probe is a whole
+    interpreter start, so everything done in between is free.
+    """
     candidates = tuple(discover(ctx))
     if not candidates:
-        return Target(
+        none = Target(
             python=None,
             source="",
             candidates=(),
             error="no Python interpreter was found (none on PATH, no venv or conda env active)",
         )
+        return ProbeRun(None, "", env=ctx.env, timeout=ctx.probe_timeout, done=none)
     chosen = candidates[0]
-    target = probe(chosen.path, env=ctx.env, timeout=ctx.probe_timeout, source=chosen.source)
-    return replace(target, candidates=candidates)
+    return start(
+        chosen.path,
+        env=ctx.env,
+        timeout=ctx.probe_timeout,
+        source=chosen.source,
+        candidates=candidates,
+    )
+
+
+def select_target(ctx: SystemContext) -> Target:
+    """Probe the interpreter to diagnose: `--python` when given, else the first candidate."""
+    return start_probe(ctx).finish()

@@ -7,7 +7,6 @@ light. The Key step reuses `normalise_key()` to turn what the user pastes into w
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +56,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 
 def fingerprint(data: str | bytes) -> str:
     """The first 12 hex digits of sha256(data): how ivy-setup names a key without revealing it."""
+    import hashlib  # loads OpenSSL: only when there is a key to fingerprint
+
     raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
     return hashlib.sha256(raw).hexdigest()[:12]
 

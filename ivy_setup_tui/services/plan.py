@@ -96,6 +96,8 @@ class StepResult:
     failed: list[tuple[Change, str]] = field(default_factory=list)
     needs_new_shell: bool = False
     messages: list[str] = field(default_factory=list)
+    # The interpreter to diagnose from now on, when the step moved ivy elsewhere (a new venv).
+    new_python: str | None = None
 
     @property
     def ok(self) -> bool:

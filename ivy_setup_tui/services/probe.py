@@ -3,19 +3,22 @@
 ivy-setup executes this module's own source with `python -c` in the target Python (3.8 or later), so
 everything here must stay 3.8-compatible (annotations are never evaluated thanks to the `__future__`
 import) and must never import ivy: the facts say `import ivy` can write files (1.0.0.x).
+It is on the critical path of `ivy-setup check`, so it imports only what the answer needs: slow
+modules (importlib.metadata, subprocess, platform) load only on the paths that use them.
 """
 
 from __future__ import annotations
 
-import json
+# Only os and sys at the top: ivy-setup imports this module too (for its source), just before it
+# starts the probe, and every module loaded there delays that start. The rest loads where used.
 import os
-import platform
-import struct
-import subprocess
 import sys
-import sysconfig
-from collections.abc import Callable
-from typing import Any
+
+# `typing` costs the target a few milliseconds on every check; annotations are never evaluated.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 # The answer line starts with this, so a chatty sitecustomize cannot confuse the parser.
 MARKER = "IVY-SETUP-PROBE:"
@@ -63,6 +66,8 @@ def _glibc() -> str | None:
     if text and text.startswith("glibc "):
         return text.split()[1]
     if sys.platform.startswith("linux"):
+        import platform
+
         lib, version = platform.libc_ver()
         if lib == "glibc" and version:
             return version
@@ -83,6 +88,8 @@ def _musl() -> str | None:
         return None
     end = head.find(b"\0", start)
     loader = head[start:end].decode("ascii", "replace")
+    import subprocess
+
     try:
         proc = subprocess.run(
             [loader],
@@ -106,8 +113,12 @@ def _mac_version() -> str | None:
     """The macOS version ('14.2'); like packaging, re-asks when an old SDK reports 10.16."""
     if sys.platform != "darwin":
         return None
+    import platform
+
     version = platform.mac_ver()[0]
     if version.startswith("10.16"):
+        import subprocess
+
         env = dict(os.environ)
         env["SYSTEM_VERSION_COMPAT"] = "0"
         proc = subprocess.run(
@@ -121,28 +132,138 @@ def _mac_version() -> str | None:
     return version or None
 
 
+def _system() -> str:
+    """`platform.system()`: on POSIX that is the kernel name `os.uname()` reports."""
+    if hasattr(os, "uname"):
+        return os.uname().sysname
+    import platform
+
+    return platform.system()
+
+
 def _machine() -> str:
     """The CPU architecture; on macOS the one `platform.mac_ver()` reports, as packaging uses."""
     if sys.platform == "darwin":
+        import platform
+
         arch = platform.mac_ver()[2]
         if arch:
             return arch
+    if hasattr(os, "uname"):
+        return os.uname().machine  # what platform.machine() returns on POSIX
+    import platform
+
     return platform.machine()
 
 
-def _pip() -> dict[str, Any]:
-    """Whether pip is importable (found, never imported) and its version from its metadata."""
+def _normalize(name: str) -> str:
+    """A distribution name as importlib.metadata compares them (PEP 503: runs of -_. are one)."""
+    text = name.lower().replace("-", "_").replace(".", "_")
+    while "__" in text:
+        text = text.replace("__", "_")
+    return text
+
+
+def _dist_name(folder: str) -> str | None:
+    """The normalized project name of a `*.dist-info`/`*.egg-info` folder name, else None."""
+    low = folder.lower()
+    if not low.endswith((".dist-info", ".egg-info")):
+        return None
+    return _normalize(low.rpartition(".")[0].partition("-")[0])
+
+
+def _scan_path() -> tuple[list[tuple[str, str]], bool]:
+    """One pass over sys.path with os.listdir: pip's metadata folders, and any trace of ivy's.
+
+    importlib.metadata costs the target tens of milliseconds to import; this scan (of what its
+    path finder reads) tells whether there is anything for it to find. Entries that cannot be
+    listed (zip files) are skipped, except an `ivy*.egg`, which counts as a trace of ivy.
+    """
+    pip: list[tuple[str, str]] = []
+    ivy = False
+    for entry in sys.path:
+        if not isinstance(entry, str):
+            continue
+        base = os.path.basename(entry.rstrip("/\\")).lower()
+        if base.endswith(".egg") and _normalize(base[:-4].partition("-")[0]) == "ivy":
+            ivy = True
+        try:
+            children = os.listdir(entry or ".")
+        except (OSError, ValueError):
+            continue
+        for child in children:
+            name = _dist_name(child)
+            if name == "ivy":
+                ivy = True
+            elif name == "pip":
+                pip.append((entry or ".", child))
+    return pip, ivy
+
+
+def _header_version(path: str) -> str | None:
+    """The `Version:` header of a METADATA / PKG-INFO file (the headers end at the first blank)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                if line.lower().startswith("version:"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        return None
+    return None
+
+
+def _folder_version(entry: str, folder: str) -> str | None:
+    """A distribution's version from its metadata folder: the name for dist-info, else the file.
+
+    A dist-info folder is named `<name>-<version>.dist-info` by every installer; an egg-info may
+    carry no version or a `-pyX.Y` tag, so its PKG-INFO says (or the egg-info itself, when old
+    distutils wrote it as a single file).
+    """
+    path = os.path.join(entry, folder)
+    if folder.lower().endswith(".dist-info"):
+        version = folder[: -len(".dist-info")].partition("-")[2]
+        if version:
+            return version
+        return _header_version(os.path.join(path, "METADATA"))
+    if os.path.isfile(path):
+        return _header_version(path)
+    return _header_version(os.path.join(path, "PKG-INFO"))
+
+
+def _find_pip() -> bool:
+    """Whether `import pip` would find pip, as importlib.util.find_spec says (pip is not imported).
+
+    setuptools' distutils shim (`_distutils_hack`, first on sys.meta_path in most environments
+    before 3.12) never finds pip, but imports traceback to decide how to treat distutils, about
+    3 ms of every check: it is left out of this one lookup, which changes no answer.
+    """
     import importlib.util
 
-    found = importlib.util.find_spec("pip") is not None
+    saved = sys.meta_path[:]
+    sys.meta_path[:] = [f for f in saved if type(f).__module__ != "_distutils_hack"]
+    try:
+        return importlib.util.find_spec("pip") is not None
+    finally:
+        sys.meta_path[:] = saved
+
+
+def _pip(folders: list[tuple[str, str]]) -> dict[str, Any]:
+    """Whether pip is importable (found, never imported) and its version from its metadata."""
+    found = _find_pip()
     version = None
     if found:
-        try:
-            import importlib.metadata as metadata
+        if folders:
+            # importlib.metadata's answer: the first pip metadata folder along sys.path.
+            version = _folder_version(*folders[0])
+        else:  # metadata somewhere a plain listing cannot see (a zip): ask importlib.metadata
+            try:
+                import importlib.metadata as metadata
 
-            version = metadata.version("pip")
-        except Exception:  # noqa: BLE001 - pip without metadata is still pip
-            version = None
+                version = metadata.version("pip")
+            except Exception:  # noqa: BLE001 - pip without metadata is still pip
+                version = None
     return {"pip": found, "pip_version": version}
 
 
@@ -150,6 +271,8 @@ def _externally_managed(in_venv: bool) -> dict[str, Any]:
     """PEP 668: the EXTERNALLY-MANAGED marker beside the stdlib (pip ignores it inside a venv)."""
     if in_venv:
         return {"externally_managed": False, "externally_managed_path": None}
+    import sysconfig
+
     marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
     exists = os.path.isfile(marker)
     return {"externally_managed": exists, "externally_managed_path": marker if exists else None}
@@ -158,6 +281,7 @@ def _externally_managed(in_venv: bool) -> dict[str, Any]:
 def _sites() -> dict[str, Any]:
     """Where pip would install (purelib/platlib), whether that is writable, and the user site."""
     import site
+    import sysconfig
 
     purelib = sysconfig.get_path("purelib")
     platlib = sysconfig.get_path("platlib")
@@ -192,6 +316,8 @@ def _describe_dist(dist: Any) -> dict[str, Any]:
     url = None
     direct = _read_text(dist, "direct_url.json")
     if direct:
+        import json
+
         try:
             data = json.loads(direct)
         except ValueError:
@@ -216,11 +342,23 @@ def _describe_dist(dist: Any) -> dict[str, Any]:
     }
 
 
-def _ivy() -> dict[str, Any]:
-    """ivy's distribution as importlib.metadata sees it, every copy on the path, and its spec."""
+def _ivy(traced: bool) -> dict[str, Any]:
+    """ivy's distribution as importlib.metadata sees it, every copy on the path, and its spec.
+
+    `traced` is False when no ivy metadata folder lies on sys.path (see `_scan_path`).
+    """
     import importlib.util
 
     result: dict[str, Any] = {"ivy": None, "ivy_all": [], "ivy_module": None}
+    if not traced:
+        # No ivy metadata folder anywhere on sys.path: nothing for importlib.metadata to find,
+        # so spare the target its import (only whether it exists is reported).
+        if importlib.util.find_spec("importlib.metadata") is None:
+            result["metadata_available"] = False
+            return result
+        result["metadata_available"] = True
+        _ivy_module(result)
+        return result
     try:
         import importlib.metadata as metadata
     except ImportError:  # Python 3.7 and older: no importlib.metadata
@@ -237,6 +375,14 @@ def _ivy() -> dict[str, Any]:
         if entry["metadata_path"] not in seen:
             seen.append(entry["metadata_path"])
             result["ivy_all"].append(entry)
+    _ivy_module(result)
+    return result
+
+
+def _ivy_module(result: dict[str, Any]) -> None:
+    """Where `import ivy` would load ivy from, found without executing it."""
+    import importlib.util
+
     # find_spec on a top-level name locates the package without executing it.
     spec = importlib.util.find_spec("ivy")
     if spec is not None:
@@ -245,11 +391,13 @@ def _ivy() -> dict[str, Any]:
             locations = list(spec.submodule_search_locations or [])
             origin = locations[0] if locations else None
         result["ivy_module"] = origin
-    return result
 
 
 def collect() -> dict[str, Any]:
     """Everything ivy-setup needs to know about this interpreter, as JSON-safe data."""
+    import struct
+    import sysconfig
+
     errors: list[str] = []
     # `python -c` puts the working directory first on sys.path; scripts get their own folder there
     # instead, so drop it to report what is installed rather than what happens to lie in the cwd.
@@ -268,7 +416,7 @@ def collect() -> dict[str, Any]:
         "base_prefix": base_prefix,
         "in_venv": in_venv,
         "sys_platform": sys.platform,
-        "system": platform.system(),
+        "system": _system(),
         "machine": _guarded(errors, "machine", _machine, ""),
         "sysconfig_platform": sysconfig.get_platform(),
         "pointer_bits": struct.calcsize("P") * 8,
@@ -284,7 +432,11 @@ def collect() -> dict[str, Any]:
     info["glibc"] = _guarded(errors, "glibc", _glibc, None)
     info["musl"] = _guarded(errors, "musl", _musl, None) if info["glibc"] is None else None
     info["mac_version"] = _guarded(errors, "mac_version", _mac_version, None)
-    info.update(_guarded(errors, "pip", _pip, {"pip": False, "pip_version": None}))
+    # On failure, pretend ivy may be there: importlib.metadata then looks for itself.
+    pip_folders, ivy_traced = _guarded(errors, "scan", _scan_path, ([], True))
+    info.update(
+        _guarded(errors, "pip", lambda: _pip(pip_folders), {"pip": False, "pip_version": None})
+    )
     info.update(
         _guarded(
             errors,
@@ -294,7 +446,14 @@ def collect() -> dict[str, Any]:
         )
     )
     info.update(_guarded(errors, "sites", _sites, {}))
-    info.update(_guarded(errors, "ivy", _ivy, {"ivy": None, "ivy_all": [], "ivy_module": None}))
+    info.update(
+        _guarded(
+            errors,
+            "ivy",
+            lambda: _ivy(ivy_traced),
+            {"ivy": None, "ivy_all": [], "ivy_module": None},
+        )
+    )
     info["errors"] = errors
     return info
 
@@ -307,22 +466,24 @@ def _extension_suffixes() -> list[str]:
 
 def main() -> None:
     """Print the probe's answer as one marked JSON line on stdout."""
+    import json
+
     sys.stdout.write(MARKER + json.dumps(collect(), sort_keys=True) + "\n")
     sys.stdout.flush()
 
 
 def _own_source() -> str:
-    """This module's source text, from its loader (works for zipped installs too) or its file."""
-    import importlib.abc
-
-    spec = globals().get("__spec__")
-    loader = getattr(spec, "loader", None)
-    if spec is not None and isinstance(loader, importlib.abc.InspectLoader):
-        source = loader.get_source(spec.name)
-        if source:
-            return source
-    with open(__file__, encoding="utf-8") as handle:
-        return handle.read()
+    """This module's source text: its file, else its loader's copy (zipped installs)."""
+    try:
+        with open(__file__, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        spec = globals().get("__spec__")
+        get_source = getattr(getattr(spec, "loader", None), "get_source", None)
+        source = get_source(spec.name) if spec is not None and get_source is not None else None
+        if not isinstance(source, str) or not source:
+            raise
+        return source
 
 
 if __name__ == "__main__":

@@ -62,6 +62,13 @@ def available(step: Step) -> bool:
     return importlib.util.find_spec(_MODULES[step]) is not None
 
 
+def load_undo_handlers() -> None:
+    """Import every available step module, so the undo handlers they register are known to undo."""
+    for step in FIX_STEPS:
+        if available(step):
+            service(step)
+
+
 def parse_only(text: str | None) -> tuple[Step, ...]:
     """`--only version,key` as steps in walking order; raises ValueError naming an unknown step."""
     if not text:

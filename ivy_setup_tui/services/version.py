@@ -10,11 +10,10 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
-from ivy_setup_tui.services import index
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import (
     FIRST_UNGATED,
@@ -25,11 +24,14 @@ from ivy_setup_tui.services.facts import (
     VersionFacts,
     facts_for,
 )
-from ivy_setup_tui.services.index import CompatibleRelease, IndexUnavailable, ReleaseFile
 from ivy_setup_tui.services.interpreter import Target
 from ivy_setup_tui.services.model import Finding, Fix, Status
 
-Fetch = Callable[[], Sequence[ReleaseFile]]
+if TYPE_CHECKING:
+    # `index` is imported where it is used: only the online upgrade check needs its machinery.
+    from ivy_setup_tui.services.index import CompatibleRelease, ReleaseFile
+
+Fetch = Callable[[], Sequence["ReleaseFile"]]
 
 OFFLINE_REASON = "offline: run without --offline to ask the index"
 MAJOR_RELEASE = "1.0.0"
@@ -214,6 +216,13 @@ def _how(dist_installer: str | None, editable: bool, vcs: str | None) -> str:
     return f"installed by {dist_installer}" if dist_installer else "installer unknown"
 
 
+def _display_url(url: str) -> str:
+    """`url` without `user:password@`; `index` loads only for installs that recorded a URL."""
+    from ivy_setup_tui.services.index import strip_credentials
+
+    return strip_credentials(url)
+
+
 def _installed_finding(ctx: SystemContext, target: Target) -> Finding:
     evidence: dict[str, Any] = {
         "version": None,
@@ -254,7 +263,7 @@ def _installed_finding(ctx: SystemContext, target: Target) -> Finding:
         installer=dist.installer,
         location=dist.location,
         vcs=dist.vcs,
-        url=index.strip_credentials(dist.url) if dist.url else None,
+        url=_display_url(dist.url) if dist.url else None,
     )
     how = _how(dist.installer, dist.editable, dist.vcs)
     parts = [
@@ -264,7 +273,7 @@ def _installed_finding(ctx: SystemContext, target: Target) -> Finding:
     status = Status.OK
     title = f"ivy {dist.version} is installed ({how})"
     if dist.editable or dist.vcs:
-        source = f" from {index.strip_credentials(dist.url)}" if dist.url else ""
+        source = f" from {_display_url(dist.url)}" if dist.url else ""
         parts.append(
             f"It was installed{source} as a development install; ivy-setup will not replace "
             "it automatically."
@@ -502,6 +511,11 @@ def _pick_notes(pick: CompatibleRelease, preferred: str, target: Target) -> list
     return notes
 
 
+def release_notes(pick: CompatibleRelease, target: Target) -> list[str]:
+    """What the facts say about installing `pick` here (its scheme, undeclared deps, major version)."""
+    return _pick_notes(pick, pick.version, target)
+
+
 def _platform_words(target: Target) -> str:
     raw = target.raw
     system = raw.get("system") or raw.get("sys_platform") or "unknown system"
@@ -659,11 +673,13 @@ def check_upgrade(ctx: SystemContext, target: Target, *, fetch: Fetch | None = N
             evidence,
         )
 
+    from ivy_setup_tui.services import index
+
     config = index.resolve_index(ctx, prefix=target.raw.get("prefix"))
     evidence["index"] = config.display_url
     try:
         files = list(fetch()) if fetch is not None else index.fetch_release_files(ctx, config)
-    except IndexUnavailable as exc:
+    except index.IndexUnavailable as exc:
         evidence["reason"] = f"unverified (offline or index unreachable: {exc.reason})"
         return Finding(
             "version.upgrade",

@@ -168,6 +168,27 @@ async def test_quit_asks_while_checks_run(wizard: WizardFactory) -> None:
     assert app.return_value == 130
 
 
+async def test_quit_asks_while_a_change_is_being_applied(wizard: WizardFactory) -> None:
+    gate = threading.Event()
+    app = wizard()
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await start(app, pilot)
+            # Stands in for a step's Apply worker (an install, a write), which runs in an
+            # "<step>-apply" group.
+            app.run_worker(gate.wait, thread=True, group="version-apply", exit_on_error=False)
+            await pilot.pause()
+            await pilot.press("q")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmScreen)
+            assert "being applied" in screen_text(app)
+            await pilot.press("n")
+            await pilot.pause()
+            assert app.is_running
+    finally:
+        gate.set()
+
+
 async def test_quit_when_done_returns_the_spec_exit_code(wizard: WizardFactory) -> None:
     broken = wizard()
     async with broken.run_test(size=SIZE) as pilot:
