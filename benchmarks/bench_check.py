@@ -16,13 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 
 def _run(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, int]:
     """Wall time in seconds and peak RSS in KiB of one process (and the children it waited for)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ _CLEARED = (
 
 
 @pytest.fixture(autouse=True)
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A sandbox HOME, XDG dirs and cwd under tmp_path; IVY_* and env markers cleared."""
     home = tmp_path / "home"
     work = tmp_path / "work"
@@ -48,7 +47,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("NO_PROXY", "*")
     monkeypatch.chdir(work)
-    yield home
+    return home
 
 
 @pytest.fixture

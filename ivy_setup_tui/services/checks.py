@@ -18,10 +18,9 @@ from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import CHECK_IDS, Finding, Status, order_findings
 
 if TYPE_CHECKING:
-    from ivy_setup_tui.services.environment import Unverified
+    from ivy_setup_tui.services.environment import Prepared
     from ivy_setup_tui.services.facts import VersionFacts
     from ivy_setup_tui.services.keys import KeyLookup
-    from ivy_setup_tui.services.shellprobe import Verification
 
 FindingCallback = Callable[[Finding], None]
 
@@ -120,13 +119,16 @@ def _diagnose(
 ) -> Diagnosis:
     from ivy_setup_tui.services import environment, permissions
 
-    # Independent of the ivy version: start now, overlapping the interpreter probe.
+    # Independent of the ivy version: start now, overlapping the interpreter probe. The shell
+    # files are read once, and the real shells of environment.persisted started from that reading.
+    shells_started = _Started(lambda: environment.prepare(ctx))
     workers = [
-        out.start("environment.conflicts", lambda: [environment.check_conflicts(ctx)]),
+        out.start(
+            "environment.conflicts",
+            lambda: [environment.check_conflicts(ctx, prepared=shells_started.result())],
+        ),
         out.start("permissions.privilege", lambda: [permissions.check_privilege(ctx)]),
     ]
-    # The real shells of environment.persisted need no version either: start them now too.
-    shells_started = _Started(lambda: environment.start_verification(ctx))
     try:
         from ivy_setup_tui.services import keys, network, version
         from ivy_setup_tui.services.facts import facts_for
@@ -140,9 +142,7 @@ def _diagnose(
             out.start("network.reachability", lambda: [network.check_reachability(ctx, facts)]),
             out.start(
                 "environment.persisted",
-                lambda: [
-                    environment.check_persisted(ctx, facts, verification=shells_started.result())
-                ],
+                lambda: [environment.check_persisted(ctx, facts, prepared=shells_started.result())],
             ),
         ]
         out.add(*_guard(_LOCAL_VERSION_IDS, lambda: version.check_local(ctx, target)))
@@ -166,10 +166,10 @@ class _Started(threading.Thread):
     """Something started in the background whose handle a later check collects (None if it
     failed to start: the check then starts it itself)."""
 
-    def __init__(self, start: Callable[[], Verification | Unverified]) -> None:
+    def __init__(self, start: Callable[[], Prepared]) -> None:
         super().__init__(name="ivy-setup-check-shells", daemon=True)
         self._start_fn = start
-        self._value: Verification | Unverified | None = None
+        self._value: Prepared | None = None
         self.start()
 
     def run(self) -> None:
@@ -178,8 +178,8 @@ class _Started(threading.Thread):
         except Exception:  # noqa: BLE001 - check_persisted retries and reports the failure itself
             self._value = None
 
-    def result(self) -> Verification | Unverified | None:
-        """The started verification, once this thread is done."""
+    def result(self) -> Prepared | None:
+        """The shell reading and started verification, once this thread is done."""
         self.join()
         return self._value
 

@@ -513,6 +513,27 @@ class _Survey:
         return used or list(self.shells)
 
 
+@dataclass
+class Prepared:
+    """The static reading and the real shells started from it: made once per diagnosis and
+    shared by `check_conflicts` and `check_persisted` (scanning and detecting twice is waste)."""
+
+    survey: _Survey
+    verification: shellprobe.Verification | Unverified
+
+
+def prepare(
+    ctx: SystemContext,
+    *,
+    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
+    reader: shells.Reader | None = None,
+    timeout: float | None = None,
+) -> Prepared:
+    """Read the shell files once and start the real shells worth starting (returns at once)."""
+    survey = _survey(ctx, detect_parent, reader)
+    return Prepared(survey, _start_verification(ctx, survey, timeout))
+
+
 def _survey(
     ctx: SystemContext,
     detect_parent: shells.ParentDetector | None,
@@ -583,11 +604,12 @@ def check_conflicts(
     *,
     detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
     reader: shells.Reader | None = None,
+    prepared: Prepared | None = None,
 ) -> Finding:
     """`environment.conflicts`: every definition of IVY_ROOT / IVY_KEY in shell, session and
     project env files (plus this process's value), which one wins per shell, and which are wrong.
     """
-    survey = _survey(ctx, detect_parent, reader)
+    survey = prepared.survey if prepared else _survey(ctx, detect_parent, reader)
     definitions = survey.scan.definitions
     read_by: dict[tuple[str, int], list[str]] = {}
     wins_for: dict[tuple[str, int], list[str]] = {}
@@ -929,21 +951,6 @@ class Unverified:
         return []
 
 
-def start_verification(
-    ctx: SystemContext,
-    *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
-    reader: shells.Reader | None = None,
-    timeout: float | None = None,
-) -> shellprobe.Verification | Unverified:
-    """Decide which real shells are worth starting for `environment.persisted` and start them now.
-
-    Returns at once (the shells run in the background), so `check` overlaps them with its other
-    checks; `check_persisted(..., verification=...)` collects the answers.
-    """
-    return _start_verification(ctx, _survey(ctx, detect_parent, reader), timeout)
-
-
 def _relevant_shells(survey: _Survey) -> list[ShellInfo]:
     """The shells whose new terminals matter: those the user uses, plus any ivy-setup configured."""
     considered = {s.name for s in survey.considered}
@@ -1033,15 +1040,20 @@ def check_persisted(
     reader: shells.Reader | None = None,
     verification: shellprobe.Verification | Unverified | None = None,
     verify: bool = True,
+    prepared: Prepared | None = None,
 ) -> Finding:
     """`environment.persisted`: per shell, what a new terminal gets for IVY_ROOT (and IVY_KEY for
     that scheme), verified by starting the real shells where that tells something, else read
     statically from the startup files.
 
-    `verification` is a set of shells started earlier (`start_verification`); without one, the
-    shells are started here (`verify=False` keeps it to the static reading).
+    `verification` is a set of shells started earlier, or `prepared` (from `prepare`) carries
+    both the reading and the shells; without either, the shells are started here
+    (`verify=False` keeps it to the static reading).
     """
-    survey = _survey(ctx, detect_parent, reader)
+    if prepared is not None:
+        survey, verification = prepared.survey, verification or prepared.verification
+    else:
+        survey = _survey(ctx, detect_parent, reader)
     if verification is None:
         verification = (
             _start_verification(ctx, survey, None) if verify else Unverified("not requested")

@@ -51,7 +51,9 @@ def test_endpoints_follow_the_facts_and_can_be_overridden() -> None:
     assert table["apikey"].url == "https://cloud-db-gateway-94jg94af.ew.gateway.dev/apikey/"
     assert table["ping"].url == "https://console-5bxqyv5cga-uc.a.run.app/ping/"
     assert table["verify_api_key"].url.endswith("/verify_api_key/")
-    local = facts.endpoints({facts.KEY_SERVER_ENV: "http://127.0.0.1:9/", facts.CONSOLE_ENV: "http://x"})
+    local = facts.endpoints(
+        {facts.KEY_SERVER_ENV: "http://127.0.0.1:9/", facts.CONSOLE_ENV: "http://x"}
+    )
     assert local["apikey"].url == "http://127.0.0.1:9/apikey/"
     assert local["ping"].url == "http://x/ping/"
     gated = facts.release_endpoints(facts.facts_for("0.0.9.0"), {})
