@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -104,6 +105,7 @@ class Services:
     discover: Callable[[SystemContext], list[Candidate]]
     explain: Callable[[str, Diagnosis | None], Explanation]
     last_run: Callable[[SystemContext], RunRecord | None]
+    session_runs: Callable[[SystemContext, datetime], list[RunRecord]]
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,8 @@ class IvySetupApp(App[int]):
         self.services = services
         self.cursor_blink = cursor_blink
         self.state = WizardState(ctx=ctx)
+        # Runs the journal records from now on are "this session" for the Summary.
+        self.session_started = datetime.now(timezone.utc)
         self.state_changed: Signal[WizardState] = Signal(self, "state-changed")
         self.current: str | None = None  # name of the main screen shown
         self._history: list[str] = []
@@ -468,6 +472,24 @@ def _real_last_run(ctx: SystemContext) -> RunRecord | None:
     return Journal(ctx).last_run()
 
 
+def _real_session_runs(ctx: SystemContext, since: datetime) -> list[RunRecord]:
+    """The runs started since `since` that changed something, newest first."""
+    from ivy_setup_tui.services.journal import Journal
+
+    journal = Journal(ctx)
+    records = []
+    for info in journal.list_runs():
+        try:
+            started = datetime.fromisoformat(info.started.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=timezone.utc)
+        if started >= since and info.changes:
+            records.append(journal.load(info.run_id))
+    return records
+
+
 def make_app(
     ctx: SystemContext,
     *,
@@ -475,6 +497,7 @@ def make_app(
     discover: Callable[[SystemContext], list[Candidate]] | None = None,
     explain: Callable[[str, Diagnosis | None], Explanation] | None = None,
     last_run: Callable[[SystemContext], RunRecord | None] | None = None,
+    session_runs: Callable[[SystemContext, datetime], list[RunRecord]] | None = None,
     cursor_blink: bool = True,
 ) -> IvySetupApp:
     """Build the wizard for `ctx`; any service left out is the real one."""
@@ -483,6 +506,7 @@ def make_app(
         discover=discover or _real_discover,
         explain=explain or _real_explain,
         last_run=last_run or _real_last_run,
+        session_runs=session_runs or _real_session_runs,
     )
     return IvySetupApp(ctx, services, cursor_blink=cursor_blink)
 

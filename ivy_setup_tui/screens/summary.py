@@ -34,12 +34,19 @@ class SummaryScreen(WizardScreen):
     ]
 
     class JournalRead(Message):
-        """The last journalled run (None: ivy-setup never changed anything), or why unknown."""
+        """The last journalled run (None: ivy-setup never changed anything), the runs of this
+        session that changed something (newest first), or why the journal could not be read."""
 
-        def __init__(self, record: RunRecord | None, error: str | None) -> None:
+        def __init__(
+            self,
+            record: RunRecord | None,
+            error: str | None,
+            session: tuple[RunRecord, ...] = (),
+        ) -> None:
             super().__init__()
             self.record = record
             self.error = error
+            self.session = session
 
     def compose(self) -> ComposeResult:
         """Per-step table, then changes, new shell, undo; Back / Re-check / Finish."""
@@ -67,26 +74,27 @@ class SummaryScreen(WizardScreen):
     def _read_journal(self, ctx: SystemContext) -> None:
         try:
             record = self.wizard.services.last_run(ctx)
+            session = tuple(self.wizard.services.session_runs(ctx, self.wizard.session_started))
         except Exception as exc:  # noqa: BLE001 - a damaged journal must not break the summary
             self.post_message(self.JournalRead(None, f"{type(exc).__name__}: {exc}"))
             return
-        self.post_message(self.JournalRead(record, None))
+        self.post_message(self.JournalRead(record, None, session))
 
     async def render_state(self, state: WizardState) -> None:
         """The verdict and the per-step lines follow the findings."""
         self.query_one("#summary-verdict", Static).update(verdict(state))
         self.query_one("#summary-steps", Static).update(step_lines(state))
-        self.query_one("#summary-changed", Static).update(
-            Content(
-                "ivy-setup changed nothing in this session: the wizard diagnoses, and each step "
-                "lists the exact commands that fix what it found."
-            )
-        )
-        self.query_one("#summary-shell", Static).update(shell_advice(state))
+        # What changed, and whether a new shell is needed, come from the journal (JournalRead).
 
     async def on_summary_screen_journal_read(self, event: JournalRead) -> None:
         """Name the last run that changed files, with its undo command."""
         undo = self.query_one("#summary-undo", Static)
+        self.query_one("#summary-changed", Static).update(
+            session_changes(self.wizard.state.ctx, event.session)
+        )
+        self.query_one("#summary-shell", Static).update(
+            shell_advice(self.wizard.state, event.session)
+        )
         if event.error is not None:
             undo.update(
                 Content.styled(f"The journal could not be read ({event.error}).", "$text-warning")
@@ -113,8 +121,11 @@ class SummaryScreen(WizardScreen):
         )
         box = self.query_one("#undo-commands", Vertical)
         await box.remove_children()
+        # This session's runs, newest first: undoing them in that order restores the start.
+        run_ids = [r.run_id for r in event.session] or [record.run_id]
         await box.mount_all(
-            [CommandLine(f"ivy-setup undo {record.run_id}"), CommandLine("ivy-setup undo --list")]
+            [CommandLine(f"ivy-setup undo {run_id}") for run_id in run_ids]
+            + [CommandLine("ivy-setup undo --list")]
         )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -173,8 +184,39 @@ def step_lines(state: WizardState) -> Content:
     return Content("\n").join(lines)
 
 
-def shell_advice(state: WizardState) -> Content:
-    """Whether a new terminal is needed: not for ivy-setup's changes (none yet), maybe for yours."""
+def session_changes(ctx: SystemContext, session: tuple[RunRecord, ...]) -> Content:
+    """Every change ivy-setup made since the wizard started, run by run (from the journal)."""
+    if not session:
+        return Content(
+            "Nothing yet: each step shows what it would change, and changes it only when you "
+            "press Apply."
+        )
+    lines: list[Content] = []
+    for record in reversed(session):  # oldest first reads like the session went
+        lines.append(
+            Content.assemble(
+                ("Run ", "$text-muted"),
+                (record.run_id, "bold"),
+                (f" ({record.status})", "$text-muted"),
+            )
+        )
+        for entry in record.entries:
+            lines.append(Content(f"  • {ctx.tilde(entry.summary)}"))
+    return Content("\n").join(lines)
+
+
+def shell_advice(state: WizardState, session: tuple[RunRecord, ...] = ()) -> Content:
+    """Whether a new terminal is needed: for ivy-setup's shell changes, or for the user's own."""
+    if any(record.needs_new_shell and record.status != "undone" for record in session):
+        from ivy_setup_tui.services.fix_environment import FISH, POSIX, env_file
+
+        ctx = state.ctx
+        sh, fish = ctx.tilde(env_file(ctx, POSIX)), ctx.tilde(env_file(ctx, FISH))
+        return Content(
+            "Yes: ivy-setup changed what new terminals load. Open a new terminal before running "
+            f"ivy, or load the values into this one now with `. {sh}` (fish: `source {fish}`). "
+            "Running terminals and programs keep the old values."
+        )
     env_left = [
         f for f in state.findings.values() if f.step is Step.ENVIRONMENT and f.status.needs_action
     ]

@@ -137,6 +137,33 @@ async def test_summary_names_the_last_run_and_its_undo(
         assert "No: ivy-setup changed no shell file" in text
 
 
+async def test_summary_lists_this_sessions_changes_and_asks_for_a_new_shell(
+    wizard: WizardFactory, make_ctx: Callable[..., SystemContext], home: Path
+) -> None:
+    ctx = make_ctx()
+    with Journal(ctx).begin("fix", "") as before:  # an earlier session: not "this session"
+        before.write_file(home / "old.txt", b"old")
+    app = wizard(ctx=ctx, last_run=lambda c: Journal(c).last_run())
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        # What a step's Apply does: one journal run, here one that changes what shells load.
+        with Journal(ctx).begin("wizard", "environment") as run:
+            run.write_file(home / ".bashrc", b"# >>> ivy-setup >>>\n", summary="Add the block")
+            run.needs_new_shell = True
+            run_id = run.run_id
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert f"Run {run_id}" in text
+        assert "Add the block" in text
+        assert before.run_id not in text.split("How to undo")[0]
+        assert "Yes: ivy-setup changed what new terminals load" in text
+        assert "~/.config/ivy-setup/env.sh" in text
+        commands = [line.command for line in app.screen.query(CommandLine)]
+        assert f"ivy-setup undo {run_id}" in commands
+
+
 async def test_light_and_dark_themes(wizard: WizardFactory) -> None:
     app = wizard()
     async with app.run_test(size=SIZE) as pilot:
