@@ -142,6 +142,17 @@ async def capture(
             await app.workers.wait_for_complete()
             await pilot.pause()
             save(name)
+            if every_screen and name == "key":
+                await pilot.press("k")  # the key input panel, below the findings
+                await pilot.pause()
+                save("key-input")
+            if every_screen and name == "environment":
+                await pilot.press("a")  # apply: writes the blocks, verifies in the real shells
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                save("environment-applied")
         if every_screen:
             await app.action_open("explain")
             await pilot.pause()
