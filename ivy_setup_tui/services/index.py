@@ -259,53 +259,12 @@ def resolve_index(
 # --------------------------------------------------------------------------- proxies and TLS
 
 
-def _no_proxy_matches(host: str, port: int | None, no_proxy: str) -> bool:
-    """NO_PROXY semantics of curl/requests: `*`, domain suffixes, host:port, IPs and CIDRs."""
-    import ipaddress
-
-    host = host.lower().strip("[]")
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None
-    for raw in no_proxy.replace(" ", ",").split(","):
-        entry = raw.strip().lower()
-        if not entry:
-            continue
-        if entry == "*":
-            return True
-        if address is not None:
-            try:
-                if address in ipaddress.ip_network(entry, strict=False):
-                    return True
-            except ValueError:
-                pass
-            continue
-        entry_port: int | None = None
-        if entry.count(":") == 1:
-            name, _, port_text = entry.partition(":")
-            if port_text.isdigit():
-                entry, entry_port = name, int(port_text)
-        if entry_port is not None and entry_port != port:
-            continue
-        entry = entry.lstrip("*").lstrip(".")
-        if host == entry or host.endswith("." + entry):
-            return True
-    return False
-
-
 def proxies_for(url: str, env: Mapping[str, str]) -> dict[str, str]:
-    """The proxy `requests` should use for `url`, read from `env` (lower-case names win)."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
-    if parts.hostname and no_proxy and _no_proxy_matches(parts.hostname, parts.port, no_proxy):
-        return {}
-    for name in (f"{scheme}_proxy", "all_proxy"):
-        value = env.get(name) or env.get(name.upper())
-        if value:
-            return {scheme: value}
-    return {}
+    """The proxy `requests` should use for `url`, read from `env` (network.py's resolver)."""
+    from ivy_setup_tui.services import network
+
+    proxy = network.proxy_for(env, url)
+    return {urlsplit(url).scheme.lower(): proxy} if proxy else {}
 
 
 def ca_bundle(env: Mapping[str, str], config: IndexConfig | None = None) -> str | bool:
@@ -313,9 +272,11 @@ def ca_bundle(env: Mapping[str, str], config: IndexConfig | None = None) -> str 
 
     Always verifies: a value here only adds trust roots, it never turns verification off.
     """
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        if env.get(name, "").strip():
-            return env[name].strip()
+    from ivy_setup_tui.services import network
+
+    bundle = network.ca_bundle(env)
+    if bundle and bundle.strip():
+        return bundle.strip()
     if config is not None and config.cert:
         return config.cert
     return True

@@ -144,21 +144,27 @@ def _env_get(env: Mapping[str, str], name: str) -> str | None:
 
 
 def bypasses_proxy(env: Mapping[str, str], url: str) -> bool:
-    """True when NO_PROXY (from `env`) says `url`'s host is reached directly."""
+    """True when NO_PROXY (from `env`) says `url`'s host is reached directly.
+
+    The semantics of curl/requests: `*`, domain suffixes (`example.com`, `.example.com`,
+    `*.example.com`), `host:port` (only that port), IP addresses and CIDR networks.
+    """
     no_proxy = _env_get(env, "no_proxy")
-    if not no_proxy:
-        return False
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    entries = [e.strip().lower() for e in no_proxy.replace(" ", ",").split(",") if e.strip()]
+    if not no_proxy or not parts.hostname:
+        return False
     import ipaddress
 
+    host = parts.hostname.lower().strip("[]")
+    port = parts.port
     try:
         address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    for entry in entries:
+    for raw in no_proxy.replace(" ", ",").split(","):
+        entry = raw.strip().lower()
+        if not entry:
+            continue
         if entry == "*":
             return True
         if address is not None:
@@ -167,11 +173,16 @@ def bypasses_proxy(env: Mapping[str, str], url: str) -> bool:
                     return True
             except ValueError:
                 pass
-        name, _, entry_port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
-        if entry_port and port is not None and entry_port != str(port):
             continue
-        name = name.lstrip(".")
-        if name and (host == name or host.endswith("." + name)):
+        entry_port: int | None = None
+        if entry.count(":") == 1:
+            name, _, port_text = entry.partition(":")
+            if port_text.isdigit():
+                entry, entry_port = name, int(port_text)
+        if entry_port is not None and entry_port != port:
+            continue
+        entry = entry.lstrip("*").lstrip(".")
+        if entry and (host == entry or host.endswith("." + entry)):
             return True
     return False
 

@@ -332,6 +332,8 @@ def test_injected_session_is_used(
         ("10.0.0.0/8", "http://11.1.2.3/", False),
         ("host.lan:8080", "http://host.lan:8080/", True),
         ("host.lan:8080", "http://host.lan:9090/", False),
+        ("host.lan:8080", "http://host.lan/", False),  # a port entry matches only that port
+        ("*.example.com", "https://api.example.com/x", True),
         ("", "https://example.com", False),
     ],
 )
