@@ -23,12 +23,14 @@ from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import FixOptions
+from ivy_setup_tui.services.steps import journaled_note
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.context import SystemContext
     from ivy_setup_tui.services.fix_environment import Conflict, MatrixRow, Proposal
+    from ivy_setup_tui.services.journal import Run
     from ivy_setup_tui.services.plan import Change, StepPlan, StepResult
 
 # (label, width); "Value seen" takes what is left. Values are shown as ivy sees them (absolute).
@@ -296,21 +298,17 @@ class EnvironmentScreen(StepScreen):
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
         """Apply inside one journal run; post the outcome and the matrix as a message."""
         from ivy_setup_tui.services import fix_environment
-        from ivy_setup_tui.services.journal import Journal, JournalError
+        from ivy_setup_tui.services.steps import apply_in_run
 
-        try:
-            with Journal(ctx).begin("wizard", "environment step") as run:
-                result, rows = fix_environment.apply_and_verify(ctx, plan, run)
-                if result.needs_new_shell:
-                    run.needs_new_shell = True
-                run_id = run.run_id
-        except JournalError as exc:
-            self.post_message(EnvironmentApplied(None, [], None, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(EnvironmentApplied(None, [], None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(EnvironmentApplied(result, rows, run_id, None))
+        matrix: list[MatrixRow] = []
+
+        def apply_and_verify(run: Run) -> StepResult:
+            result, rows = fix_environment.apply_and_verify(ctx, plan, run)
+            matrix.extend(rows)
+            return result
+
+        done = apply_in_run(ctx, Step.ENVIRONMENT, plan, apply=apply_and_verify)
+        self.post_message(EnvironmentApplied(done.result, matrix, done.run_id, done.error))
 
     def on_environment_applied(self, message: EnvironmentApplied) -> None:
         """Show the outcome and the matrix, then run every check again."""
@@ -462,12 +460,7 @@ def _outcome(ctx: SystemContext, message: EnvironmentApplied) -> Content:
             continue  # the matrix below shows these
         parts.append((text + "\n", "$text-accent"))
     if message.run_id and result.applied:
-        parts.append(
-            (
-                f"Journaled as run {message.run_id}: `ivy-setup undo {message.run_id}` reverts it.",
-                "$text-muted",
-            )
-        )
+        parts.append((journaled_note(message.run_id), "$text-muted"))
     if not parts:
         parts.append(("Nothing needed changing.", "$text-muted"))
     return Content.assemble(*parts)

@@ -26,6 +26,7 @@ from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import IVY_KEY, KEY_PEM, NONE, VersionFacts, facts_for
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, FixOptions
+from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.key_input import PathSuggester, SecretInput
 from ivy_setup_tui.widgets.lookup_chain import LookupChain
@@ -473,20 +474,10 @@ class KeyScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="key-apply")
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
         """Apply inside one journal run and post the outcome."""
-        from ivy_setup_tui.services import fix_key
-        from ivy_setup_tui.services.journal import Journal, JournalError
+        from ivy_setup_tui.services.steps import apply_in_run
 
-        try:
-            with Journal(ctx).begin("wizard", "key step") as run:
-                result = fix_key.apply(ctx, plan, run)
-                run_id = run.run_id
-        except JournalError as exc:
-            self.post_message(KeyApplied(None, None, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(KeyApplied(None, None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(KeyApplied(result, run_id, None))
+        done = apply_in_run(ctx, Step.KEY, plan)
+        self.post_message(KeyApplied(done.result, done.run_id, done.error))
 
     def on_key_applied(self, message: KeyApplied) -> None:
         """Show the outcome, forget the key given, and re-run every check."""
@@ -705,12 +696,7 @@ def _outcome(message: KeyApplied) -> Content:
         style = "$success" if ": ok" in text else "$warning"
         parts.append((text + "\n", style))
     if message.run_id and result.applied:
-        parts.append(
-            (
-                f"Journaled as run {message.run_id}: `ivy-setup undo {message.run_id}` reverts it.",
-                "$text-muted",
-            )
-        )
+        parts.append((journaled_note(message.run_id), "$text-muted"))
     return Content.assemble(*parts)
 
 

@@ -23,6 +23,7 @@ from textual.widgets import Button, DataTable, Static
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 
 if TYPE_CHECKING:
@@ -298,23 +299,14 @@ class PermissionsScreen(StepScreen):
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
         """Apply inside one journal run; post the outcome as a message."""
         from ivy_setup_tui.services import fix_permissions
-        from ivy_setup_tui.services.journal import Journal, JournalError
+        from ivy_setup_tui.services.steps import apply_in_run
 
         refused = fix_permissions.sudo_home_refusal(ctx)
         if refused is not None:
             self.post_message(PermissionsApplied(None, None, refused.reason))
             return
-        try:
-            with Journal(ctx).begin("wizard", "permissions step") as run:
-                result = fix_permissions.apply(ctx, plan, run)
-                run_id = run.run_id
-        except JournalError as exc:
-            self.post_message(PermissionsApplied(None, None, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(PermissionsApplied(None, None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(PermissionsApplied(result, run_id, None))
+        done = apply_in_run(ctx, Step.PERMISSIONS, plan)
+        self.post_message(PermissionsApplied(done.result, done.run_id, done.error))
 
     def on_permissions_applied(self, message: PermissionsApplied) -> None:
         """Show the outcome, then re-run every check so the table shows what really holds."""
@@ -406,12 +398,7 @@ def _outcome(ctx: SystemContext, message: PermissionsApplied) -> Content:
         parts.append((f"✗ {ctx.tilde(change.path or '')}: ", "bold $error"))
         parts.append(reason + "\n")
     if message.run_id and result.applied:
-        parts.append(
-            (
-                f"Journaled as run {message.run_id}: `ivy-setup undo {message.run_id}` reverts it.",
-                "$text-muted",
-            )
-        )
+        parts.append((journaled_note(message.run_id), "$text-muted"))
     if not parts:
         parts.append(("Nothing needed changing.", "$text-muted"))
     return Content.assemble(*parts)

@@ -23,6 +23,7 @@ from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.services.facts import FIRST_UNGATED, GATED_RELEASE, VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, FixOptions, StepResult
+from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 
 if TYPE_CHECKING:
@@ -270,23 +271,13 @@ class VersionScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="version-apply")
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan, cancel: threading.Event) -> None:
         """Apply inside one journal run, posting each output line and the outcome as messages."""
-        from ivy_setup_tui.services import fix_version
-        from ivy_setup_tui.services.journal import Journal, JournalError
+        from ivy_setup_tui.services.steps import apply_in_run
 
         def progress(line: str) -> None:
             self.post_message(InstallerOutput(line))
 
-        try:
-            with Journal(ctx).begin("wizard", "version step") as run:
-                result = fix_version.apply(ctx, plan, run, progress=progress, cancel=cancel)
-                run_id = run.run_id
-        except JournalError as exc:
-            self.post_message(UpgradeFinished(None, None, str(exc)))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(UpgradeFinished(None, None, f"{type(exc).__name__}: {exc}"))
-            return
-        self.post_message(UpgradeFinished(result, run_id, None))
+        done = apply_in_run(ctx, Step.VERSION, plan, progress=progress, cancel=cancel)
+        self.post_message(UpgradeFinished(done.result, done.run_id, done.error))
 
     def on_installer_output(self, message: InstallerOutput) -> None:
         """Stream the installer's line into the log."""
@@ -380,10 +371,5 @@ def _outcome(message: UpgradeFinished) -> Content:
         parts.append(reason + "\n")
     parts.extend(text + "\n" for text in result.messages)
     if message.run_id and result.applied:
-        parts.append(
-            (
-                f"Journaled as run {message.run_id}: `ivy-setup undo {message.run_id}` reverts it.",
-                "$text-muted",
-            )
-        )
+        parts.append((journaled_note(message.run_id), "$text-muted"))
     return Content.assemble(*parts)

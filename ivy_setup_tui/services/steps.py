@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 from ivy_setup_tui.services.model import Step
@@ -81,3 +83,49 @@ def parse_only(text: str | None) -> tuple[Step, ...]:
             f"unknown step {', '.join(unknown)}: choose from {', '.join(s.value for s in FIX_STEPS)}"
         )
     return tuple(step for step in FIX_STEPS if step.value in wanted)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """How applying one step's plan from the wizard ended: its result and journal run, or why not."""
+
+    result: StepResult | None
+    run_id: str | None
+    error: str | None
+
+
+def apply_in_run(
+    ctx: SystemContext,
+    step: Step,
+    plan: StepPlan,
+    *,
+    apply: Callable[[Run], StepResult] | None = None,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Applied:
+    """Apply `plan` inside its own journal run (one wizard Apply = one undoable run).
+
+    `apply` replaces the step's own `apply` (e.g. to also verify in the same run). A refused run
+    (another ivy-setup is writing) or a failure becomes `Applied.error`, never an exception: the
+    screen shows it instead of crashing.
+    """
+    from ivy_setup_tui.services.journal import Journal, JournalError
+
+    try:
+        with Journal(ctx).begin("wizard", f"{step.value} step") as run:
+            if apply is not None:
+                result = apply(run)
+            else:
+                result = service(step).apply(ctx, plan, run, progress=progress, cancel=cancel)
+            if result.needs_new_shell:
+                run.needs_new_shell = True
+            return Applied(result, run.run_id, None)
+    except JournalError as exc:
+        return Applied(None, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the wizard shows it instead of crashing
+        return Applied(None, None, f"{type(exc).__name__}: {exc}")
+
+
+def journaled_note(run_id: str) -> str:
+    """The sentence that tells the user how to take a wizard run back."""
+    return f"Journaled as run {run_id}: `ivy-setup undo {run_id}` reverts it."
