@@ -82,6 +82,10 @@ async def test_every_step_is_reachable_and_usable_at_80x24(wizard: WizardFactory
         assert start_button.region.height == 1
         await start(app, pilot)
         for expected in FORWARD:
+            # Each step plans in a worker; judge the layout once the plan is shown (it is what
+            # the user sees a moment later), not in the race before it.
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             screen = app.screen
             assert isinstance(screen, expected)
             visible = screen.region
@@ -95,7 +99,7 @@ async def test_every_step_is_reachable_and_usable_at_80x24(wizard: WizardFactory
                 assert findings, expected.__name__
                 # The first finding's title is on screen without scrolling; the last one can be
                 # scrolled to (nothing is cut off below the fold).
-                assert visible.contains_region(findings[0].children[0].region)
+                assert visible.contains_region(findings[0].children[0].region), expected.__name__
                 body = screen.query_one("#step-body")
                 body.scroll_to_widget(findings[-1], animate=False, top=True)
                 await pilot.pause()
