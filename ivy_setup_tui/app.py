@@ -155,7 +155,7 @@ class IvySetupApp(App[int]):
     CSS_PATH = "app.tcss"
     # Screens get "-short" up to 30 rows: app.tcss caps the step panels there so the findings
     # still start on screen at 80x24.
-    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (31, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (31, "-tall")]
     TITLE = "ivy-setup"
     SUB_TITLE = "make ivy's API key work"
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -26,6 +26,7 @@ from ivy_setup_tui.services.facts import (
     KEY_FILE_NAME,
     KEY_PEM,
     NONE,
+    UNKNOWN,
     VersionFacts,
     resolve_ivy_root,
 )
@@ -323,9 +324,13 @@ def check_ivy_root(ctx: SystemContext, facts: VersionFacts) -> Finding:
                 Status.ERROR,
                 "IVY_ROOT is not an existing folder",
                 f"IVY_ROOT is {shown!r}, which {what} (resolved from the project folder: "
-                f"{ctx.tilde(root.resolved)}). {effect} Point IVY_ROOT at the `.ivy` folder "
-                "holding "
-                f"{KEY_FILE_NAME}, or unset it so ivy uses the nearest `.ivy` folder.",
+                f"{ctx.tilde(root.resolved)}). {effect} "
+                + (
+                    f"Point IVY_ROOT at the `.ivy` folder holding {KEY_FILE_NAME}"
+                    if facts.scheme in (KEY_PEM, UNKNOWN)
+                    else "Point IVY_ROOT at an existing `.ivy` folder (ivy keeps its caches there)"
+                )
+                + ", or unset it so ivy uses the nearest `.ivy` folder.",
                 evidence,
                 fix,
             ),
