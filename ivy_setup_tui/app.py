@@ -178,6 +178,7 @@ class IvySetupApp(App[int]):
         self.state = WizardState(ctx=ctx)
         # Runs the journal records from now on are "this session" for the Summary.
         self.session_started = datetime.now(timezone.utc)
+        self._compared: set[tuple[str, str]] = set()  # (project, python) drift was shown for
         self.state_changed: Signal[WizardState] = Signal(self, "state-changed")
         self.current: str | None = None  # name of the main screen shown
         self._history: list[str] = []
@@ -215,7 +216,13 @@ class IvySetupApp(App[int]):
                 snapshot_error=None,
             )
         )
-        self._run_checks(self.state.ctx, generation)
+        # "Changed since the last run" compares with the previous *session*: only the first run
+        # for a project and interpreter shows it; later re-checks would otherwise report the
+        # wizard's own Apply as drift ("the key was replaced … check who did").
+        target = (str(self.state.ctx.project), str(self.state.ctx.python))
+        first = target not in self._compared
+        self._compared.add(target)
+        self._run_checks(self.state.ctx, generation, first)
 
     @property
     def checks_running(self) -> bool:
@@ -227,7 +234,7 @@ class IvySetupApp(App[int]):
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="checks")
-    def _run_checks(self, ctx: SystemContext, generation: int) -> None:
+    def _run_checks(self, ctx: SystemContext, generation: int, first: bool = True) -> None:
         """Diagnose in a daemon thread (so a hung probe cannot hold up quitting), then snapshot."""
         worker = get_current_worker()
         started = time.monotonic()
@@ -253,7 +260,7 @@ class IvySetupApp(App[int]):
             self.post_message(ChecksFailed(f"{type(result).__name__}: {result}", generation))
             return
         seconds = time.monotonic() - started
-        changes, previous_at, problem = _compare_with_last_run(result)
+        changes, previous_at, problem = _compare_with_last_run(result, show_drift=first)
         self.post_message(
             ChecksFinished(
                 result,
@@ -426,16 +433,20 @@ class IvySetupApp(App[int]):
 
 
 def _compare_with_last_run(
-    diagnosis: Diagnosis,
+    diagnosis: Diagnosis, *, show_drift: bool = True
 ) -> tuple[tuple[Change, ...], str | None, str | None]:
     """Drift against the previous snapshot and the journal, then store this run's snapshot.
 
     Runs in the checks worker (it reads and writes files). A failure costs only the drift display.
+    With `show_drift` False (a re-check later in the same session) only the snapshot is stored.
     """
     ctx = diagnosis.ctx
     try:
         store = snapshots.SnapshotStore(ctx)
         current = snapshots.take(diagnosis)
+        if not show_drift:
+            store.save(current)
+            return (), None, None
         previous = store.latest(project=current.project, python=current.python)
         rewritten = snapshots.rewritten_since(ctx, previous.taken_at) if previous else set()
         changes = snapshots.drift(previous, current, rewritten=rewritten)

@@ -85,6 +85,24 @@ class StepScreen(WizardScreen):
     ]
     AUTO_FOCUS = "#step-body"  # arrows and page keys scroll the findings at once
     STEP: ClassVar[Step]
+
+    def reveal(self, selector: str) -> None:
+        """Scroll `selector` into view once the screen has redrawn (e.g. an Apply's outcome,
+        which at 80x24 would otherwise sit below the fold or inside a capped panel)."""
+
+        def scroll() -> None:
+            for widget in self.query(selector):
+                widget.scroll_visible(animate=False)
+
+        self.call_after_refresh(scroll)
+
+    def on_screen_resume(self) -> None:
+        """Coming back to a step starts with the findings focused, never inside an input field
+        (a remembered focus there would swallow the next key, e.g. `n`, as text).
+
+        Textual runs WizardScreen's handler too (one per class in the MRO): no super() call.
+        """
+        self.query_one("#step-body").focus()
     STEPS: ClassVar[tuple[Step, ...]] = ()  # steps whose findings this screen shows (default STEP)
     HEADLINE: ClassVar[str] = ""
 

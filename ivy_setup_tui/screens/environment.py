@@ -312,6 +312,7 @@ class EnvironmentScreen(StepScreen):
 
     def on_environment_applied(self, message: EnvironmentApplied) -> None:
         """Show the outcome and the matrix, then run every check again."""
+        self.reveal("#env-result")
         self.applying = False
         self.rows = message.rows
         self._result_text = _outcome(self.wizard.state.ctx, message)

@@ -85,8 +85,10 @@ class HelpScreen(Screen[None]):
             yield Static(_table(files, 23))
             yield Static(
                 Content.styled(
-                    "ivy-setup never stores your key outside the key file itself: the journal "
-                    "and snapshots hold its fingerprint only.",
+                    "Your key is stored only in the key file ivy reads and, when ivy-setup "
+                    "replaces or rewrites that file, in the run's backup (0600, in a 0700 folder) "
+                    "so `ivy-setup undo` can restore it byte for byte; the journal, snapshots and "
+                    "reports hold its fingerprint only.",
                     "$text-muted",
                 )
             )

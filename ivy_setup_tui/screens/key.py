@@ -445,11 +445,16 @@ class KeyScreen(StepScreen):
         self.query_one("#key-apply", Button).disabled = not can_apply
         can_verify = (
             not busy
+            and not self.wizard.state.ctx.offline  # --offline: never offer to send the key
             and self.preview is not None
             and self.preview.key is not None
             and self.preview.scheme != NONE
         )
-        self.query_one("#key-verify", Button).disabled = not can_verify
+        verify = self.query_one("#key-verify", Button)
+        verify.disabled = not can_verify
+        verify.tooltip = (
+            "Off: ivy-setup was started with --offline" if self.wizard.state.ctx.offline else None
+        )
         peek = self.query_one("#key-peek", Static)
         peek.display = self._peek
         self.query_one("#key-show", Button).label = "Hide" if self._peek else "Show"
@@ -481,6 +486,7 @@ class KeyScreen(StepScreen):
 
     def on_key_applied(self, message: KeyApplied) -> None:
         """Show the outcome, forget the key given, and re-run every check."""
+        self.reveal("#key-result")
         self.applying = False
         self._result_text = _outcome(message)
         if message.result is not None and message.result.ok:

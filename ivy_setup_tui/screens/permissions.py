@@ -310,6 +310,7 @@ class PermissionsScreen(StepScreen):
 
     def on_permissions_applied(self, message: PermissionsApplied) -> None:
         """Show the outcome, then re-run every check so the table shows what really holds."""
+        self.reveal("#perm-result")
         self.applying = False
         self._result_text = _outcome(self.wizard.state.ctx, message)
         self._sync_buttons()

@@ -66,8 +66,8 @@ class SummaryScreen(WizardScreen):
         yield Footer()
 
     def on_screen_resume(self) -> None:
-        """Render, and read the journal off the UI thread (it may have changed since)."""
-        super().on_screen_resume()
+        """Read the journal off the UI thread (it may have changed since); Textual runs
+        WizardScreen's handler, which renders, as well (one per class in the MRO)."""
         self._read_journal(self.wizard.state.ctx)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="journal")
@@ -169,7 +169,8 @@ def step_lines(state: WizardState) -> Content:
     lines: list[Content] = []
     for step in (*STEP_ORDER, Step.NETWORK):
         findings = [f for f in state.findings.values() if f.step is step]
-        fine = [f for f in findings if not f.status.needs_action]
+        fine = [f for f in findings if f.status in (Status.OK, Status.INFO)]
+        skipped = [f for f in findings if f.status is Status.SKIPPED]
         left = sorted((f for f in findings if f.status.needs_action), key=_worst_first)
         screen = SCREEN_FOR_STEP[step]
         where = f" (see the {screen.capitalize()} step)" if left and screen != step.value else ""
@@ -177,6 +178,7 @@ def step_lines(state: WizardState) -> Content:
             Content.assemble(
                 (f"{step.label:<12}", "bold"),
                 (f"{GLYPHS[Status.OK]} {len(fine)} fine", COLOURS[Status.OK]),
+                (f"   {len(skipped)} not checked" if skipped else "", COLOURS[Status.SKIPPED]),
                 (f"   {len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
             )
         )
@@ -211,11 +213,14 @@ def shell_advice(state: WizardState, session: tuple[RunRecord, ...] = ()) -> Con
         from ivy_setup_tui.services.fix_environment import FISH, POSIX, env_file
 
         ctx = state.ctx
-        sh, fish = ctx.tilde(env_file(ctx, POSIX)), ctx.tilde(env_file(ctx, FISH))
+        loads = [f"`. {ctx.tilde(env_file(ctx, POSIX))}`"]
+        if env_file(ctx, FISH).exists():
+            loads.append(f"fish: `source {ctx.tilde(env_file(ctx, FISH))}`")
         return Content(
             "Yes: ivy-setup changed what new terminals load. Open a new terminal before running "
-            f"ivy, or load the values into this one now with `. {sh}` (fish: `source {fish}`). "
-            "Running terminals and programs keep the old values."
+            f"ivy, or load the values into this one now with {' ('.join(loads)}"
+            + (")" if len(loads) > 1 else "")
+            + ". Running terminals and programs keep the old values."
         )
     env_left = [
         f for f in state.findings.values() if f.step is Step.ENVIRONMENT and f.status.needs_action

@@ -285,6 +285,7 @@ class VersionScreen(StepScreen):
 
     def on_upgrade_finished(self, message: UpgradeFinished) -> None:
         """Show the outcome, then re-run every check so the screen shows the truth."""
+        self.reveal("#version-result")
         self.applying = False
         self._result_text = _outcome(message)
         self._options = FixOptions()

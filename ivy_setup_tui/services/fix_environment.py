@@ -438,6 +438,17 @@ def _key_pem_like(scheme: str) -> bool:
     return scheme in (KEY_PEM, UNKNOWN)
 
 
+def scope_in_use(ctx: SystemContext, diagnosis: Diagnosis) -> str | None:
+    """"project" when, with no IVY_ROOT, ivy already reads a key from a `.ivy` nearer than
+    ~/.ivy (e.g. the Key step placed it "for this project only"): persisting IVY_ROOT=~/.ivy
+    would silently switch ivy to another key file. None when nothing tells."""
+    lookup = diagnosis.lookup
+    if ROOT in ctx.env or lookup.path is None or lookup.ivy_root is None:
+        return None
+    home_ivy = os.path.realpath(ctx.home / IVY_DIR_NAME)
+    return "project" if os.path.realpath(lookup.ivy_root) != home_ivy else None
+
+
 def choose_root(
     ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions, managed: Mapping[str, str]
 ) -> RootChoice:
@@ -457,8 +468,9 @@ def choose_root(
                 "from $IVY_ROOT/key.pem only, so place it there (the Key step)."
             )
         return RootChoice(path, "given with --ivy-root", tuple(notes))
-    # The Key step's own default, so both steps agree on where the key lives.
-    scope = options.scope or fix_key.default_scope(diagnosis.facts)
+    # The scope asked for, else the one already in use, else the Key step's own default, so both
+    # steps agree on where the key lives.
+    scope = options.scope or scope_in_use(ctx, diagnosis) or fix_key.default_scope(diagnosis.facts)
     previous = managed.get(ROOT)
     prev_ok = previous is not None and evaluate_root(ctx, previous).problem in (None,)
     prev_path = Path(previous) if previous is not None and prev_ok else None
@@ -481,7 +493,7 @@ def choose_root(
     if scope == "project":
         return RootChoice(
             None,
-            "the key lives in the project's .ivy (--scope project): ivy finds it by walking up "
+            "the key lives in the project's .ivy (this project only): ivy finds it by walking up "
             "from the project, and a persisted IVY_ROOT would override that",
             drop_note,
         )

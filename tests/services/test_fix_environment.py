@@ -398,6 +398,18 @@ def test_project_scope_takes_back_a_persisted_ivy_root(
     assert BLOCK_START not in (home / ".bashrc").read_text()
 
 
+def test_a_key_placed_for_this_project_only_is_not_overridden_by_a_home_ivy_root(
+    ctx_for: CtxFor, home: Path, work: Path, key_in_home: Path
+) -> None:
+    # The Key step's "this project only" leaves the key in <project>/.ivy, which ivy finds by the
+    # walk; persisting IVY_ROOT=~/.ivy would switch ivy to the other key file. No --scope given:
+    # the step must see that from the lookup itself.
+    put(work / ".ivy" / "key.pem", SECRET)
+    proposal = plan_for(ctx_for(), shells=("bash",))
+    assert proposal.plan.changes == ()
+    assert "this project only" in " ".join(proposal.plan.notes) + proposal.root.reason
+
+
 def test_no_modify_rc_writes_only_the_env_file_and_prints_the_block(
     ctx_for: CtxFor, home: Path, key_in_home: Path
 ) -> None:

@@ -135,3 +135,26 @@ async def test_drift_between_two_runs(wizard: WizardFactory) -> None:
         await second.action_open("key")
         await pilot.pause()
         assert "Since the last run" in screen_text(second)
+
+
+async def test_a_recheck_in_the_same_session_does_not_report_the_wizards_own_changes(
+    wizard: WizardFactory,
+) -> None:
+    fingerprints = iter(["1111aaaabbbb", "1111aaaabbbb", "2222ccccdddd"])
+
+    def findings(ctx: SystemContext) -> list[Finding]:
+        return broken_findings(ctx, fingerprint=next(fingerprints))
+
+    earlier = wizard(diagnose=FakeDiagnose(findings))
+    async with earlier.run_test(size=SIZE) as pilot:
+        await start(earlier, pilot)
+    app = wizard(diagnose=FakeDiagnose(findings))
+    async with app.run_test(size=SIZE) as pilot:
+        await start(app, pilot)
+        assert app.state.changes == ()  # same key as the earlier session
+        # The Key step replaced the key, then the checks ran again: that is not drift.
+        app.start_checks()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.state.findings
+        assert app.state.changes == ()
