@@ -30,6 +30,7 @@ from ivy_setup_tui.services.facts import (
     VersionFacts,
     resolve_ivy_root,
 )
+from ivy_setup_tui.services.keys import EMPTY_IVY_ROOT_ASSUMED, physical
 from ivy_setup_tui.services.model import Finding, Fix, Status
 from ivy_setup_tui.services.shells import Definition, Reading, Scan, ShellInfo
 
@@ -122,8 +123,14 @@ _SHELL_VAR = re.compile(r"\$(\{HOME\}|HOME\b)")
 
 
 def evaluate_root(ctx: SystemContext, value: str) -> RootValue:
-    """Judge an IVY_ROOT value as ivy would resolve it from the project directory."""
-    resolved = Path(resolve_ivy_root(value, ctx.project)) if value else ctx.project
+    """Judge an IVY_ROOT value as ivy would resolve it from the project directory.
+
+    A relative value is resolved against the physical project folder (symlinks resolved), the
+    cwd ivy sees; any OSError while probing the result (a name too long, a symlink loop, a folder
+    the user cannot enter) counts as "not an existing directory", as ivy's os.path.isdir does.
+    """
+    project = physical(ctx.project)
+    resolved = Path(resolve_ivy_root(value, project)) if value else project
     absolute = os.path.isabs(value)
     exists = os.path.lexists(resolved)
     is_dir = _is_dir(resolved)
@@ -226,6 +233,12 @@ def _invalid_root_effect(facts: VersionFacts) -> str:
     )
     if facts.release is None:
         text = f"{raises}; {silent}."
+    elif _unmeasured_unknown(facts):
+        # Neither neighbour's behaviour may be passed off as this release's.
+        return (
+            f"ivy {facts.version} most likely fails as the measured releases do: {raises}; "
+            f"{silent}. ivy {facts.version} itself was not measured."
+        )
     elif Version(facts.release.low) >= Version("1.0.0"):
         text = f"{silent}."
     else:
@@ -352,12 +365,16 @@ def check_ivy_root(ctx: SystemContext, facts: VersionFacts) -> Finding:
             facts,
         )
     if problem == "empty":
+        # The facts do not cover an empty IVY_ROOT: a warning (as key.location), never an error.
         return Finding(
             "environment.ivy_root",
             Status.WARNING,
             "IVY_ROOT is set but empty",
-            "IVY_ROOT is set to an empty value. Whether ivy treats that as unset or as an invalid "
-            "folder was not measured; unset it or set the absolute path of the `.ivy` folder.",
+            "IVY_ROOT is set to an empty value. Whether ivy treats that as unset (it then uses the "
+            "nearest `.ivy` folder walking up from the working directory) or as a folder that "
+            "does not exist was not measured; in the second case "
+            f"{effect[0].lower() + effect[1:]} Unset it or set the absolute path of the `.ivy` "
+            f"folder. {EMPTY_IVY_ROOT_ASSUMED}",
             evidence,
             fix,
         )
@@ -401,16 +418,36 @@ def _gated(facts: VersionFacts) -> bool:
     return facts.release is not None and facts.release.key_gate
 
 
+def _unmeasured_unknown(facts: VersionFacts) -> bool:
+    """An installed release whose key scheme is unknown and which was not measured."""
+    return facts.version is not None and facts.scheme == UNKNOWN and not facts.measured
+
+
 def _cap(finding: Finding, facts: VersionFacts) -> Finding:
-    """Without an installed ivy nothing fails yet: an error becomes a warning saying so."""
-    if facts.release is not None or finding.status is not Status.ERROR:
+    """An error becomes a warning saying why, where no measured fact makes it certain.
+
+    Without an installed ivy nothing fails yet; for an unmeasured release of unknown scheme
+    (e.g. 0.0.9.20, 1.1.0) only its measured neighbours' behaviour is known (key.location agrees).
+    """
+    if finding.status is not Status.ERROR:
+        return finding
+    if facts.version is None:
+        why = (
+            " (ivy is not installed in the target interpreter yet, so nothing fails today; it "
+            "will once ivy is installed.)"
+        )
+    elif _unmeasured_unknown(facts):
+        why = (
+            f" (A warning, not an error: ivy {facts.version} was not measured, so this follows "
+            "what the measured releases do.)"
+        )
+    else:
         return finding
     return Finding(
         finding.id,
         Status.WARNING,
         finding.title,
-        finding.detail + " (ivy is not installed in the target interpreter yet, so nothing "
-        "fails today; it will once ivy is installed.)",
+        finding.detail + why,
         finding.evidence,
         finding.fix,
     )
@@ -451,7 +488,15 @@ def _ivy_root_unset(ctx: SystemContext, facts: VersionFacts, evidence: dict[str,
     note = facts.assumed_note
     suffix = f" {note}" if note else ""
     if key_pem_scheme and _is_file(home_key):
-        under_home = _is_under(ctx.project, ctx.home)
+        # ivy walks up from the physical cwd: a symlinked project is judged by where it really is.
+        project = physical(ctx.project)
+        under_home = _is_under(project, physical(ctx.home))
+        really = (
+            f" (the project {ctx.tilde(ctx.project)}, with its symlinks resolved, is "
+            f"{ctx.tilde(project)}, which is"
+            if project != Path(os.path.abspath(ctx.project))
+            else f" (the project {ctx.tilde(ctx.project)} is"
+        )
         evidence["suggested"] = str(_home_ivy(ctx))
         return Finding(
             "environment.ivy_root",
@@ -461,11 +506,7 @@ def _ivy_root_unset(ctx: SystemContext, facts: VersionFacts, evidence: dict[str,
             f"script's working directory. Your key is in {ctx.tilde(home_key)}, which that walk "
             "finds only for scripts run from somewhere under your home folder with no nearer "
             "`.ivy` in between"
-            + (
-                f" (the project {ctx.tilde(ctx.project)} is under it)."
-                if under_home
-                else f" (the project {ctx.tilde(ctx.project)} is not under it)."
-            )
+            + (f"{really} under it)." if under_home else f"{really} not under it).")
             + " Setting IVY_ROOT to the absolute path of ~/.ivy makes ivy find the key from "
             f"anywhere.{suffix}",
             evidence,

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ivy_setup_tui.services.environment import evaluate_root
 from ivy_setup_tui.services.facts import resolve_ivy_root
+from ivy_setup_tui.services.keys import physical
 from ivy_setup_tui.services.model import Finding, Step
 
 if TYPE_CHECKING:
@@ -337,6 +339,30 @@ _SENT_WRONG = {
     "not_utf8",
     "contains_whitespace",
     "pem_block",
+}
+
+
+# Of those, the ones that change what is sent only because ivy sends the line exactly as read:
+# measured for 0.0.9.0's key.pem, not for the IVY_KEY scheme (0.0.9.2+), which may strip them.
+_SENT_AS_READ = {
+    "trailing_newline",
+    "surrounding_whitespace",
+    "empty",
+    "bom",
+    "not_first_line",
+    "contains_whitespace",
+    "multiple_lines",
+}
+
+# Plain words for those codes that claim nothing about what ivy sends (IVY_KEY scheme).
+_NEUTRAL_WORDS = {
+    "trailing_newline": "ends with a newline",
+    "surrounding_whitespace": "has spaces or tabs around the key",
+    "empty": "is empty",
+    "bom": "starts with a byte-order mark",
+    "not_first_line": "has a blank first line",
+    "contains_whitespace": "has spaces inside the key",
+    "multiple_lines": "has more than one line",
 }
 
 
@@ -915,28 +941,33 @@ def _not_found_sentences(diagnosis: Diagnosis) -> list[str]:
         )
     ivy_root = ctx.env.get("IVY_ROOT")
     said_parent = False
-    if ivy_root is not None:
-        resolved = Path(resolve_ivy_root(ivy_root, ctx.project))
-        if (resolved / ".ivy" / "key.pem").is_file():
+    # ivy resolves a relative IVY_ROOT against its physical cwd (symlinks resolved), as keys does.
+    resolved = Path(resolve_ivy_root(ivy_root, physical(ctx.project))) if ivy_root else None
+    if ivy_root is not None and resolved is not None:
+        # os.path: an IVY_ROOT too long or looping is simply not there, as for ivy.
+        if os.path.isfile(resolved / ".ivy" / "key.pem"):
             said_parent = True
             out.append(
                 f"IVY_ROOT is `{ivy_root}`, the folder that holds .ivy, not .ivy itself: set it to "
                 f"`{resolved / '.ivy'}`."
             )
         elif ivy_root.startswith("~"):
-            out.append(
-                f"IVY_ROOT is the literal `{ivy_root}`: ivy never expands `~`, use "
-                f"`{str(ctx.home) + ivy_root[1:]}`."
-            )
+            out.append(_tilde_sentence(diagnosis, ivy_root))
     home_key = ctx.home / ".ivy" / "key.pem"
     mentioned = {str(shadowed)} if shadowed is not None else set()
-    if said_parent and ivy_root is not None:
-        mentioned.add(str(Path(resolve_ivy_root(ivy_root, ctx.project)) / ".ivy" / "key.pem"))
+    if said_parent and resolved is not None:
+        mentioned.add(str(resolved / ".ivy" / "key.pem"))
     if home_key.is_file() and not _under(ctx.project, ctx.home) and shadowed is None:
         mentioned.add(str(home_key))
+        real = physical(ctx.project)
+        really = (
+            f" (really {_tilde(diagnosis, real)}, symlinks resolved)"
+            if real != Path(os.path.abspath(ctx.project))
+            else ""
+        )
         out.append(
-            f"{_tilde(diagnosis, home_key)} exists, but {project} is not under your home folder, "
-            "so ivy's walk never reaches it; set IVY_ROOT to its absolute .ivy folder."
+            f"{_tilde(diagnosis, home_key)} exists, but {project}{really} is not under your home "
+            "folder, so ivy's walk never reaches it; set IVY_ROOT to its absolute .ivy folder."
         )
     elsewhere = [
         p for p in getattr(lookup, "elsewhere", ()) if str(p) not in mentioned and str(p) != ""
@@ -963,11 +994,30 @@ def _not_found_sentences(diagnosis: Diagnosis) -> list[str]:
 
 
 def _under(path: Path, parent: Path) -> bool:
+    """Whether ivy's upward walk from `path` passes `parent`: both with symlinks resolved."""
     try:
-        path.relative_to(parent)
+        physical(path).relative_to(physical(parent))
     except ValueError:
         return False
     return True
+
+
+def _tilde_sentence(diagnosis: Diagnosis, value: str, *, looks_for: str = "") -> str:
+    """What to do about an IVY_ROOT starting with a literal `~`: the `.ivy` folder check names."""
+    # environment.evaluate_root is what `check` uses: `~` alone must become the .ivy folder,
+    # never $HOME itself (IVY_ROOT is the folder holding key.pem).
+    suggestion = evaluate_root(diagnosis.ctx, value).suggestion
+    start = f"IVY_ROOT is the literal `{value}`: ivy never expands `~`{looks_for}."
+    if suggestion is None:
+        return (
+            f"{start} IVY_ROOT must be the absolute path of the .ivy folder itself (the one "
+            "holding key.pem), and ivy-setup finds no such folder here: unset IVY_ROOT, or place "
+            "the key first (`ivy-setup fix --only key`)."
+        )
+    return (
+        f"{start} Set the absolute path of the .ivy folder instead: "
+        f"`export IVY_ROOT={shlex.quote(str(suggestion))}`."
+    )
 
 
 def _misnamed(ivy_root: Path | None) -> list[str]:
@@ -985,8 +1035,14 @@ def _misnamed(ivy_root: Path | None) -> list[str]:
     ]
 
 
-def _content_sentences(diagnosis: Diagnosis, clues: _Clues, *, line: str) -> list[str]:
-    """Why the server refused the key ivy found, from `key.content` and the traceback's URL."""
+def _content_sentences(
+    diagnosis: Diagnosis, clues: _Clues, *, line: str, sent_as_read: bool = True
+) -> list[str]:
+    """Why the server refused the key ivy found, from `key.content` and the traceback's URL.
+
+    `sent_as_read`: the message comes from a release measured to send the key line unstripped
+    (0.0.9.0's key.pem); otherwise stray whitespace is only a possible cause, and said so.
+    """
     lookup = diagnosis.lookup
     content = _finding(diagnosis, "key.content")
     problems: list[str] = []
@@ -996,15 +1052,28 @@ def _content_sentences(diagnosis: Diagnosis, clues: _Clues, *, line: str) -> lis
         problems = [p for p in raw if isinstance(p, str)] if isinstance(raw, list) else []
         value = content.evidence.get("fingerprint")
         fp = value if isinstance(value, str) else None
-    where = (
-        f"your key file at {_tilde(diagnosis, lookup.path)}"
-        if lookup.path is not None
-        else "your key"
-    )
+    if lookup.path is not None:
+        where = f"your key file at {_tilde(diagnosis, lookup.path)}"
+    elif getattr(lookup, "source", None) == "IVY_KEY":
+        where = "your IVY_KEY variable"
+    else:
+        where = "your key"
     out: list[str] = []
     wrong = [p for p in problems if p in _SENT_WRONG]
-    worded = [_PROBLEM_WORDS.get(p, p.replace("_", " ")) for p in problems]
-    if wrong:
+    maybe = [] if sent_as_read else [p for p in problems if p in _SENT_AS_READ]
+    wrong = [p for p in wrong if p not in maybe]
+    words = _PROBLEM_WORDS if sent_as_read else {**_PROBLEM_WORDS, **_NEUTRAL_WORDS}
+    worded = [words.get(p, p.replace("_", " ")) for p in problems]
+    if maybe and not wrong:
+        out.append(
+            f"{line}{where} {'; it '.join(worded)}. That may be why the server refused it, but "
+            "this was not measured: that ivy sends the key exactly as read, newline and spaces "
+            "included, was measured only for 0.0.9.0's key.pem, not for the IVY_KEY scheme "
+            "(0.0.9.2+), which may strip them. Rewrite it to exactly the key (`ivy-setup fix "
+            "--only key`) to rule it out; if the server still refuses it, the key itself is wrong "
+            "or expired."
+        )
+    elif wrong:
         out.append(
             f"{line}{where} {'; it '.join(worded)}; that is why the server refused it. Placing "
             "the same file again will not help: rewrite it to exactly the key "
@@ -1115,13 +1184,10 @@ def _relate_ivy_root(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
             if seen:
                 out.append("Definitions found: " + "; ".join(seen[:5]) + ".")
         return out
-    resolved = resolve_ivy_root(value, ctx.project)
+    resolved = resolve_ivy_root(value, physical(ctx.project))
     if value.startswith("~"):
-        out.append(
-            f"IVY_ROOT is the literal `{value}`: ivy never expands `~`, so from {project} it looks "
-            f"for `{resolved}`. Set the absolute path instead: "
-            f"`export IVY_ROOT={shlex.quote(str(ctx.home) + value[1:])}`."
-        )
+        looks_for = f", so from {project} it looks for `{resolved}`"
+        out.append(_tilde_sentence(diagnosis, value, looks_for=looks_for))
     elif os.path.isfile(resolved):
         out.append(
             f"IVY_ROOT is `{value}`, which is a file, not a folder: point it at the .ivy folder "
@@ -1273,7 +1339,8 @@ def _relate_ivy_key_invalid(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
             "ivy-setup finds no key for this project now, so the failing run read one elsewhere "
             "(another working directory or environment)."
         ]
-    return _content_sentences(diagnosis, clues, line="")
+    # This message is the IVY_KEY scheme's: sending the value unstripped was never measured there.
+    return _content_sentences(diagnosis, clues, line="", sent_as_read=False)
 
 
 def _relate_dependency(diagnosis: Diagnosis, clues: _Clues) -> list[str]:

@@ -92,7 +92,10 @@ def survey(
     """
     facts, lookup = diagnosis.facts, diagnosis.lookup
     key_path, _ = P.key_file_target(facts, lookup)
-    ivy_root = lookup.ivy_root
+    # An IVY_ROOT naming $HOME or the folder above .ivy is the Environment step's to fix: that
+    # folder is no .ivy, so nothing in, on or above it is proposed here (one row says why).
+    misdirected = P.misdirected_ivy_root(ctx, lookup)
+    ivy_root = None if misdirected else lookup.ivy_root
     if ctx.is_windows:
         return _windows_rows(ctx, key_path, ivy_root)
     table = list(P.read_mounts() if mounts is None else mounts)
@@ -111,11 +114,18 @@ def survey(
         rows.append(
             _mode_row(ctx, ivy_root, IVY_DIR, need=need, is_dir=True, uid=who.uid, table=table)
         )
+    if misdirected and lookup.ivy_root is not None:
+        rows.append(_misdirected_row(ctx, lookup.ivy_root))
     rows += _foreign_rows(ctx, who, rows, ivy_root)
     project = _project_row(ctx, who, diagnosis, table)
     if project is not None:
         rows.append(project)
-    watched = [Path(row.path) for row in rows if row.role in (KEY_FILE, IVY_DIR)]
+    watched = [
+        Path(row.path)
+        for row in rows
+        if row.role in (KEY_FILE, IVY_DIR)
+        and not (misdirected and row.path == str(lookup.ivy_root))
+    ]
     skip = [ivy_root] if ivy_root is not None else []
     for risk in P.parent_risks(ctx, watched, skip=skip, mounts=table):
         rows.append(
@@ -251,6 +261,30 @@ def _mode_row(
         },
     )
     return make(f"{wanted:04o}", CHMOD, reason, (chmod_cmd,), change)
+
+
+def _misdirected_row(ctx: SystemContext, path: Path) -> PathRow:
+    """The row for a folder IVY_ROOT names that is no .ivy folder: left alone, nothing proposed."""
+    what = (
+        "your home folder (or one above it), which ivy-setup never changes"
+        if P.is_home_or_above(ctx, path)
+        else "the folder above .ivy, not a .ivy folder"
+    )
+    try:
+        st = os.stat(path)
+        mode, owner = f"{stat.S_IMODE(st.st_mode):04o}", P.owner_name(st.st_uid)
+    except OSError:
+        mode, owner = None, None
+    return PathRow(
+        str(path),
+        IVY_DIR,
+        mode,
+        owner,
+        None,
+        MANUAL,
+        f"IVY_ROOT names {what}; fix IVY_ROOT first (the Environment step points it at the .ivy "
+        "folder itself), then this step looks at that folder",
+    )
 
 
 def _label(role: str) -> str:

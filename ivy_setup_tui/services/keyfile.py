@@ -90,14 +90,17 @@ class KeyAnalysis:
         return not self.problems
 
     def to_evidence(self) -> dict[str, Any]:
-        """The SPEC §3 `key.content` evidence fields (JSON-safe, no key material)."""
+        """The SPEC §3 `key.content` evidence fields (JSON-safe, no key material).
+
+        `preview` (first and last 4 characters) stays out: evidence reaches `check --json` and
+        reports, which carry only the length and the fingerprint (SPEC §7).
+        """
         return {
             "length": self.length,
             "fingerprint": self.fingerprint,
             "problems": list(self.problems),
             "sent_length": self.sent_length,
             "sent_fingerprint": self.sent_fingerprint,
-            "preview": self.preview,
         }
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "fingerprint",
     "locate",
     "normalise_key",
+    "physical",
     "read_key_line",
 ]
 
@@ -54,6 +55,10 @@ IVY_KEY_VAR = "IVY_KEY"
 IVY_ROOT_VAR = "IVY_ROOT"
 _OUTSIDE_HOME = " (the project is outside your home folder, so ~/.ivy is never on the way)"
 _VERIFY_REASON = "server verification comes with --online / the Key step's consent"
+# Said wherever a conclusion about an empty IVY_ROOT is drawn (key.location, environment.ivy_root).
+EMPTY_IVY_ROOT_ASSUMED = (
+    "(Assumed: what ivy does with an empty IVY_ROOT was not measured on any release.)"
+)
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,11 @@ PROBLEMS: tuple[str, ...] = (
 # --- the lookup ---------------------------------------------------------------------------------
 
 
-def _physical(path: Path) -> Path:
-    # ivy sees os.getcwd(), which has every symlink resolved; the walk runs on that path.
+def physical(path: Path) -> Path:
+    """`path` with every symlink resolved: what ivy sees as its cwd (os.getcwd()) for a project.
+
+    ivy's `.ivy` walk and a relative IVY_ROOT both start from that path, never the logical one.
+    """
     return Path(os.path.realpath(path))
 
 
@@ -185,7 +193,9 @@ def _resolve_root(ctx: SystemContext, project: Path) -> _Root:
         if value == "":
             root.problem = "ivy_root_empty"
             searched.append(SearchedPath(resolved, False, "IVY_ROOT", "IVY_ROOT is set but empty"))
-        elif resolved.is_dir():
+        # ivy probes with os.path.isdir, which answers False on any OSError (a name too long, a
+        # symlink loop, a folder the user cannot enter); Path.is_dir raises some of them.
+        elif os.path.isdir(resolved):
             root.ivy_root = resolved
             how = "absolute" if os.path.isabs(value) else "relative to the project folder"
             if literal_tilde:
@@ -197,7 +207,7 @@ def _resolve_root(ctx: SystemContext, project: Path) -> _Root:
                 note = f"IVY_ROOT={value}: ivy never expands ~, so this names {resolved}"
             elif os.path.lexists(resolved):
                 root.problem = "ivy_root_not_dir"
-                note = f"IVY_ROOT={value} names a file, not a folder"
+                note = f"IVY_ROOT={value} names {_not_dir_kind(resolved)}, not a folder"
             else:
                 root.problem = "ivy_root_missing"
                 note = f"IVY_ROOT={value} does not exist"
@@ -211,12 +221,12 @@ def _resolve_root(ctx: SystemContext, project: Path) -> _Root:
         if os.path.exists(candidate):
             root.ivy_root = candidate
             nearest = "the nearest .ivy wins, even an empty one"
-            if not candidate.is_dir():
+            if not os.path.isdir(candidate):
                 root.problem = "ivy_dir_not_dir"
                 nearest = "exists but is a file, not a folder"
             searched.append(SearchedPath(candidate, True, "walk", nearest))
             root.farther = tuple(
-                d / F.IVY_DIR_NAME for d in dirs[index + 1 :] if (d / F.IVY_DIR_NAME).is_dir()
+                d / F.IVY_DIR_NAME for d in dirs[index + 1 :] if os.path.isdir(d / F.IVY_DIR_NAME)
             )
             return root
         note = "dangling symlink (ignored)" if os.path.islink(candidate) else "no .ivy here"
@@ -229,6 +239,22 @@ def _resolve_root(ctx: SystemContext, project: Path) -> _Root:
         )
     )
     return root
+
+
+def _is_empty_dir(path: Path) -> bool:
+    """True for a folder holding nothing; False for anything else, or one that cannot be listed."""
+    try:
+        with os.scandir(path) as entries:
+            return not any(True for _ in entries)
+    except OSError:
+        return False
+
+
+def _not_dir_kind(path: Path) -> str:
+    """What an existing IVY_ROOT path that is no folder is, in words."""
+    if os.path.islink(path) and not os.path.exists(path):
+        return "a symlink that leads nowhere (dangling or looping)"
+    return "a file"
 
 
 def _misnamed(folder: Path, expected_name: str) -> tuple[Path, ...]:
@@ -258,7 +284,7 @@ def _misnamed(folder: Path, expected_name: str) -> tuple[Path, ...]:
 def _unique(paths: Iterable[Path | None], *, exclude: Path | None) -> tuple[Path, ...]:
     out: list[Path] = []
     for path in paths:
-        if path is not None and path != exclude and path not in out and path.is_file():
+        if path is not None and path != exclude and path not in out and os.path.isfile(path):
             out.append(path)
     return tuple(out)
 
@@ -286,7 +312,7 @@ def locate(ctx: SystemContext, facts: F.VersionFacts) -> KeyLookup:
     `.ivy/key.pem` upward. IVY_KEY scheme: the variable, else the nearest `ivy-key.pem`. Scheme
     none: no key, but the `.ivy` folder ivy uses for caches is still resolved.
     """
-    project = _physical(ctx.project)
+    project = physical(ctx.project)
     root = _resolve_root(ctx, project)
     searched = list(root.searched or [])
     scheme = facts.scheme
@@ -329,7 +355,7 @@ def _suggest_root(root: _Root, home_key: Path) -> Path | None:
         candidates.append(root.resolved / F.IVY_DIR_NAME)
     candidates.append(home_key.parent)
     for candidate in candidates:
-        if (candidate / F.KEY_FILE_NAME).is_file():
+        if os.path.isfile(candidate / F.KEY_FILE_NAME):
             return candidate
     return None
 
@@ -373,10 +399,10 @@ def _locate_key_pem(
             problem = "key_missing"
 
     if path is None and expected is not None and not os.path.exists(expected):
-        if root.ivy_root is not None and root.ivy_root.is_dir():
+        if root.ivy_root is not None and os.path.isdir(root.ivy_root):
             misnamed = _misnamed(root.ivy_root, F.KEY_FILE_NAME)
         if root.value is None:
-            shadowed = next((key for key in farther_keys if key.is_file()), None)
+            shadowed = next((key for key in farther_keys if os.path.isfile(key)), None)
         if any(name in ctx.env for name in F.COLAB_VARS) and problem in (
             "key_missing",
             "no_ivy_dir",
@@ -385,7 +411,7 @@ def _locate_key_pem(
         elif (
             root.value is not None
             and root.ivy_root is not None
-            and (root.ivy_root / F.IVY_DIR_NAME / F.KEY_FILE_NAME).is_file()
+            and os.path.isfile(root.ivy_root / F.IVY_DIR_NAME / F.KEY_FILE_NAME)
         ):
             problem = "ivy_root_parent"
         elif misnamed and problem in ("key_missing", "no_ivy_dir"):
@@ -712,12 +738,22 @@ def _location_key_pem(
         if suggested
         else " Unset it, or point it at the existing .ivy folder that holds key.pem."
     )
-    ivy_root_error = (
+    ivy_root_effect = (
         "ivy stops with 'IVY_ROOT environment variable is not set to a valid directory'"
-        + (" (or, for 1.0.0.x, silently loses ivy.transpile)." if unknown else ".")
+        + (" (or, for 1.0.0.x, silently loses ivy.transpile)" if unknown else "")
     )
+    ivy_root_error = f"{ivy_root_effect}."
     if problem == "ivy_root_empty":
-        return finding(bad, "IVY_ROOT is set but empty", f"{ivy_root_error}{hint}", fix_env)
+        # The facts do not cover an empty IVY_ROOT: never a firm error, and say it is assumed.
+        return finding(
+            Status.WARNING,
+            "IVY_ROOT is set but empty",
+            f"IVY_ROOT is set to an empty value. Whether {release} treats that as unset (it then "
+            "uses the nearest .ivy folder walking up from the working directory) or as a folder "
+            f"that does not exist was not measured; in the second case {ivy_root_effect}.{hint} "
+            f"{EMPTY_IVY_ROOT_ASSUMED}",
+            fix_env,
+        )
     if problem == "ivy_root_tilde":
         return finding(
             bad,
@@ -738,10 +774,11 @@ def _location_key_pem(
             fix_env,
         )
     if problem == "ivy_root_not_dir":
+        kind = _not_dir_kind(resolved) if resolved is not None else "a file"
         return finding(
             bad,
-            "IVY_ROOT names a file, not a folder",
-            f"IVY_ROOT={value} resolves to {ctx.tilde(resolved or '')}, which is a file. IVY_ROOT "
+            f"IVY_ROOT names {kind}, not a folder",
+            f"IVY_ROOT={value} resolves to {ctx.tilde(resolved or '')}, which is {kind}. IVY_ROOT "
             f"must be the .ivy folder itself. {ivy_root_error}{hint}",
             fix_env,
         )
@@ -826,7 +863,7 @@ def _location_key_pem(
         )
     if problem == "shadowed" and lookup.shadowed is not None and lookup.ivy_root is not None:
         nearer = lookup.ivy_root
-        empty = nearer.is_dir() and not any(nearer.iterdir())
+        empty = _is_empty_dir(nearer)
         alternative = (
             f" Alternatively remove the empty {ctx.tilde(nearer)} (rmdir {_q(nearer)})."
             if empty
@@ -847,7 +884,7 @@ def _location_key_pem(
             ),
         )
     if problem == "no_ivy_dir" and lookup.will_create is not None:
-        outside = not _under(project, _physical(ctx.home))
+        outside = not _under(project, physical(ctx.home))
         home_key = ctx.home / F.IVY_DIR_NAME / F.KEY_FILE_NAME
         if suggested is not None:
             return finding(

@@ -358,6 +358,32 @@ def key_file_target(facts: F.VersionFacts, lookup: KeyLookup) -> tuple[Path | No
     return _key_file_target(facts, lookup)
 
 
+def is_home_or_above(ctx: SystemContext, path: Path) -> bool:
+    """True for the home folder, a folder above it, or the filesystem root (symlinks resolved)."""
+    real = Path(os.path.realpath(path))
+    home = Path(os.path.realpath(ctx.home))
+    return real == home or real in home.parents or real == Path(real.anchor)
+
+
+def misdirected_ivy_root(ctx: SystemContext, lookup: KeyLookup) -> bool:
+    """True when IVY_ROOT names a folder that is not a `.ivy` folder to judge or tighten.
+
+    That is the folder above `.ivy` (where `.ivy/key.pem` is, whatever the scheme), or the home
+    folder or one above it: IVY_ROOT must be fixed first (Environment step), and the modes of such
+    a folder are not ivy-setup's to change (never a chmod of $HOME).
+    """
+    path = lookup.ivy_root
+    if lookup.ivy_root_value is None or path is None:
+        return False
+    if lookup.problem == "ivy_root_parent" or is_home_or_above(ctx, path):
+        return True
+    return (
+        path.name != F.IVY_DIR_NAME
+        and not os.path.isfile(path / F.KEY_FILE_NAME)
+        and os.path.isfile(path / F.IVY_DIR_NAME / F.KEY_FILE_NAME)
+    )
+
+
 # What ivy itself keeps in its folder: a folder holding nothing else is ivy's to tighten.
 _IVY_ENTRIES = frozenset(
     {F.KEY_FILE_NAME, F.IVY_KEY_FILE_NAME, "cache.sqlite", "blobs", "compiler"}
@@ -382,8 +408,7 @@ def tighten_refusal(
         return f"it lies on a read-only filesystem (mounted at {ctx.tilde(fs.point or '/')})"
     if not is_dir:
         return None
-    home = Path(os.path.realpath(ctx.home))
-    if real == home or real in home.parents or real == Path(real.anchor):
+    if is_home_or_above(ctx, real):
         return "it is your home folder or a folder above it, which ivy-setup never changes"
     if ivy_folder and real.name != F.IVY_DIR_NAME:
         try:
@@ -553,7 +578,8 @@ def _scan_foreign(root: Path, uid: int) -> tuple[list[tuple[Path, bool]], bool]:
         if st.st_uid != uid:
             foreign.append((path, stat.S_ISLNK(st.st_mode)))
         # A symlinked .ivy itself is followed once: what matters is the folder ivy writes into.
-        is_dir = stat.S_ISDIR(st.st_mode) or (depth == 0 and path.is_dir())
+        # os.path.isdir: a link into a folder the user cannot enter is no folder, not a crash.
+        is_dir = stat.S_ISDIR(st.st_mode) or (depth == 0 and os.path.isdir(path))
         if is_dir and depth < SCAN_DEPTH:
             try:
                 children = sorted(os.scandir(path), key=lambda entry: entry.name, reverse=True)
@@ -991,8 +1017,28 @@ def _check_ivy_dir(
             check_id,
             Status.INFO,
             "No usable .ivy folder to check",
-            "IVY_ROOT does not name an existing folder, so ivy has no .ivy folder to use (see "
-            "key.location and environment.ivy_root).",
+            "IVY_ROOT does not name an existing folder, so ivy has no .ivy folder to use. Fix "
+            "IVY_ROOT first (the Environment step, see environment.ivy_root and key.location); "
+            "this check then examines the .ivy folder it names.",
+            evidence,
+        )
+    if misdirected_ivy_root(ctx, lookup):
+        # Never judge (or propose a chmod of) $HOME or the folder above .ivy as if it were .ivy.
+        evidence["ivy_root_value"] = lookup.ivy_root_value
+        return Finding(
+            check_id,
+            Status.INFO,
+            "IVY_ROOT must be fixed first",
+            f"IVY_ROOT={lookup.ivy_root_value} names {ctx.tilde(path)}, "
+            + (
+                "your home folder or a folder above it"
+                if is_home_or_above(ctx, path)
+                else "the folder above .ivy"
+            )
+            + ", not a .ivy folder, so ivy-setup does not judge or change its permissions (it "
+            "never restricts your home folder). Fix IVY_ROOT first (the Environment step, see "
+            "environment.ivy_root and key.location): point it at the .ivy folder itself; this "
+            "check then examines that folder.",
             evidence,
         )
     evidence["path"] = str(path)
@@ -1129,7 +1175,7 @@ def _check_project_dir(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLoo
     shown = ctx.tilde(project)
     evidence: dict[str, Any] = {"path": str(project), "writable": None, "will_create": None}
     note = facts.assumed_note
-    if not project.is_dir():
+    if not os.path.isdir(project):
         return Finding(
             check_id,
             Status.WARNING,

@@ -159,3 +159,23 @@ def test_report_is_redacted(
     assert str(home) not in out.stdout
     assert KEY not in out.stdout
     assert "~/.ivy" in out.stdout
+
+
+def test_check_json_and_report_carry_no_key_preview(
+    ivy_setup: Runner, venv_factory: Callable[[str | None], Path], home: Path
+) -> None:
+    # SPEC §3/§7: JSON and reports carry the key's length and fingerprint only, not even its
+    # first and last 4 characters.
+    _place_key(home, KEY)
+    python = str(venv_factory("0.0.9.0"))
+    out = ivy_setup("check", "--offline", "--json", "--python", python, cwd=home)
+    assert out.returncode in (0, 1), out.stderr
+    content = {f["id"]: f for f in json.loads(out.stdout)["findings"]}["key.content"]
+    assert content["evidence"]["length"] == len(KEY)
+    assert "preview" not in content["evidence"]
+    report = ivy_setup("report", "--offline", "--python", python, cwd=home)
+    assert report.returncode in (0, 1), report.stderr
+    for text in (out.stdout, report.stdout):
+        assert f"{KEY[:4]}…{KEY[-4:]}" not in text
+        assert KEY[:4] not in text
+        assert KEY[-4:] not in text

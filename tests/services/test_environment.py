@@ -494,3 +494,90 @@ def test_no_shell_at_all(ctx_for: Callable[..., SystemContext]) -> None:
     finding = environment.check_persisted(ctx_for(env={"PATH": ""}), GATED, detect_parent=None)
     assert finding.status is Status.INFO
     assert finding.evidence["shells"] == {}
+
+
+# --------------------------------------------------------------------------------------------
+# audit regressions: the physical project folder, IVY_ROOT values that cannot be probed,
+# unmeasured releases of unknown scheme
+
+
+@pytest.fixture
+def linked_project(home: Path) -> Path:
+    """~/links/proj -> ../a/b/proj: the logical and the physical cwd differ in depth."""
+    real = home / "a" / "b" / "proj"
+    real.mkdir(parents=True)
+    (home / "links").mkdir()
+    link = home / "links" / "proj"
+    link.symlink_to(Path("..") / "a" / "b" / "proj")
+    return link
+
+
+def test_relative_root_resolves_against_the_physical_project(
+    ctx_for: Callable[..., SystemContext], home: Path, key_in_home: Path, linked_project: Path
+) -> None:
+    # ivy sees os.getcwd() (~/a/b/proj), where ../../../.ivy is ~/.ivy: no false "missing".
+    ctx = ctx_for(env={"IVY_ROOT": "../../../.ivy"}, project=linked_project, cwd=linked_project)
+
+    root = environment.evaluate_root(ctx, "../../../.ivy")
+    finding = environment.check_ivy_root(ctx, GATED)
+
+    assert root.resolved == str(home / ".ivy")
+    assert root.has_key
+    assert finding.evidence["problem"] == "relative"
+    assert finding.status is Status.WARNING
+
+
+def test_unset_root_judges_a_symlinked_project_by_where_it_really_is(
+    ctx_for: Callable[..., SystemContext], home: Path, key_in_home: Path, tmp_path: Path
+) -> None:
+    real = tmp_path / "elsewhere" / "proj"
+    real.mkdir(parents=True)
+    link = home / "proj"
+    link.symlink_to(real)
+    ctx = ctx_for(project=link, cwd=link)
+
+    finding = environment.check_ivy_root(ctx, GATED)
+
+    assert finding.status is Status.INFO
+    assert "not under it" in finding.detail
+    assert "is under it" not in finding.detail
+    assert str(real) in finding.detail
+
+
+@pytest.mark.parametrize(
+    "value", ["a" * 300, "/" + "a" * 300 + "/.ivy", "~/" + "a" * 300, "$HOME/" + "a" * 300]
+)
+def test_root_that_cannot_be_probed_is_not_an_existing_folder(
+    ctx_for: Callable[..., SystemContext], key_in_home: Path, value: str
+) -> None:
+    ctx = ctx_for(env={"IVY_ROOT": value})
+
+    root = environment.evaluate_root(ctx, value)
+    finding = environment.check_ivy_root(ctx, GATED)
+
+    assert not root.is_dir
+    assert root.problem in ("missing", "tilde", "unexpanded_variable")
+    assert finding.status is Status.ERROR
+    as_json(finding)
+
+
+@pytest.mark.parametrize("version", ["0.0.9.20", "1.1.0"])
+@pytest.mark.parametrize("value", ["/gone/.ivy", "~/.ivy", "relative/.ivy"])
+def test_unmeasured_release_of_unknown_scheme_is_not_a_firm_error(
+    ctx_for: Callable[..., SystemContext], home: Path, key_in_home: Path, version: str, value: str
+) -> None:
+    from ivy_setup_tui.services import keys
+
+    facts = facts_for(version)
+    ctx = ctx_for(env={"IVY_ROOT": value})
+
+    finding = environment.check_ivy_root(ctx, facts)
+    location = keys.check_location(ctx, facts, keys.locate(ctx, facts))
+
+    assert finding.status is Status.WARNING
+    assert location.status is Status.WARNING
+    assert f"ivy {version} itself was not measured" in finding.detail
+    # Both measured neighbours are named as such; neither is passed off as this release's.
+    assert "0.0.9.x" in finding.detail
+    assert "1.0.0.x" in finding.detail
+    assert "most likely" in finding.detail

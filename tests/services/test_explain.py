@@ -903,3 +903,93 @@ def test_to_json_is_json_safe_and_redacted(make_ctx: MakeCtx) -> None:
     unknown = explain("nothing ivy-related").to_json()
     assert unknown["recognised"] is False
     assert {item["id"] for item in unknown["known"]} == {s.id for s in SIGNATURES}
+
+
+# -- audit regressions: `~` alone, the physical project folder, the IVY_KEY scheme --------------
+
+
+def detail_of(text: str, diagnosis: Any) -> str:
+    """The 'on this machine' paragraph of the first match."""
+    return explain(text, diagnosis).matches[0].detail_for_this_machine or ""
+
+
+def test_bare_tilde_ivy_root_names_the_ivy_folder_not_home(make_ctx: MakeCtx, home: Path) -> None:
+    # IVY_ROOT must be the .ivy folder itself: `~` means ~/.ivy here, never $HOME (what check says).
+    home_key(home)
+    project = home / "proj"
+    project.mkdir()
+    ctx = make_ctx(project=project, cwd=project, env_extra={"IVY_ROOT": "~"})
+
+    invalid = detail_of(IVY_ROOT_INVALID, make_diagnosis(ctx))
+    line_147 = detail_of(cython_pilot(147), real_diagnosis(ctx))
+
+    assert f"export IVY_ROOT={home}/.ivy`" in invalid
+    assert f"export IVY_ROOT={home}`" not in invalid
+    assert f"export IVY_ROOT={home}/.ivy`" in line_147
+    assert f"`{home}`" not in line_147
+
+
+def test_bare_tilde_without_any_ivy_folder_proposes_no_home(make_ctx: MakeCtx, home: Path) -> None:
+    ctx = make_ctx(env_extra={"IVY_ROOT": "~"})
+    detail = detail_of(IVY_ROOT_INVALID, make_diagnosis(ctx))
+    assert "literal `~`" in detail
+    assert "the .ivy folder itself" in detail
+    assert f"IVY_ROOT={home}" not in detail
+
+
+def test_147_symlinked_project_outside_home_is_not_under_it(
+    make_ctx: MakeCtx, home: Path, tmp_path: Path
+) -> None:
+    # ~/proj -> /elsewhere/proj: ivy walks up from /elsewhere/proj and never meets ~/.ivy.
+    home_key(home)
+    real = tmp_path / "elsewhere" / "proj"
+    real.mkdir(parents=True)
+    link = home / "proj"
+    link.symlink_to(real)
+
+    detail = detail_of(cython_pilot(147), real_diagnosis(make_ctx(project=link, cwd=link)))
+
+    assert f"`~/proj` (really `{real}`, symlinks resolved) is not under your home folder" in detail
+
+
+def test_relative_ivy_root_resolves_against_the_physical_project(
+    make_ctx: MakeCtx, home: Path
+) -> None:
+    home_key(home)
+    (home / "a" / "b" / "proj").mkdir(parents=True)
+    (home / "links").mkdir()
+    link = home / "links" / "proj"
+    link.symlink_to(Path("..") / "a" / "b" / "proj")
+    ctx = make_ctx(project=link, cwd=link, env_extra={"IVY_ROOT": "../../../.ivy"})
+
+    detail = detail_of(IVY_ROOT_INVALID, make_diagnosis(ctx))
+
+    assert "the relative `../../../.ivy`: it exists" in detail
+    assert "which does not exist" not in detail
+
+
+def test_overlong_ivy_root_is_explained_not_crashed(make_ctx: MakeCtx, home: Path) -> None:
+    value = "a" * 300
+    ctx = make_ctx(env_extra={"IVY_ROOT": value})
+    diagnosis = real_diagnosis(ctx)
+    assert "does not exist" in detail_of(IVY_ROOT_INVALID, diagnosis)
+    assert "Line 147:" in detail_of(cython_pilot(147), diagnosis)
+
+
+@pytest.mark.parametrize("where", ["file", "variable"])
+def test_ivy_key_invalid_stray_newline_is_a_possible_cause_not_measured(
+    make_ctx: MakeCtx, work: Path, where: str
+) -> None:
+    # "ivy sends the line unstripped" was measured only for 0.0.9.0's key.pem.
+    if where == "file":
+        (work / "ivy-key.pem").write_text(KEY + "\n")
+        ctx = make_ctx()
+    else:
+        ctx = make_ctx(env_extra={"IVY_KEY": KEY + "\n"})
+
+    detail = detail_of(IVY_KEY_INVALID, real_diagnosis(ctx, "0.0.9.2"))
+
+    assert "may be why the server refused it" in detail
+    assert "not measured" in detail
+    assert "that is why the server refused it" not in detail
+    assert "which ivy sends" not in detail

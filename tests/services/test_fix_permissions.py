@@ -572,3 +572,33 @@ def test_project_folder_not_writable_is_left_to_the_user(make_ctx: MakeCtx, tmp_
     assert "mkdir -p -m 700" in " ".join(refusal.manual)
     assert mode_of(project) == 0o555
     project.chmod(0o755)
+
+
+def test_ivy_root_at_the_folder_above_ivy_proposes_nothing_for_home(
+    user_ctx: Callable[..., SystemContext], home: Path
+) -> None:
+    # IVY_ROOT=$HOME is the Environment step's to fix: no chmod (nor chown) of $HOME, not even
+    # as a manual command, and nothing for the folders above it.
+    put(home / ".ivy" / "key.pem")
+    (home / "notes.txt").write_text("mine")
+    home.chmod(0o755)
+    ctx = user_ctx(env_extra={"IVY_ROOT": str(home)})
+    diagnosis = diagnosis_for(ctx)
+    assert diagnosis.lookup.problem == "ivy_root_parent"
+
+    rows = FP.survey(ctx, diagnosis, mounts=EXT4)
+    plan = plan_for(ctx)
+
+    assert plan.changes == ()
+    commands = [c for row in rows for c in row.commands] + [
+        c for refusal in plan.refusals for c in refusal.manual
+    ]
+    assert not [c for c in commands if str(home) in c and not c.endswith("/.ivy")], commands
+    home_rows = [row for row in rows if row.path == str(home)]
+    assert [(row.action, row.proposed, row.commands) for row in home_rows] == [
+        (FP.MANUAL, None, ())
+    ]
+    assert "fix IVY_ROOT first" in home_rows[0].reason
+    assert all(not row.path.startswith(str(home) + "/notes") for row in rows)
+    apply(ctx, plan)
+    assert mode_of(home) == 0o755

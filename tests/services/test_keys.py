@@ -830,7 +830,9 @@ def test_content_clean(make_ctx: MakeCtx, home: Path) -> None:
     _, _, finding = content_for(make_ctx, home, KEY)
     assert finding.status is Status.OK
     assert finding.evidence["fingerprint"] == sha12(KEY)
-    assert finding.evidence["preview"] == f"{KEY[:4]}…{KEY[-4:]}"
+    # Evidence reaches `check --json` and reports: length and fingerprint only (SPEC §7).
+    assert "preview" not in finding.evidence
+    assert KEY[:4] not in json_safe(finding)
 
 
 def test_content_unknown_scheme_downgrades_and_says_assumed(make_ctx: MakeCtx, home: Path) -> None:
@@ -886,3 +888,68 @@ def test_verified_is_skipped_until_consent(make_ctx: MakeCtx, home: Path) -> Non
         "result": "unverified",
         "reason": "server verification comes with --online / the Key step's consent",
     }
+
+
+# --- audit regressions: IVY_ROOT values ivy cannot probe, an empty IVY_ROOT ---------------------
+
+LONG_NAME = "a" * 300  # longer than any file name may be (ENAMETOOLONG)
+
+
+@pytest.fixture
+def looping_link(tmp_path: Path) -> Path:
+    """A symlink that points at itself through a second one (ELOOP on stat)."""
+    first, second = tmp_path / "loop1", tmp_path / "loop2"
+    first.symlink_to(second)
+    second.symlink_to(first)
+    return first
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (LONG_NAME, "ivy_root_missing"),
+        (f"/{LONG_NAME}/.ivy", "ivy_root_missing"),
+        (f"{LONG_NAME}/{LONG_NAME}", "ivy_root_missing"),
+        (f"~/{LONG_NAME}", "ivy_root_tilde"),
+        ("LOOP", "ivy_root_not_dir"),
+        ("LOOP/.ivy", "ivy_root_missing"),
+    ],
+)
+def test_ivy_root_that_cannot_be_probed_is_not_an_existing_folder(
+    make_ctx: MakeCtx, home: Path, looping_link: Path, value: str, problem: str
+) -> None:
+    # ivy probes IVY_ROOT with os.path.isdir, which says False on any OSError: so must we,
+    # instead of crashing `check` with "File name too long".
+    put(home / ".ivy" / "key.pem")
+    value = value.replace("LOOP", str(looping_link))
+    ctx = make_ctx(project=project_under_home(home), env_extra={"IVY_ROOT": value})
+
+    lookup = locate(ctx, GATED)
+    finding = check_location(ctx, GATED, lookup)
+
+    assert lookup.problem == problem
+    assert lookup.ivy_root is None
+    assert finding.status is Status.ERROR
+    assert "IVY_ROOT" in finding.title
+    json_safe(finding)
+
+
+@pytest.mark.parametrize("facts", [GATED, OLD, UNMEASURED], ids=["0.0.9.0", "0.0.8.0", "1.0.1"])
+def test_empty_ivy_root_is_an_assumed_warning_in_both_checks(
+    make_ctx: MakeCtx, home: Path, facts: VersionFacts
+) -> None:
+    # The facts do not cover IVY_ROOT="": key.location must not state ivy's reaction as
+    # measured, and must agree with environment.ivy_root on the status.
+    from ivy_setup_tui.services import environment
+
+    put(home / ".ivy" / "key.pem")
+    ctx = make_ctx(project=project_under_home(home), env_extra={"IVY_ROOT": ""})
+
+    location = check_location(ctx, facts, locate(ctx, facts))
+    ivy_root = environment.check_ivy_root(ctx, facts)
+
+    assert location.status is Status.WARNING
+    assert ivy_root.status is location.status
+    for finding in (location, ivy_root):
+        assert "not measured" in finding.detail
+        assert "(Assumed:" in finding.detail

@@ -579,3 +579,42 @@ def test_parse_proc_mounts_and_fallback(tmp_path: Path) -> None:
 def test_read_real_mount_table() -> None:
     mounts = read_mounts()
     assert mount_for(Path("/"), mounts) is not None
+
+
+# --- audit regression: IVY_ROOT naming $HOME or the folder above .ivy -----------------------------
+
+
+@pytest.mark.parametrize("facts", [GATED, MODERN], ids=["0.0.9.0", "1.0.0.5"])
+def test_ivy_root_at_home_is_never_judged_as_the_ivy_folder(
+    make_ctx: MakeCtx, home: Path, facts: VersionFacts
+) -> None:
+    # IVY_ROOT=$HOME (the folder above ~/.ivy): never "chmod 700 $HOME"; fix IVY_ROOT first.
+    put(home / ".ivy" / "key.pem")
+    home.chmod(0o755)
+    ctx = make_ctx(project=project_under_home(home), env_extra={"IVY_ROOT": str(home)})
+
+    lookup, found = paths_for(ctx, facts)
+    finding = found["permissions.ivy_dir"]
+
+    assert lookup.ivy_root == home
+    assert finding.status is Status.INFO
+    assert finding.title == "IVY_ROOT must be fixed first"
+    assert "Environment step" in finding.detail
+    assert finding.fix is None
+    assert "chmod" not in json.dumps(finding.to_json())
+
+
+def test_ivy_root_at_the_folder_above_ivy_elsewhere_is_not_judged(
+    make_ctx: MakeCtx, home: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    put(data / ".ivy" / "key.pem")
+    data.chmod(0o755)
+    ctx = make_ctx(project=project_under_home(home), env_extra={"IVY_ROOT": str(data)})
+
+    for facts in (GATED, MODERN):
+        _, found = paths_for(ctx, facts)
+        finding = found["permissions.ivy_dir"]
+        assert finding.status is Status.INFO
+        assert "the folder above .ivy" in finding.detail
+        assert finding.fix is None
