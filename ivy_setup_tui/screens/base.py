@@ -103,6 +103,7 @@ class StepScreen(WizardScreen):
         Textual runs WizardScreen's handler too (one per class in the MRO): no super() call.
         """
         self.query_one("#step-body").focus()
+
     STEPS: ClassVar[tuple[Step, ...]] = ()  # steps whose findings this screen shows (default STEP)
     HEADLINE: ClassVar[str] = ""
 

@@ -439,7 +439,7 @@ def _key_pem_like(scheme: str) -> bool:
 
 
 def scope_in_use(ctx: SystemContext, diagnosis: Diagnosis) -> str | None:
-    """"project" when, with no IVY_ROOT, ivy already reads a key from a `.ivy` nearer than
+    """ "project" when, with no IVY_ROOT, ivy already reads a key from a `.ivy` nearer than
     ~/.ivy (e.g. the Key step placed it "for this project only"): persisting IVY_ROOT=~/.ivy
     would silently switch ivy to another key file. None when nothing tells."""
     lookup = diagnosis.lookup
