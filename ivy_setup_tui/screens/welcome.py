@@ -169,6 +169,8 @@ class WelcomeScreen(WizardScreen):
         message = self.query_one("#welcome-error", Static)
         if error is not None:
             message.update(Content.styled(error, "$text-error"))
+            self.notify(error, severity="error", timeout=6)  # seen even when the fold hides it
+            message.scroll_visible(animate=False)
             return
         message.update("")
         self.post_message(SettingsChosen(python, project))

@@ -716,8 +716,9 @@ def _after_chains(
         title = (
             f"After this step, from {project}"
             if already
+            # The value itself, absolute: a `~` here would read as the very form ivy rejects.
             else f"After this step, in a new terminal once the Environment step has persisted "
-            f"IVY_ROOT={ctx.tilde(root)}, from {project}"
+            f"IVY_ROOT={root}, from {project}"
         )
         after = replay(
             ctx,
