@@ -85,6 +85,17 @@ class StepScreen(WizardScreen):
     ]
     AUTO_FOCUS = "#step-body"  # arrows and page keys scroll the findings at once
     STEP: ClassVar[Step]
+    # Footer actions that stand for a button: shown dimmed while the button is disabled.
+    ACTION_BUTTONS: ClassVar[dict[str, str]] = {}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Dim a footer binding whose button is disabled (e.g. Apply with nothing to apply)."""
+        selector = self.ACTION_BUTTONS.get(action)
+        if selector is not None:
+            buttons = self.query(selector)
+            if buttons and all(getattr(b, "disabled", False) for b in buttons):
+                return None
+        return True
 
     def reveal(self, selector: str) -> None:
         """Scroll `selector` into view once the screen has redrawn (e.g. an Apply's outcome,

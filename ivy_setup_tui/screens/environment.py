@@ -91,6 +91,7 @@ class EnvironmentScreen(StepScreen):
     STEPS: ClassVar[tuple[Step, ...]] = (Step.ENVIRONMENT, Step.NETWORK)
     HEADLINE: ClassVar[str] = "IVY_ROOT, shells, and the network"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "apply", "Apply")]
+    ACTION_BUTTONS: ClassVar[dict[str, str]] = {"apply": "#env-apply"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -281,6 +282,7 @@ class EnvironmentScreen(StepScreen):
         result.display = self._result_text is not None
         if self._result_text is not None:
             result.update(self._result_text)
+        self.refresh_bindings()
 
     def action_apply(self) -> None:
         """Write the chosen files in a worker, then verify in the real shells."""

@@ -141,6 +141,7 @@ class KeyScreen(StepScreen):
         Binding("k", "focus_key", "Key field"),
         Binding("v", "verify", "Verify", show=False),
     ]
+    ACTION_BUTTONS: ClassVar[dict[str, str]] = {"apply": "#key-apply"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -464,6 +465,7 @@ class KeyScreen(StepScreen):
         result.display = self._result_text is not None
         if self._result_text is not None:
             result.update(self._result_text)
+        self.refresh_bindings()
 
     def action_apply(self) -> None:
         """Place the key: the plan's changes in a worker, inside one journal run."""

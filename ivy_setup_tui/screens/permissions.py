@@ -88,6 +88,10 @@ class PermissionsScreen(StepScreen):
         Binding("a", "apply_all", "Apply all"),
         Binding("space", "apply_row", "Apply row"),
     ]
+    ACTION_BUTTONS: ClassVar[dict[str, str]] = {
+        "apply_all": "#perm-apply-all",
+        "apply_row": "#perm-apply-row",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -270,6 +274,7 @@ class PermissionsScreen(StepScreen):
         result.display = self._result_text is not None
         if self._result_text is not None:
             result.update(self._result_text)
+        self.refresh_bindings()
 
     def action_apply_all(self) -> None:
         """Apply every change of the plan in a worker."""

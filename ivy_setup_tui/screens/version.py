@@ -81,6 +81,7 @@ class VersionScreen(StepScreen):
         Binding("a", "apply", "Apply"),
         Binding("c", "cancel_install", "Cancel", show=False),
     ]
+    ACTION_BUTTONS: ClassVar[dict[str, str]] = {"apply": "#version-apply"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -245,6 +246,7 @@ class VersionScreen(StepScreen):
         result.display = self._result_text is not None
         if self._result_text is not None:
             result.update(self._result_text)
+        self.refresh_bindings()
 
     def action_apply(self) -> None:
         """Run the plan's commands (the installer of the target Python) in a worker."""

@@ -106,6 +106,7 @@ async def test_apply_streams_pip_then_rechecks_and_shows_the_new_version(
         (command,) = [c.command for c in screen.query(CommandLine)][:1]
         assert command == shell_line(plan.changes[0].command or ())
         assert not screen.query_one("#version-apply", Button).disabled
+        assert screen.check_action("apply", ()) is True  # the footer's `a Apply` is live
         assert not screen.query_one("#version-cancel", Button).display
 
         await pilot.press("a")
@@ -121,6 +122,7 @@ async def test_apply_streams_pip_then_rechecks_and_shows_the_new_version(
         assert app.state.findings["version.installed"].evidence["version"] == "0.0.9.1"
         assert "Now: ivy 0.0.9.1" in panel_text(screen)
         assert screen.query_one("#version-apply", Button).disabled  # nothing left to apply
+        assert screen.check_action("apply", ()) is None  # … and the footer shows it dimmed
         (run,) = Journal(ctx).list_runs()
         assert run.run_id in result
 
