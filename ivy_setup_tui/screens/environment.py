@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Static
 
 from ivy_setup_tui.screens.base import StepScreen
+from ivy_setup_tui.screens.messages import PlanFailed
 from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import FixOptions
@@ -54,13 +55,8 @@ class EnvironmentPlanned(Message):
         self.token = token
 
 
-class EnvironmentPlanFailed(Message):
-    """Planning for request `token` failed (e.g. an invalid value); `reason` says how."""
-
-    def __init__(self, reason: str, token: int) -> None:
-        super().__init__()
-        self.reason = reason
-        self.token = token
+class EnvironmentPlanFailed(PlanFailed):
+    """The Environment step could not be planned (e.g. an invalid value)."""
 
 
 class EnvironmentApplied(Message):

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from ivy_setup_tui.screens.base import StepScreen, installed_version
 from ivy_setup_tui.screens.confirm import ConfirmScreen
+from ivy_setup_tui.screens.messages import StepApplied
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import IVY_KEY, KEY_PEM, NONE, VersionFacts, facts_for
 from ivy_setup_tui.services.model import Step
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.fix_key import Candidate, Chain, KeyPreview
-    from ivy_setup_tui.services.plan import StepPlan, StepResult
+    from ivy_setup_tui.services.plan import StepPlan
     from ivy_setup_tui.services.verify import Verification
 
 # Far above any key: a mistaken choice of a large file is refused without reading all of it.
@@ -72,14 +73,8 @@ class KeyFileRead(Message):
         self.error = error
 
 
-class KeyApplied(Message):
-    """The apply worker ended: the step's result and its journal run, or why nothing ran."""
-
-    def __init__(self, result: StepResult | None, run_id: str | None, error: str | None) -> None:
-        super().__init__()
-        self.result = result
-        self.run_id = run_id
-        self.error = error
+class KeyApplied(StepApplied):
+    """The Key step placed the key (or could not)."""
 
 
 class KeyVerified(Message):

@@ -16,6 +16,7 @@ from ivy_setup_tui.services.snapshots import Change
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.plan import StepResult
 
 
 class StepRequested(Message):
@@ -89,3 +90,28 @@ class ChecksFailed(Message):
         super().__init__()
         self.reason = reason
         self.generation = generation
+
+
+class PlanFailed(Message):
+    """A step's planning worker for request `token` failed; `reason` says why in plain words.
+
+    Each step screen subclasses it (e.g. `VersionPlanFailed`) so its handler name says which.
+    """
+
+    def __init__(self, reason: str, token: int) -> None:
+        super().__init__()
+        self.reason = reason
+        self.token = token
+
+
+class StepApplied(Message):
+    """A step's apply worker ended: the step's result and its journal run, or why nothing ran.
+
+    Each step screen subclasses it (e.g. `KeyApplied`) so its handler name says which.
+    """
+
+    def __init__(self, result: StepResult | None, run_id: str | None, error: str | None) -> None:
+        super().__init__()
+        self.result = result
+        self.run_id = run_id
+        self.error = error

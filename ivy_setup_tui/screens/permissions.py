@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from ivy_setup_tui.screens.base import StepScreen
+from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.steps import journaled_note
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.context import SystemContext
     from ivy_setup_tui.services.fix_permissions import PathRow
-    from ivy_setup_tui.services.plan import StepPlan, StepResult
+    from ivy_setup_tui.services.plan import StepPlan
 
 # How each action reads in the table, and in which colour.
 ACTION_LABELS: dict[str, tuple[str, str]] = {
@@ -59,23 +60,12 @@ class PermissionsPlanned(Message):
         self.token = token
 
 
-class PermissionsPlanFailed(Message):
-    """The survey for request `token` failed; `reason` says how."""
-
-    def __init__(self, reason: str, token: int) -> None:
-        super().__init__()
-        self.reason = reason
-        self.token = token
+class PermissionsPlanFailed(PlanFailed):
+    """The Permissions survey failed."""
 
 
-class PermissionsApplied(Message):
-    """The apply worker ended: the step's result and its journal run, or why nothing ran."""
-
-    def __init__(self, result: StepResult | None, run_id: str | None, error: str | None) -> None:
-        super().__init__()
-        self.result = result
-        self.run_id = run_id
-        self.error = error
+class PermissionsApplied(StepApplied):
+    """The Permissions step applied its changes (or could not)."""
 
 
 class PermissionsScreen(StepScreen):

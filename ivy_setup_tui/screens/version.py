@@ -20,9 +20,10 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Log, ProgressBar, Select, Static
 
 from ivy_setup_tui.screens.base import StepScreen
+from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.services.facts import FIRST_UNGATED, GATED_RELEASE, VersionFacts
 from ivy_setup_tui.services.model import Step
-from ivy_setup_tui.services.plan import BadInput, FixOptions, StepResult
+from ivy_setup_tui.services.plan import BadInput, FixOptions
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 
@@ -45,13 +46,8 @@ class VersionPlanned(Message):
         self.token = token
 
 
-class VersionPlanFailed(Message):
-    """The plan for request `token` could not be made; `reason` says why in plain words."""
-
-    def __init__(self, reason: str, token: int) -> None:
-        super().__init__()
-        self.reason = reason
-        self.token = token
+class VersionPlanFailed(PlanFailed):
+    """The Version step could not be planned."""
 
 
 class InstallerOutput(Message):
@@ -62,14 +58,8 @@ class InstallerOutput(Message):
         self.line = line
 
 
-class UpgradeFinished(Message):
-    """The apply worker ended: the step's result and its journal run, or why it could not run."""
-
-    def __init__(self, result: StepResult | None, run_id: str | None, error: str | None) -> None:
-        super().__init__()
-        self.result = result
-        self.run_id = run_id
-        self.error = error
+class UpgradeFinished(StepApplied):
+    """The upgrade (or install) ended."""
 
 
 class VersionScreen(StepScreen):
