@@ -117,8 +117,7 @@ class ExplainScreen(Screen[None]):
             widgets.append(
                 Static(
                     Content(
-                        "ivy-setup did not recognise this text. It knows the errors listed by "
-                        "`ivy-setup explain` (the sign-up message with MC.pyx line 141 or 147, "
+                        "It knows the errors listed by `ivy-setup explain` (the sign-up message with MC.pyx line 141 or 147, "
                         "IVY_ROOT not a valid directory, missing transpile, connection errors, "
                         "PermissionError on key.pem, invalid or missing IVY_KEY). Run the checks "
                         "(r on the Overview) to find what is wrong regardless."

@@ -761,7 +761,8 @@ def _offline_plan(ctx: SystemContext, target: Target, found: Survey, notes: list
             Step.VERSION,
             refusals=(
                 Refusal(
-                    f"Not upgraded: {found.unavailable}. Which releases install on this Python "
+                    f"The upgrade needs the package index ({found.unavailable}). Which releases "
+                    "install on this Python "
                     "can only be read from the package index; run this step again online, or "
                     "run the command below yourself once online (pip will say whether it fits).",
                     manual,

@@ -141,6 +141,6 @@ def test_offline_explains_what_it_cannot_do(
         "fix", "--only", "version", "--dry-run", "--offline", "--python", str(python), env=env
     )
     assert out.returncode in (0, 1), out.stderr
-    assert "not done automatically: Not upgraded: offline" in out.stdout
+    assert "not done automatically: The upgrade needs the package index (offline" in out.stdout
     assert "0.0.9.1 removes it" in out.stdout
     assert installed_ivy(python) == "0.0.9.0"

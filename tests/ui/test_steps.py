@@ -81,7 +81,7 @@ async def test_explain_known_and_unknown_text(wizard: WizardFactory) -> None:
         await pilot.pause()
         result = "\n".join(text_of(w) for w in app.screen.query("#explain-result Static"))
         assert "141" in result
-        assert "did not recognise" not in result
+        assert "does not recognise" not in result
         step_buttons = list(app.screen.query(".open-step").results(Button))
         assert step_buttons
         step_buttons[0].press()
@@ -95,7 +95,7 @@ async def test_explain_known_and_unknown_text(wizard: WizardFactory) -> None:
         await pilot.click("#explain-go")
         await pilot.pause()
         result = "\n".join(text_of(w) for w in app.screen.query("#explain-result Static"))
-        assert "did not recognise" in result
+        assert "does not recognise" in result
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, StepScreen)
