@@ -159,7 +159,9 @@ class IvySetupApp(App[int]):
     TITLE = "ivy-setup"
     SUB_TITLE = "make ivy's API key work"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
+        # Every screen has a Back button; the footer leaves Escape out so that at 80 columns
+        # Help and Quit still fit (Help lists it).
+        Binding("escape", "back", "Back", show=False),
         Binding("b", "back", "Back", show=False),
         Binding("e", "open('explain')", "Explain"),
         Binding("question_mark,f1", "open('help')", "Help", key_display="?"),

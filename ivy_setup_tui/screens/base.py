@@ -151,7 +151,7 @@ class StepScreen(WizardScreen):
         yield from self.compose_nav(
             next_label="Summary" if self.STEP is Step.ENVIRONMENT else "Next"
         )
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_extra(self) -> ComposeResult:
         """Step-specific widgets above the findings (the Key step's lookup chain)."""

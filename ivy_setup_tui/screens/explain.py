@@ -52,7 +52,7 @@ class ExplainScreen(Screen[None]):
             yield Button("Clear", id="explain-clear", compact=True)
             yield Button("Close", id="explain-close", compact=True)
         yield VerticalScroll(id="explain-result", classes="body")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Focus the paste area; the cursor blinks unless the app turned blinking off."""

@@ -92,7 +92,7 @@ class HelpScreen(Screen[None]):
                     "$text-muted",
                 )
             )
-        yield Footer()
+        yield Footer(compact=True)
 
     def action_close(self) -> None:
         """Back to the screen below."""

@@ -41,7 +41,7 @@ class OverviewScreen(WizardScreen):
             yield DriftList(id="drift")
         yield CheckList(id="checks")
         yield from self.compose_nav(next_label="Version step")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def render_state(self, state: WizardState) -> None:
         """Refresh the header lines, the drift panel and every row."""

@@ -75,7 +75,7 @@ class PermissionsScreen(StepScreen):
     STEP: ClassVar[Step] = Step.PERMISSIONS
     HEADLINE: ClassVar[str] = "who may read and write the key"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "apply_all", "Apply all"),
+        Binding("a", "apply_all", "Apply"),  # every row; the button says "Apply all"
         Binding("space", "apply_row", "Apply row"),
     ]
     ACTION_BUTTONS: ClassVar[dict[str, str]] = {

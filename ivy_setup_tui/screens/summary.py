@@ -63,7 +63,7 @@ class SummaryScreen(WizardScreen):
             yield Static(id="summary-undo")
             yield Vertical(CommandLine("ivy-setup undo --list"), id="undo-commands")
         yield from self.compose_nav(next_label="Finish", next_id="finish")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_screen_resume(self) -> None:
         """Read the journal off the UI thread (it may have changed since); Textual runs

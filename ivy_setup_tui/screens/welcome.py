@@ -95,7 +95,7 @@ class WelcomeScreen(WizardScreen):
             yield Static(id="welcome-error")
         with Horizontal(classes="nav"):
             yield Button("Start checks →", id="next", variant="primary", compact=True)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         """Discover interpreters off the UI thread; no blinking cursor when the app says so."""

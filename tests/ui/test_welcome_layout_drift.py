@@ -158,3 +158,23 @@ async def test_a_recheck_in_the_same_session_does_not_report_the_wizards_own_cha
         await pilot.pause()
         assert app.state.findings
         assert app.state.changes == ()
+
+
+async def test_help_and_quit_stay_in_the_footer_at_80_columns(wizard: WizardFactory) -> None:
+    from textual.widgets._footer import FooterKey
+
+    app = wizard()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(app, pilot)
+        for expected in FORWARD:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, expected)
+            keys = {key.action: key for key in app.screen.query(FooterKey)}
+            for action in ("quit", "open('help')"):
+                assert action in keys, (expected.__name__, action)
+                region = keys[action].region
+                assert region.width > 0, (expected.__name__, action)
+                assert region.right <= 80 - len("^p palette"), (expected.__name__, action)
+            await pilot.press("n")
+            await pilot.pause()
