@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ivy_setup_tui.app import IvySetupApp, make_app
+from ivy_setup_tui.app import IvySetupApp
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.interpreter import Candidate
 from tests.ui.fakes import FakeDiagnose, broken_findings
+from tests.ui.pilot import wizard_app
 
 WizardFactory = Callable[..., IvySetupApp]
 
@@ -35,16 +33,12 @@ def wizard(make_ctx: Callable[..., SystemContext]) -> WizardFactory:
         last_run: Any = None,
         explain: Any = None,
     ) -> IvySetupApp:
-        app = make_app(
+        services = {"discover": discover, "last_run": last_run}
+        return wizard_app(
             ctx or make_ctx(),
-            diagnose=diagnose or FakeDiagnose(broken_findings),
-            discover=discover
-            or (lambda c: [Candidate(Path(sys.executable), "running interpreter")]),
-            last_run=last_run or (lambda c: None),
+            diagnose or FakeDiagnose(broken_findings),
             explain=explain,
-            cursor_blink=False,
+            **{name: fn for name, fn in services.items() if fn is not None},
         )
-        app.animation_level = "none"
-        return app
 
     return build

@@ -6,22 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Button, Checkbox, DataTable, Static
 
-from ivy_setup_tui.app import IvySetupApp, make_app
 from ivy_setup_tui.screens.environment import EnvironmentScreen
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.interpreter import Candidate
 from ivy_setup_tui.services.journal import Journal
 from ivy_setup_tui.services.shells import BLOCK_START
 from tests.ui.fakes import FakeDiagnose, broken_findings
-from tests.ui.pilot import SIZE, text_of
+from tests.ui.pilot import SIZE, open_step, settle, text_of, wizard_app
 
 MakeCtx = Callable[..., SystemContext]
 KEY = "abcdEFGH1234ijklMNOP5678qrstUVWX=="
@@ -48,44 +44,14 @@ def machine(home: Path, make_ctx: MakeCtx) -> SystemContext:
     return make_ctx(env=env)
 
 
-def build(ctx: SystemContext) -> IvySetupApp:
-    app = make_app(
-        ctx,
-        diagnose=FakeDiagnose(broken_findings),
-        discover=lambda c: [Candidate(Path(sys.executable), "running interpreter")],
-        last_run=lambda c: None,
-        cursor_blink=False,
-    )
-    app.animation_level = "none"
-    return app
-
-
-async def settle(app: IvySetupApp, pilot: Pilot[int]) -> None:
-    """Let workers and the messages they post run out (checks → plan → widgets)."""
-    for _ in range(5):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def open_step(app: IvySetupApp, pilot: Pilot[int]) -> EnvironmentScreen:
-    await app.workers.wait_for_complete()
-    await pilot.press("n")  # Welcome → Overview: the checks start
-    await settle(app, pilot)
-    await app.action_open("environment")
-    await settle(app, pilot)
-    screen = app.screen
-    assert isinstance(screen, EnvironmentScreen)
-    return screen
-
-
 def file_boxes(screen: EnvironmentScreen) -> list[Checkbox]:
     return list(screen.query(".env-file").results(Checkbox))
 
 
 async def test_proposal_shows_ivy_root_and_one_diff_per_file(make_ctx: MakeCtx, home: Path) -> None:
-    app = build(machine(home, make_ctx))
+    app = wizard_app(machine(home, make_ctx), FakeDiagnose(broken_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "environment", EnvironmentScreen)
         headline = text_of(screen.query_one("#env-headline", Static))
         assert f"IVY_ROOT → {home}/.ivy" in headline
         assert "~/.ivy holds key.pem" in headline
@@ -108,9 +74,9 @@ async def test_apply_writes_only_the_chosen_files_and_shows_the_matrix(
     make_ctx: MakeCtx, home: Path
 ) -> None:
     ctx = machine(home, make_ctx)
-    app = build(ctx)
+    app = wizard_app(ctx, FakeDiagnose(broken_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "environment", EnvironmentScreen)
         file_boxes(screen)[2].toggle()  # leave ~/.profile alone
         await pilot.pause()
         assert str(screen.query_one("#env-apply", Button).label) == "Apply (2)"
@@ -150,9 +116,9 @@ async def test_apply_writes_only_the_chosen_files_and_shows_the_matrix(
 async def test_conflicts_and_refusals_are_listed(make_ctx: MakeCtx, home: Path) -> None:
     ctx = machine(home, make_ctx)
     (home / ".zshrc").write_text('export IVY_ROOT="~/.ivy"\n')
-    app = build(ctx)
+    app = wizard_app(ctx, FakeDiagnose(broken_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "environment", EnvironmentScreen)
         conflicts = "\n".join(
             text_of(w) for w in screen.query("#env-conflicts Static").results(Static)
         )

@@ -17,15 +17,15 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList, RadioButton, Static
 
-from ivy_setup_tui.app import IvySetupApp, make_app
+from ivy_setup_tui.app import IvySetupApp
 from ivy_setup_tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.screens.key import KeyScreen
 from ivy_setup_tui.services import checks
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.interpreter import Candidate, IvyDist, Target
+from ivy_setup_tui.services.interpreter import IvyDist, Target
 from ivy_setup_tui.services.model import Finding
 from ivy_setup_tui.widgets.key_input import PathSuggester, SecretInput
-from tests.ui.pilot import SIZE, screen_text, text_of
+from tests.ui.pilot import SIZE, open_step, screen_text, settle, text_of, wizard_app
 
 MakeCtx = Callable[..., SystemContext]
 KEY = "dGhpc2lzYXRlc3RrZXlmb3JpdnlzZXR1cA=="
@@ -43,33 +43,7 @@ def build(ctx: SystemContext, version: str | None = "0.0.9.0") -> IvySetupApp:
     ) -> checks.Diagnosis:
         return checks.diagnose(ctx, on_finding=on_finding, target=target)
 
-    app = make_app(
-        ctx,
-        diagnose=diagnose,
-        discover=lambda c: [Candidate(Path(sys.executable), "running interpreter")],
-        last_run=lambda c: None,
-        cursor_blink=False,
-    )
-    app.animation_level = "none"
-    return app
-
-
-async def settle(app: IvySetupApp, pilot: Pilot[int]) -> None:
-    """Let workers and the messages they post run out (checks → plan → panel)."""
-    for _ in range(5):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def open_step(app: IvySetupApp, pilot: Pilot[int]) -> KeyScreen:
-    await app.workers.wait_for_complete()
-    await pilot.press("n")  # Welcome → Overview: the checks start
-    await settle(app, pilot)
-    await app.action_open("key")
-    await settle(app, pilot)
-    screen = app.screen
-    assert isinstance(screen, KeyScreen)
-    return screen
+    return wizard_app(ctx, diagnose)
 
 
 async def paste(app: IvySetupApp, pilot: Pilot[int], text: str) -> None:
@@ -107,7 +81,7 @@ async def test_paste_then_apply_places_the_key_byte_exact(make_ctx: MakeCtx, hom
     ctx = make_ctx(project=project, cwd=project)
     app = build(ctx)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         assert screen.query_one("#key-apply", Button).disabled  # nothing given yet
         await paste(app, pilot, KEY + "\r\n")
         assert screen.query_one("#key-input", Input).value == KEY  # the newline never got in
@@ -138,7 +112,7 @@ async def test_paste_then_apply_places_the_key_byte_exact(make_ctx: MakeCtx, hom
 async def test_show_reveals_only_the_first_and_last_four(make_ctx: MakeCtx) -> None:
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         await paste(app, pilot, KEY)
         peek = screen.query_one("#key-peek", Static)
         assert not peek.display
@@ -158,7 +132,7 @@ async def test_several_pasted_lines_are_offered_masked_to_pick_from(
 ) -> None:
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         await paste(app, pilot, f"{KEY}\n{OTHER}\n")
         assert "Refused (multiple_lines)" in status(screen)
         assert screen.query_one("#key-apply", Button).disabled
@@ -207,7 +181,7 @@ async def test_loading_a_certificate_names_it_and_writes_nothing(
     _certificate(home / "downloaded.pem")
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         screen.query_one("#key-file", Input).value = "~/downloaded.pem"
         await click(app, pilot, "#key-load")
         await settle(app, pilot)
@@ -226,7 +200,7 @@ async def test_loading_a_key_file_and_the_path_completion(make_ctx: MakeCtx, hom
     assert await suggester.get_suggestion("~/Downloads/iv") == "~/Downloads/ivy-key.txt"
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         screen.query_one("#key-file", Input).value = "~/Downloads/ivy-key.txt"
         await click(app, pilot, "#key-load")
         await settle(app, pilot)
@@ -237,7 +211,7 @@ async def test_loading_a_key_file_and_the_path_completion(make_ctx: MakeCtx, hom
 async def test_this_project_only(make_ctx: MakeCtx, work: Path) -> None:
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         label = str(screen.query_one("#scope-project", RadioButton).label)
         assert label == f"this project only: {work / '.ivy' / 'key.pem'}"
         await paste(app, pilot, KEY)
@@ -258,7 +232,7 @@ async def test_a_different_key_in_place_shows_both_fingerprints(
     (home / ".ivy" / "key.pem").write_bytes(OTHER.encode())
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         await paste(app, pilot, KEY)
         text = status(screen)
         assert "dfb767c9faca" in text
@@ -271,7 +245,7 @@ async def test_a_different_key_in_place_shows_both_fingerprints(
 async def test_scheme_none_offers_nothing(make_ctx: MakeCtx) -> None:
     app = build(make_ctx(), "0.0.9.1")
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         assert "needs no key" in text_of(screen.query_one("#key-intro", Static))
         assert not screen.query_one("#key-scope-row").display
         assert screen.query_one("#key-apply", Button).disabled
@@ -306,7 +280,7 @@ async def test_verify_asks_for_consent_then_asks_the_server(
 
     app = build(ctx)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "key", KeyScreen)
         await paste(app, pilot, KEY)
         await click(app, pilot, "#key-verify")
         await pilot.pause()

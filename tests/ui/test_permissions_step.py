@@ -5,25 +5,21 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Static
 
-from ivy_setup_tui.app import IvySetupApp, make_app
 from ivy_setup_tui.screens.permissions import PermissionsScreen
 from ivy_setup_tui.services import keys, permissions
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import facts_for
-from ivy_setup_tui.services.interpreter import Candidate
 from ivy_setup_tui.services.journal import CHMOD, Journal
 from ivy_setup_tui.services.model import Finding
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from tests.ui.fakes import FakeDiagnose, broken_findings
-from tests.ui.pilot import SIZE, text_of
+from tests.ui.pilot import SIZE, open_step, settle, text_of, wizard_app
 
 MakeCtx = Callable[..., SystemContext]
 KEY = "abcdEFGH1234ijklMNOP5678qrstUVWX=="
@@ -53,36 +49,6 @@ def loose_home(home: Path) -> Path:
     return key
 
 
-def build(ctx: SystemContext) -> IvySetupApp:
-    app = make_app(
-        ctx,
-        diagnose=FakeDiagnose(real_permission_findings),
-        discover=lambda c: [Candidate(Path(sys.executable), "running interpreter")],
-        last_run=lambda c: None,
-        cursor_blink=False,
-    )
-    app.animation_level = "none"
-    return app
-
-
-async def settle(app: IvySetupApp, pilot: Pilot[int]) -> None:
-    """Let workers and the messages they post run out (checks → survey → table)."""
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-async def open_step(app: IvySetupApp, pilot: Pilot[int]) -> PermissionsScreen:
-    await app.workers.wait_for_complete()
-    await pilot.press("n")  # Welcome → Overview: the checks start
-    await settle(app, pilot)
-    await app.action_open("permissions")
-    await settle(app, pilot)
-    screen = app.screen
-    assert isinstance(screen, PermissionsScreen)
-    return screen
-
-
 def table_rows(screen: PermissionsScreen) -> list[list[str]]:
     table: DataTable[object] = screen.query_one("#perm-table", DataTable)
     return [[str(cell) for cell in table.get_row_at(n)] for n in range(table.row_count)]
@@ -93,9 +59,9 @@ async def test_table_shows_every_path_and_apply_all_restricts(
 ) -> None:
     key = loose_home(home)
     ctx = make_ctx(project=home)
-    app = build(ctx)
+    app = wizard_app(ctx, FakeDiagnose(real_permission_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "permissions", PermissionsScreen)
 
         rows = table_rows(screen)
         assert rows[0][:4] == ["~/.ivy/key.pem", "restrict", f"0644 {_me()}", "0600"]
@@ -131,9 +97,9 @@ async def test_table_shows_every_path_and_apply_all_restricts(
 async def test_apply_row_changes_only_the_highlighted_path(make_ctx: MakeCtx, home: Path) -> None:
     key = loose_home(home)
     ctx = make_ctx(project=home)
-    app = build(ctx)
+    app = wizard_app(ctx, FakeDiagnose(real_permission_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "permissions", PermissionsScreen)
         screen.query_one("#perm-table", DataTable).focus()
         await pilot.press("down")  # the .ivy row
         await pilot.pause()
@@ -161,9 +127,9 @@ async def test_what_it_will_not_do_comes_with_the_exact_command(
     cache.write_text("x")
     os.chown(cache, OTHER, OTHER)
     ctx = make_ctx(project=home)
-    app = build(ctx)
+    app = wizard_app(ctx, FakeDiagnose(real_permission_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "permissions", PermissionsScreen)
 
         rows = table_rows(screen)
         cache_row = next(n for n, row in enumerate(rows) if row[0] == "~/.ivy/cache.sqlite")
@@ -186,9 +152,9 @@ async def test_under_sudo_nothing_can_be_applied(make_ctx: MakeCtx, home: Path) 
             os.chown(path, OTHER, OTHER)
     sudo = {"SUDO_USER": "alice", "SUDO_UID": str(OTHER), "SUDO_GID": str(OTHER)}
     ctx = make_ctx(project=home, uid=0, euid=0, env_extra=sudo)
-    app = build(ctx)
+    app = wizard_app(ctx, FakeDiagnose(real_permission_findings))
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_step(app, pilot)
+        screen = await open_step(app, pilot, "permissions", PermissionsScreen)
 
         assert screen.query_one("#perm-apply-all", Button).disabled
         assert "refused: sudo" in [row[1] for row in table_rows(screen)]

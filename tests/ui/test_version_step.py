@@ -36,7 +36,7 @@ from tests.services.wheels import (
     shared_wheels,
 )
 from tests.ui.conftest import WizardFactory
-from tests.ui.pilot import SIZE, start, text_of
+from tests.ui.pilot import SIZE, settle, start, text_of
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX venv layout")
 
@@ -62,13 +62,6 @@ def sandbox_ctx(
         IVY_SETUP_IP_LOOKUP=endpoints,
     )
     return make_ctx(env=env, python=python, offline=kw.pop("offline", False), **kw)
-
-
-async def settle(app: IvySetupApp, pilot: Pilot[int]) -> None:
-    """Wait until no worker runs and every message they posted has been handled."""
-    for _ in range(6):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 async def open_version(app: IvySetupApp, pilot: Pilot[int]) -> VersionScreen:
