@@ -11,7 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,34 +30,6 @@ def mode_of(path: Path) -> int:
 def leftovers(folder: Path) -> list[str]:
     """Temp files a write may have left behind in `folder`."""
     return [name for name in os.listdir(folder) if name.endswith(".ivy-setup-tmp")]
-
-
-def _run_quiet(argv: list[str]) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
-
-
-@pytest.fixture
-def make_read_only() -> Iterator[Callable[[Path], None]]:
-    """Make a file or folder really unwritable: chmod for a normal user, `chattr +i` for root."""
-    restore: list[Callable[[], None]] = []
-
-    def apply(path: Path) -> None:
-        if not IS_ROOT:
-            old = mode_of(path)
-            path.chmod(old & ~0o222)
-            restore.append(lambda: path.chmod(old))
-            return
-        chattr = shutil.which("chattr")
-        if chattr is None:
-            pytest.skip("root bypasses permission bits and chattr is not installed")
-        done = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"this file system has no immutable flag: {done.stderr.strip()}")
-        restore.append(lambda: _run_quiet([chattr, "-i", str(path)]))
-
-    yield apply
-    for undo in reversed(restore):
-        undo()
 
 
 # -- atomic_write ----------------------------------------------------------------------------------

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
 import textwrap
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -60,34 +59,6 @@ def ctx(make_ctx: MakeCtx) -> SystemContext:
 @pytest.fixture
 def journal(ctx: SystemContext) -> Journal:
     return Journal(ctx, lock_timeout=0.5)
-
-
-def _run_quiet(argv: list[str]) -> None:
-    subprocess.run(argv, check=True, capture_output=True)
-
-
-@pytest.fixture
-def make_read_only() -> Iterator[Callable[[Path], None]]:
-    """Make a file or folder really unwritable: chmod for a normal user, `chattr +i` for root."""
-    restore: list[Callable[[], None]] = []
-
-    def apply(path: Path) -> None:
-        if not IS_ROOT:
-            old = mode_of(path)
-            path.chmod(old & ~0o222)
-            restore.append(lambda: path.chmod(old))
-            return
-        chattr = shutil.which("chattr")
-        if chattr is None:
-            pytest.skip("root bypasses permission bits and chattr is not installed")
-        done = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True)
-        if done.returncode != 0:
-            pytest.skip(f"this file system has no immutable flag: {done.stderr.strip()}")
-        restore.append(lambda: _run_quiet([chattr, "-i", str(path)]))
-
-    yield apply
-    for undo in reversed(restore):
-        undo()
 
 
 class Scene:
