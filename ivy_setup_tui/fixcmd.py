@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ivy_setup_tui.cli import (
     EXIT_CANCELLED,
@@ -25,6 +27,10 @@ from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.outcome import OutcomeRow
 
 MAX_KEY_INPUT = 64 * 1024  # far above any key; stops a mistaken `--key-file /dev/zero`
 
@@ -55,19 +61,28 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
     from ivy_setup_tui.services.journal import Journal, JournalError
 
     applied = 0
+    failed = 0
+    run_id: str | None = None
+    needs_new_shell = False
     try:
-        with Journal(ctx).begin("fix", _argv_summary(args)) as run:
+        # The run (and its folder) is opened on the first change to apply: a fix that changes
+        # nothing leaves nothing behind.
+        with ExitStack() as stack:
+            run = None
             for step in chosen:
-                plan = _plan(ctx, step, options, interactive)
+                plan = _plan(ctx, step, options, interactive, chosen)
                 if plan is None:
                     continue
                 _print_plan(plan)
                 changes = [c for c in plan.changes if args.yes or _confirm(c)]
                 if not changes:
                     continue
+                if run is None:
+                    run = stack.enter_context(Journal(ctx).begin("fix", _argv_summary(args)))
                 plan = replace(plan, changes=tuple(changes))
                 result = steps.service(step).apply(ctx, plan, run, progress=_progress)
                 applied += len(result.applied)
+                failed += len(result.failed)
                 for message in result.messages:
                     print(f"  {message}")
                 for change, reason in result.failed:
@@ -76,48 +91,109 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                     run.needs_new_shell = True
                 if result.new_python:  # ivy now lives elsewhere (a new venv): follow it
                     ctx = ctx.with_python(Path(result.new_python))
-            needs_new_shell = run.needs_new_shell
-            run_id = run.run_id
+            if run is not None:
+                needs_new_shell = run.needs_new_shell
+                run_id = run.run_id
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     except BadInput as exc:
         raise UsageError(str(exc)) from None
+    return _verdict(ctx, options, chosen, applied, failed, run_id, needs_new_shell)
 
-    final = _diagnose(ctx)
+
+def _verdict(
+    ctx: SystemContext,
+    options: FixOptions,
+    chosen: tuple[Step, ...],
+    applied: int,
+    failed: int,
+    run_id: str | None,
+    needs_new_shell: bool,
+) -> int:
+    """Judge the outcome as a new terminal gets it, prove it in the real shells, pick the exit."""
+    from ivy_setup_tui.services import outcome
+
+    final = _diagnose(outcome.new_terminal_ctx(ctx))
+    final.view = outcome.NEW_TERMINAL
     left = [f for f in final.findings if f.status.needs_action]
+    rows = _prove(ctx, final, options)
     print()
+    for line in outcome.format_rows(rows):
+        print(line)
     if applied:
-        print(
-            f"Applied {applied} change(s) in run {run_id}; `ivy-setup undo {run_id}` reverts them."
-        )
+        changes = "1 change" if applied == 1 else f"{applied} changes"
+        print(f"Applied {changes} in run {run_id}; `ivy-setup undo {run_id}` reverts them.")
     else:
         print("Nothing was changed.")
+    if left:
+        print("Still to do, as a new terminal will see it:")
     for finding in left:
-        print(f"  still to do: {finding.title} ({finding.id})")
-    if applied and needs_new_shell:
+        print(f"  • {finding.title} ({finding.id})")
+    bad = outcome.failing_shells(rows)
+    if bad:
+        print(f"Not working yet in new terminals of: {', '.join(bad)}.")
+    if applied and needs_new_shell and not bad and not failed:
         print("Open a new terminal (or source the env file shown above) for the changes to apply.")
         return EXIT_NEW_SHELL
-    return EXIT_FINDINGS if left else EXIT_OK
+    return EXIT_FINDINGS if (left or bad or failed) else EXIT_OK
+
+
+def _prove(ctx: SystemContext, final: Diagnosis, options: FixOptions) -> list[OutcomeRow]:
+    """The proof in the real shells the user uses (none when no key is involved)."""
+    from ivy_setup_tui.services import fix_environment, outcome, shells
+
+    python = final.target.python
+    if python is None or final.facts.scheme == "none" or final.ctx.is_windows:
+        return []
+    found = shells.detect_shells(ctx, detect_parent=None)
+    names, _desktop, _notes = fix_environment.choose_shells(ctx, found, shells.scan(ctx), options)
+    names = [n for n in names if n in ("bash", "zsh", "fish", "pwsh")]
+    if not names:
+        return []
+    expect = outcome.expectation(final, scope=options.scope)
+    return outcome.prove(ctx, python, final.facts, names, expect)
 
 
 def _plan(
-    ctx: SystemContext, step: Step, options: FixOptions, interactive: bool
+    ctx: SystemContext,
+    step: Step,
+    options: FixOptions,
+    interactive: bool,
+    chosen: tuple[Step, ...] = (),
 ) -> StepPlan | None:
     if not steps.available(step):
         print(f"{step.label}: this build cannot fix this step yet; see `ivy-setup check`.")
         return None
     service = steps.service(step)
     try:
-        plan = service.plan(ctx, _diagnose(ctx), options)
+        plan = service.plan(ctx, _planning_diagnosis(ctx, step, options, chosen), options)
         if plan.needs_input == "key" and options.key_input is None and interactive:
             key = getpass.getpass("Paste your ivy API key (input hidden), then Enter: ")
             options = replace(options, key_input=key.encode("utf-8"), key_source="prompt")
-            plan = service.plan(ctx, _diagnose(ctx), options)
+            plan = service.plan(ctx, _planning_diagnosis(ctx, step, options, chosen), options)
     except BadInput as exc:
         raise UsageError(str(exc)) from None
     except (EOFError, KeyboardInterrupt):
         raise SystemExit(EXIT_CANCELLED) from None
     return plan
+
+
+def _planning_diagnosis(
+    ctx: SystemContext, step: Step, options: FixOptions, chosen: tuple[Step, ...]
+) -> Diagnosis:
+    """The machine a step is planned against: for Permissions, the one the outcome will use (the
+    key file and .ivy a new terminal reads once the Environment step's values are in place), so it
+    never tightens a folder ivy will no longer read and never misses the one it will."""
+    diagnosis = _diagnose(ctx)
+    if step is not Step.PERMISSIONS:
+        return diagnosis
+    from ivy_setup_tui.services import fix_environment, outcome
+
+    if Step.ENVIRONMENT in chosen:
+        values = fix_environment.planned_values(ctx, diagnosis, options)
+    else:
+        values = outcome.new_terminal_values(ctx)
+    return outcome.projected(diagnosis, values)
 
 
 def _validate(chosen: tuple[Step, ...], options: FixOptions) -> None:
@@ -137,7 +213,7 @@ def _validate(chosen: tuple[Step, ...], options: FixOptions) -> None:
 def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) -> int:
     pending = 0
     for step in chosen:
-        plan = _plan(ctx, step, options, interactive=False)
+        plan = _plan(ctx, step, options, interactive=False, chosen=chosen)
         if plan is None:
             continue
         _print_plan(plan)

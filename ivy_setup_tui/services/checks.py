@@ -38,6 +38,9 @@ class Diagnosis:
     facts: VersionFacts
     lookup: KeyLookup
     findings: list[Finding] = field(default_factory=list)
+    # Which terminal the findings describe: "this terminal, now" (the process environment) or a
+    # new terminal (see services/outcome.py).
+    view: str = "this terminal, now"
 
     def finding(self, check_id: str) -> Finding:
         """The finding with this id (every id of CHECK_IDS is always present)."""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ivy_setup_tui.services import fix_key, fsops, journal, shellprobe, shells
+from ivy_setup_tui.services import fix_key, fsops, journal, shellprobe, shells, userlines
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.environment import (
     KEY,
@@ -711,6 +711,7 @@ class Conflict:
     overridden_for: tuple[str, ...]  # shells where ivy-setup's block now wins over it
     edit: tuple[str, ...]  # the exact edit to make (lines to show / commands)
     reader: str = "shell"
+    item: Definition | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -881,6 +882,7 @@ def find_conflicts(
                 overridden_for=lost,
                 edit=_edit_for(ctx, item, root, overriding=bool(lost or won)),
                 reader=reader,
+                item=item,
             )
         )
     for name in (ROOT, KEY):
@@ -995,13 +997,22 @@ def propose(
     ]
     targets: list[Target] = [*env_targets, *startup]
 
+    scope = options.scope or scope_in_use(ctx, diagnosis) or fix_key.default_scope(diagnosis.facts)
     if not values:
         notes.append(f"Nothing to persist: {root.reason}.")
         notes += root.notes
-        changes += _removals(ctx, scan, found_list, expect)
+        keep = (
+            _project_ivy(ctx)
+            if scope == "project" and _key_pem_like(diagnosis.facts.scheme)
+            else None
+        )
+        edits = _edits_for(_stray_roots(ctx, scan, keep))
+        changes += _removals(ctx, scan, found_list, expect, edits)
+        _edit_changes(ctx, edits, expect, changes, refusals)
         plan = StepPlan(
             Step.ENVIRONMENT,
             changes=tuple(changes),
+            refusals=tuple(refusals),
             notes=tuple(notes + shell_notes),
             needs_input="key" if key.needs_input else None,
         )
@@ -1019,19 +1030,43 @@ def propose(
             f"IVY_KEY: [secret, sha256 {key.fingerprint}] ({key.reason}); it goes only into the "
             "0600 env files, never into a shell file others can read."
         )
-    for item in env_targets:
+    # The user's own lines that would defeat the outcome are part of the plan (disabled with
+    # ivy-setup's marker); their own correct lines are respected (no block duplicates them).
+    conflicts = find_conflicts(ctx, scan, found_list, targets, values)
+    edits = _edits_for(
+        userlines.Disable(c.item, c.problem or "differs")
+        for c in conflicts
+        if c.reader == "shell" and c.item is not None and c.item.syntax in _EDITABLE
+    )
+    own_right = (
+        KEY not in values
+        and not scan.blocks
+        and not any(t.path.exists() for t in env_targets)
+        and userlines.users_own_root_is_right(ctx, scan, found, names, values[ROOT])
+    )
+    if own_right:
+        notes.append(
+            f"Your own lines already give every new {', '.join(names)} terminal "
+            f"IVY_ROOT={values[ROOT]}: ivy-setup adds nothing next to them."
+        )
+    for item in env_targets if not own_right else ():
         change = _env_change(ctx, item, values, expect)
         if isinstance(change, Refusal):
             refusals.append(change)
         elif change is not None:
             changes.append(change)
-    for item in startup:
-        result = _startup_change(ctx, item, options, expect)
+    disabled: set[tuple[str, int]] = set()
+    for item in startup if not own_right else ():
+        pre = edits.pop(item.path, None)
+        result = _startup_change(ctx, item, options, expect, pre)
         if isinstance(result, Refusal):
             refusals.append(result)
         elif result is not None:
             changes.append(result)
+            if pre is not None and pre.new is not None:
+                disabled |= {(str(pre.path), line) for line in pre.lines}
         notes += _file_notes(ctx, item)
+    disabled |= _edit_changes(ctx, edits, expect, changes, refusals)
     if desktop:
         outcome = _desktop_change(ctx, values, expect)
         if isinstance(outcome, Refusal):
@@ -1054,9 +1089,10 @@ def propose(
     for shell in found_list:
         if shell.name in names:
             notes += [n for n in shell.notes if n not in notes]
-    conflicts = find_conflicts(ctx, scan, found_list, targets, values)
     for conflict in conflicts:
-        if conflict.reader == "process":
+        if conflict.reader == "process" or (
+            conflict.item is not None and _key_of(conflict.item) in disabled
+        ):
             continue
         what = _PROBLEM.get(conflict.problem or "", conflict.problem)
         if conflict.wins_for:
@@ -1096,6 +1132,118 @@ def propose(
         needs_input="key" if key.needs_input else None,
     )
     return Proposal(root, key, tuple(names), desktop, tuple(targets), tuple(conflicts), plan)
+
+
+# --------------------------------------------------------------------------------------------
+# The user's own lines that defeat the outcome: disabled as part of the plan
+
+# Syntaxes whose lines ivy-setup may comment out (shell startup files; not .env, PAM, fish's
+# universal variables or environment.d, which have readers of their own).
+_EDITABLE = frozenset({shells.POSIX, shells.FISH, shells.PWSH})
+USER_EDIT = "user_edit"  # Change.data["role"] of an edit to the user's own lines
+
+
+def _key_of(item: Definition) -> tuple[str, int]:
+    return (str(item.path), item.line)
+
+
+def _project_ivy(ctx: SystemContext) -> str:
+    return os.path.join(os.path.realpath(ctx.project), IVY_DIR_NAME)
+
+
+def _stray_roots(ctx: SystemContext, scan: Scan, keep: str | None) -> Iterable[userlines.Disable]:
+    """With no IVY_ROOT to persist: the user's IVY_ROOT lines that still send ivy astray (a broken
+    value; with a project-only key, any folder but the project's .ivy)."""
+    for item in scan.definitions:
+        if item.managed or item.name != ROOT or item.syntax not in _EDITABLE:
+            continue
+        problem = definition_problem(ctx, item)
+        elsewhere = keep is not None and not userlines.same_path(item.value, keep)
+        if problem is not None or elsewhere:
+            yield userlines.Disable(item, problem or "elsewhere")
+
+
+def _edits_for(entries: Iterable[userlines.Disable]) -> dict[Path, userlines.FileEdit]:
+    found = list(entries)
+    read = {entry.item.path: _read(entry.item.path) for entry in found}
+    return {edit.path: edit for edit in userlines.plan_edits(found, read)}
+
+
+def _line_words(lines: Sequence[int]) -> str:
+    shown = ", ".join(str(n) for n in lines)
+    return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
+
+
+def _edit_changes(
+    ctx: SystemContext,
+    edits: Mapping[Path, userlines.FileEdit],
+    expect: dict[str, Any],
+    changes: list[Change],
+    refusals: list[Refusal],
+) -> set[tuple[str, int]]:
+    """A change per file whose lines can be disabled (the rest become refusals with the edit);
+    returns the (path, line) pairs the plan disables."""
+    done: set[tuple[str, int]] = set()
+    for edit in edits.values():
+        label = ctx.tilde(edit.path)
+        shown = _line_words(edit.lines)
+        if edit.new is None:
+            refusals.append(
+                Refusal(
+                    f"{label} {shown}: {edit.refused}. Comment it out or correct it yourself:",
+                    tuple(
+                        f"${{EDITOR:-vi}} +{line} {shell_path(ctx, edit.path)}"
+                        for line in edit.lines
+                    ),
+                )
+            )
+            continue
+        refused = _writable(edit.path, "")
+        if refused is not None:
+            refusals.append(Refusal(refused.for_display(ctx.tilde), ()))
+            continue
+        target = Target(edit.path, USER_EDIT, POSIX, (), "")
+        data = _change_common(ctx, target, edit.old, edit.new, expect)
+        data["content"] = edit.new
+        changes.append(
+            Change(
+                step=Step.ENVIRONMENT,
+                kind="write",
+                summary=f"In {label}, disable your {shown} (it would override the outcome)",
+                path=str(edit.path),
+                diff=edit.hide(unified_diff(label, edit.old, edit.new)),
+                needs_new_shell=True,
+                data=data,
+            )
+        )
+        done |= {(str(edit.path), line) for line in edit.lines}
+    return done
+
+
+def planned_values(
+    ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions
+) -> dict[str, str | None]:
+    """IVY_ROOT / IVY_KEY as a new terminal will have them once this step's plan is applied (None:
+    unset): what the earlier steps are planned against, so that every step aims at one outcome."""
+    from ivy_setup_tui.services import outcome
+
+    values = outcome.new_terminal_values(ctx)
+    wanted = propose(ctx, diagnosis, options, detect_parent=None).values
+    if ROOT in wanted:
+        values[ROOT] = wanted[ROOT]
+    elif values.get(ROOT) is not None:
+        scope = (
+            options.scope or scope_in_use(ctx, diagnosis) or fix_key.default_scope(diagnosis.facts)
+        )
+        current = values[ROOT] or ""
+        stray = evaluate_root(ctx, current).problem is not None
+        if scope == "project" and _key_pem_like(diagnosis.facts.scheme):
+            stray = stray or not userlines.same_path(current, _project_ivy(ctx))
+        if stray:  # the plan disables the user's line that sets it
+            values[ROOT] = None
+    if KEY in wanted:
+        values[KEY] = wanted[KEY]
+    return values
 
 
 _PROBLEM = {
@@ -1216,14 +1364,19 @@ def _env_change(
 
 
 def _startup_change(
-    ctx: SystemContext, target: Target, options: FixOptions, expect: dict[str, Any]
+    ctx: SystemContext,
+    target: Target,
+    options: FixOptions,
+    expect: dict[str, Any],
+    pre: userlines.FileEdit | None = None,
 ) -> Change | Refusal | None:
     family_env = env_file(ctx, target.family)
     block = block_text(ctx, target.family, family_env)
     label = ctx.tilde(target.path)
     old = _read(target.path)
+    start = pre.new if pre is not None and pre.new is not None else old
     try:
-        new = edit_block(old, block, target.family)
+        new = edit_block(start, block, target.family)
     except BlockError as exc:
         return Refusal(
             f"{label}: ivy-setup's block starts at line {exc.line} but its end marker "
@@ -1256,12 +1409,17 @@ def _startup_change(
         summary = f"Update ivy-setup's block in {label} ({who})"
     else:
         summary = f"Add ivy-setup's block to {label} ({who})"
+    if pre is not None and pre.new is not None and pre.new != pre.old:
+        if edit_block(old, block, target.family) == old:
+            summary = f"In {label}, disable your {_line_words(pre.lines)} ({who})"
+        else:
+            summary += f", and disable your {_line_words(pre.lines)}"
     return Change(
         step=Step.ENVIRONMENT,
         kind="create" if old is None else "write",
         summary=summary,
         path=str(target.path),
-        diff=unified_diff(label, old, new),
+        diff=pre.hide(unified_diff(label, old, new)) if pre else unified_diff(label, old, new),
         needs_new_shell=True,
         data=data,
     )
@@ -1304,7 +1462,11 @@ def _desktop_change(
 
 
 def _removals(
-    ctx: SystemContext, scan: Scan, found: Sequence[ShellInfo], expect: dict[str, Any]
+    ctx: SystemContext,
+    scan: Scan,
+    found: Sequence[ShellInfo],
+    expect: dict[str, Any],
+    edits: dict[Path, userlines.FileEdit] | None = None,
 ) -> list[Change]:
     """With nothing to persist, what ivy-setup set up before comes out again (its own files and
     blocks only)."""
@@ -1327,10 +1489,13 @@ def _removals(
         old = _read(block.path)
         if old is None:
             continue
+        pre = (edits or {}).get(block.path)
         try:
-            new = remove_block(old, family)
+            new = remove_block(pre.new if pre is not None and pre.new else old, family)
         except BlockError:
             continue
+        if pre is not None and pre.new:
+            del (edits or {})[block.path]
         label = ctx.tilde(block.path)
         target = Target(block.path, STARTUP, family, (), "")
         data = _change_common(ctx, target, old, new, expect)
