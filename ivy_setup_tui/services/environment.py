@@ -1109,7 +1109,11 @@ def check_persisted(
     wants_key = scheme == IVY_KEY
     home_key = _home_ivy(ctx) / KEY_FILE_NAME
     key_in_home = _is_file(home_key)
-    needs_root = key_in_home and (scheme == KEY_PEM or facts.release is None)
+    needs_root = (
+        key_in_home
+        and (scheme == KEY_PEM or facts.release is None)
+        and not _project_key_in_use(ctx, home_key)
+    )
     note = facts.assumed_note
     suffix = f" {note}" if note else ""
     relevant = {s.name for s in _relevant_shells(survey)}
@@ -1369,6 +1373,18 @@ def check_persisted(
         f"{why}{summary}{how}{_waits(waits)}{suffix}",
         evidence,
     )
+
+
+def _project_key_in_use(ctx: SystemContext, home_key: Path) -> bool:
+    """True when, without IVY_ROOT, ivy finds a key.pem in a .ivy nearer than ~/.ivy (a key for
+    this project only): then no IVY_ROOT is needed, and one would send ivy elsewhere."""
+    folder = physical(ctx.project)
+    for candidate in (folder, *folder.parents):
+        ivy_dir = candidate / IVY_DIR_NAME
+        if os.path.exists(ivy_dir):
+            key = ivy_dir / KEY_FILE_NAME
+            return _is_file(key) and os.path.realpath(key) != os.path.realpath(home_key)
+    return False
 
 
 def _in(item: _Seen) -> str:

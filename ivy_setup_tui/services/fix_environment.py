@@ -1066,7 +1066,7 @@ def propose(
             if pre is not None and pre.new is not None:
                 disabled |= {(str(pre.path), line) for line in pre.lines}
         notes += _file_notes(ctx, item)
-    disabled |= _edit_changes(ctx, edits, expect, changes, refusals)
+    disabled |= _edit_changes(ctx, edits, expect, changes, refusals, refuse=False)
     if desktop:
         outcome = _desktop_change(ctx, values, expect)
         if isinstance(outcome, Refusal):
@@ -1180,14 +1180,18 @@ def _edit_changes(
     expect: dict[str, Any],
     changes: list[Change],
     refusals: list[Refusal],
+    *,
+    refuse: bool = True,
 ) -> set[tuple[str, int]]:
-    """A change per file whose lines can be disabled (the rest become refusals with the edit);
-    returns the (path, line) pairs the plan disables."""
+    """A change per file whose lines can be disabled (with `refuse`, the rest become refusals with
+    the edit to make); returns the (path, line) pairs the plan disables."""
     done: set[tuple[str, int]] = set()
     for edit in edits.values():
         label = ctx.tilde(edit.path)
         shown = _line_words(edit.lines)
         if edit.new is None:
+            if not refuse:
+                continue
             refusals.append(
                 Refusal(
                     f"{label} {shown}: {edit.refused}. Comment it out or correct it yourself:",

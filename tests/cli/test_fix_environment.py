@@ -43,8 +43,9 @@ def findings(stdout: str) -> dict[str, dict[str, Any]]:
 @pytest.fixture
 def key_in_home(home: Path) -> Path:
     path = home / ".ivy" / "key.pem"
-    path.parent.mkdir()
+    path.parent.mkdir(mode=0o700)
     path.write_text(SECRET)
+    path.chmod(0o600)  # the outcome (exit 3) also needs a private key file
     return path
 
 

@@ -77,7 +77,7 @@ def test_dry_run_then_fix_then_check_then_undo(ivy_setup: Runner, home: Path) ->
     fixed = ivy_setup("fix", "--only", "permissions", "--yes", "--offline", cwd=home)
 
     assert fixed.returncode in (0, 1), fixed.stderr
-    assert "Applied 2 change(s)" in fixed.stdout
+    assert "Applied 2 changes" in fixed.stdout
     assert (mode_of(key), mode_of(home / ".ivy")) == (0o600, 0o700)
     check = ivy_setup("check", "--json", "--offline", cwd=home)
     assert statuses(check.stdout) == dict.fromkeys(PERMISSION_IDS, "ok")

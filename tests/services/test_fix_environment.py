@@ -538,7 +538,7 @@ def test_ivy_key_scheme_without_a_key_asks_for_one(ctx_for: CtxFor) -> None:
 # Conflicts
 
 
-def test_line_read_after_the_block_is_called_out_with_the_exact_edit(
+def test_line_read_after_the_block_is_disabled_as_part_of_the_plan(
     ctx_for: CtxFor, home: Path, key_in_home: Path
 ) -> None:
     put(home / ".zshrc", 'export IVY_ROOT="~/.ivy"\n')
@@ -546,15 +546,29 @@ def test_line_read_after_the_block_is_called_out_with_the_exact_edit(
     (conflict,) = [c for c in proposal.conflicts if c.where == "~/.zshrc:1"]
     assert conflict.wins_for == ("zsh",)
     assert conflict.problem == "tilde"
+    assert proposal.plan.refusals == ()
+    (edit,) = [c for c in proposal.plan.changes if c.path == str(home / ".zshrc")]
+    assert "disable your line 1" in edit.summary
+    assert edit.diff is not None
+    assert '+# [ivy-setup disabled] export IVY_ROOT="~/.ivy"' in edit.diff
+    assert edit.data["content"] == b'# [ivy-setup disabled] export IVY_ROOT="~/.ivy"\n'
+
+
+def test_a_line_that_does_more_is_left_to_the_user_with_the_exact_edit(
+    ctx_for: CtxFor, home: Path, key_in_home: Path
+) -> None:
+    put(home / ".zshrc", 'true && export IVY_ROOT="~/.ivy"\n')
+    proposal = plan_for(ctx_for(env={"SHELL": "/usr/bin/zsh"}), shells=("zsh",))
+    assert not [c for c in proposal.plan.changes if c.path == str(home / ".zshrc")]
     (refusal,) = proposal.plan.refusals
     assert "~/.zshrc:1" in refusal.reason
     assert "wins there" in refusal.reason
-    assert refusal.manual[0] == '~/.zshrc:1: export IVY_ROOT="~/.ivy"'
+    assert refusal.manual[0] == '~/.zshrc:1: true && export IVY_ROOT="~/.ivy"'
     assert f"replace it with: export IVY_ROOT={home}/.ivy" in refusal.manual[1]
     assert refusal.manual[2] == "  ${EDITOR:-vi} +1 ~/.zshrc"
 
 
-def test_line_before_the_block_is_overridden_and_only_noted(
+def test_line_before_the_block_is_overridden_and_disabled(
     ctx_for: CtxFor, home: Path, key_in_home: Path
 ) -> None:
     put(home / ".bashrc", "export IVY_ROOT=relative/.ivy\n")
@@ -563,7 +577,11 @@ def test_line_before_the_block_is_overridden_and_only_noted(
     assert conflict.overridden_for == ("bash",)
     assert conflict.wins_for == ()
     assert proposal.plan.refusals == ()
-    assert any("overrides it for bash" in note for note in proposal.plan.notes)
+    (bashrc,) = [c for c in proposal.plan.changes if c.path == str(home / ".bashrc")]
+    assert "and disable your line 1" in bashrc.summary
+    content = bashrc.data["content"]
+    assert content.startswith(b"# [ivy-setup disabled] export IVY_ROOT=relative/.ivy\n")
+    assert b"# >>> ivy-setup >>>" in content
 
 
 def test_project_dotenv_with_a_tilde_is_reported(
