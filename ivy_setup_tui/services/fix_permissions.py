@@ -91,11 +91,14 @@ def survey(
     `mounts` replaces the machine's mount table (tests).
     """
     facts, lookup = diagnosis.facts, diagnosis.lookup
-    key_path, _ = P.key_file_target(facts, lookup)
+    key_path, _ = P.examined_key_file(ctx, facts, lookup)
     # An IVY_ROOT naming $HOME or the folder above .ivy is the Environment step's to fix: that
     # folder is no .ivy, so nothing in, on or above it is proposed here (one row says why).
     misdirected = P.misdirected_ivy_root(ctx, lookup)
     ivy_root = None if misdirected else lookup.ivy_root
+    if lookup.path is None and key_path is not None:
+        # The same folder permissions.ivy_dir judges: the one holding the key ivy will read.
+        ivy_root = key_path.parent
     if ctx.is_windows:
         return _windows_rows(ctx, key_path, ivy_root)
     table = list(P.read_mounts() if mounts is None else mounts)

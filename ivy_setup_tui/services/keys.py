@@ -1057,14 +1057,17 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
         analysis = analyse_key(read.raw, truncated=read.truncated)
         what = ctx.tilde(path)
     else:
-        return Finding(
-            "key.content",
-            Status.INFO,
-            "No key to examine",
-            "ivy finds no key from the project folder (see key.location), so there is no "
-            "content to examine yet.",
-            evidence,
-        )
+        other = key_to_examine(ctx, lookup)
+        if other is None:
+            return Finding(
+                "key.content",
+                Status.INFO,
+                "No key to examine",
+                "ivy finds no key from the project folder (see key.location), and there is no "
+                "key file elsewhere it could be pointed at, so there is no content to examine yet.",
+                evidence,
+            )
+        return _content_off_chain(ctx, facts, lookup, other, evidence)
     evidence.update(analysis.to_evidence())
     problems = analysis.problems
     status = _content_status(facts, problems)
@@ -1145,6 +1148,83 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
     if lookup.source == IVY_KEY_VAR:
         title = title.replace("The key file", "IVY_KEY")
     return Finding("key.content", status, title, _with_note(detail, facts), evidence, fix)
+
+
+def key_to_examine(ctx: SystemContext, lookup: KeyLookup) -> Path | None:
+    """The key file that matters when ivy reads none today: the one a nearer .ivy hides, the one
+    IVY_ROOT should point at, else ~/.ivy/key.pem (the fix makes ivy read it)."""
+    if lookup.path is not None or lookup.source == IVY_KEY_VAR:
+        return lookup.path
+    if lookup.scheme not in (F.KEY_PEM, F.UNKNOWN):
+        return None
+    home_key = ctx.home / F.IVY_DIR_NAME / F.KEY_FILE_NAME
+    suggested = lookup.suggested_root / F.KEY_FILE_NAME if lookup.suggested_root else None
+    for candidate in (lookup.shadowed, suggested, home_key):
+        if candidate is not None and os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _content_off_chain(
+    ctx: SystemContext,
+    facts: F.VersionFacts,
+    lookup: KeyLookup,
+    path: Path,
+    evidence: dict[str, Any],
+) -> Finding:
+    """`key.content` for a key ivy does not read from here today, but will once the location is
+    fixed: its problems are reported now, so fixing the location alone never sends a bad key."""
+    evidence.update(source="file", path=str(path), on_lookup_chain=False)
+    read = read_key_line(path)
+    if not read.readable:
+        return Finding(
+            "key.content",
+            Status.SKIPPED,
+            "The key file cannot be read",
+            f"{ctx.tilde(path)} could not be read by ivy-setup ({read.error}).",
+            {**evidence, "reason": read.error},
+        )
+    analysis = analyse_key(read.raw, truncated=read.truncated)
+    evidence.update(analysis.to_evidence())
+    problems = analysis.problems
+    shown = ctx.tilde(path)
+    lead = (
+        f"ivy does not read {shown} from the project folder today (see the key location), "
+        "but it is the key a fixed location makes ivy read."
+    )
+    if not problems:
+        return Finding(
+            "key.content",
+            Status.INFO,
+            f"The key in {shown} looks clean (ivy does not reach it yet)",
+            _with_note(
+                f"{lead} It holds a single clean line of {analysis.length} characters "
+                f"(fingerprint {analysis.fingerprint}).",
+                facts,
+            ),
+            evidence,
+        )
+    reasons = "; ".join(_DESCRIBE[code] for code in problems)
+    status = _content_status(facts, problems)
+    rewritable = any(code in _REWRITABLE for code in problems)
+    fix = (
+        Fix(
+            "Rewrite the file as the bare key, without newline (ivy-setup fix --only key does "
+            "this for you)",
+            True,
+            _rewrite_commands(ctx, path, problems),
+        )
+        if rewritable
+        else Fix("Replace it with the ivy API key", True, ("ivy-setup fix --only key",))
+    )
+    return Finding(
+        "key.content",
+        status,
+        f"The key in {shown} would not be sent as it is",
+        _with_note(f"{lead} {shown}: {reasons}.", facts),
+        evidence,
+        fix,
+    )
 
 
 # --- key.verified -------------------------------------------------------------------------------

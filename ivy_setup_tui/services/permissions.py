@@ -866,6 +866,20 @@ def _key_file_target(facts: F.VersionFacts, lookup: KeyLookup) -> tuple[Path | N
     return lookup.path, ""
 
 
+def examined_key_file(
+    ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup
+) -> tuple[Path | None, str]:
+    """The key file to judge: the one ivy reads, else the one a fixed location makes it read."""
+    path, why_not = _key_file_target(facts, lookup)
+    if path is None and lookup.source != "IVY_KEY" and facts.scheme != F.NONE:
+        from ivy_setup_tui.services.keys import key_to_examine
+
+        other = key_to_examine(ctx, lookup)
+        if other is not None:
+            return other, ""
+    return path, why_not
+
+
 def _check_key_file(
     ctx: SystemContext,
     facts: F.VersionFacts,
@@ -873,7 +887,7 @@ def _check_key_file(
     mounts: Sequence[Mount] | None,
 ) -> Finding:
     check_id = "permissions.key_file"
-    path, why_not = _key_file_target(facts, lookup)
+    path, why_not = examined_key_file(ctx, facts, lookup)
     evidence: dict[str, Any] = {"path": None, "mode": None, "owner": None, "readable": None}
     if path is None:
         return Finding(check_id, Status.INFO, "No key file to check", why_not, evidence)
@@ -997,6 +1011,11 @@ def _check_ivy_dir(
 ) -> Finding:
     check_id = "permissions.ivy_dir"
     path = lookup.ivy_root
+    examined, _ = examined_key_file(ctx, facts, lookup)
+    if lookup.path is None and examined is not None:
+        # ivy reads no key from here today; the folder that matters is the one holding the key
+        # a fixed location makes it read (not an empty .ivy the fix leaves behind).
+        path = examined.parent
     evidence: dict[str, Any] = {"path": None, "mode": None, "owner": None, "writable": None}
     needs_write = facts.release.writes_caches if facts.release else True
     note = facts.assumed_note
