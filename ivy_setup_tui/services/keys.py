@@ -528,9 +528,23 @@ def _list(ctx: SystemContext, paths: Iterable[Path]) -> str:
 
 
 def _key_commands(ctx: SystemContext, folder: Path) -> tuple[str, ...]:
+    """Commands that place the key in exactly `folder` (the advice and the command agree)."""
+    home_ivy = physical(ctx.home) / F.IVY_DIR_NAME
+    project_ivy = physical(ctx.project) / F.IVY_DIR_NAME
+    where = physical(folder)
+    if where == project_ivy and where != home_ivy:
+        return ("ivy-setup fix --only key,permissions,environment --scope project",)
+    if where == home_ivy:
+        return ("ivy-setup fix --only key,permissions,environment",)
     if ctx.is_windows:
-        return ("ivy-setup fix --only key",)
-    return (f"mkdir -p -m 700 {_q(folder)}", "ivy-setup fix --only key")
+        return (f"notepad {folder / F.KEY_FILE_NAME}",)
+    # Another folder (e.g. the one IVY_ROOT names): ivy-setup places keys only in ~/.ivy or the
+    # project's .ivy, so this is done by hand, without a newline, 0600 from the first byte.
+    target = _q(folder / F.KEY_FILE_NAME)
+    return (
+        f"mkdir -p -m 700 {_q(folder)}",
+        f"(umask 077; IFS= read -rs k && printf '%s' \"$k\" > {target})  # paste the key, Enter",
+    )
 
 
 def _root_commands(ctx: SystemContext, suggested: Path | None) -> tuple[str, ...]:

@@ -175,9 +175,10 @@ def test_no_key_anywhere_outside_home_places_it_in_project(
     assert lookup.suggested_root is None
     assert finding.status is Status.ERROR
     assert finding.fix is not None
+    # The advice and the command it names do the same thing: the project's own .ivy.
+    assert finding.fix.summary == f"Place the key in {project / '.ivy' / 'key.pem'}"
     assert finding.fix.commands == (
-        f"mkdir -p -m 700 {project / '.ivy'}",
-        "ivy-setup fix --only key",
+        "ivy-setup fix --only key,permissions,environment --scope project",
     )
     assert not (project / ".ivy").exists(), "locate must not create anything"
 
@@ -192,7 +193,8 @@ def test_no_key_anywhere_under_home_places_it_in_home_ivy(make_ctx: MakeCtx, hom
     assert lookup.problem == "no_ivy_dir"
     assert lookup.will_create == project / ".ivy"
     assert finding.fix is not None
-    assert finding.fix.commands[0] == f"mkdir -p -m 700 {home / '.ivy'}"
+    assert finding.fix.summary == "Place the key in ~/.ivy/key.pem"
+    assert finding.fix.commands == ("ivy-setup fix --only key,permissions,environment",)
 
 
 def test_symlinked_project_walks_the_physical_path(
