@@ -1114,7 +1114,40 @@ def _content_sentences(
     return out
 
 
+# The checks whose causes ivy meets on the way to sending a key, in the order it meets them.
+_CAUSE_ORDER = (
+    "environment.ivy_root",
+    "key.location",
+    "permissions.key_file",
+    "key.content",
+    "permissions.ivy_dir",
+    "permissions.project_dir",
+)
+
+
+def _every_cause(diagnosis: Diagnosis) -> list[str]:
+    """Every cause on this machine, in the order ivy would hit them, each with what fixes it:
+    fixing only the first (say, the location) must not leave a bad key to be sent next."""
+    causes: list[str] = []
+    for check_id in _CAUSE_ORDER:
+        finding = _finding(diagnosis, check_id)
+        if finding is None or not finding.status.needs_action:
+            continue
+        fix = f" ({finding.fix.summary})" if finding.fix is not None else ""
+        causes.append(f"{len(causes) + 1}. {finding.title}{fix}")
+    if len(causes) < 2:
+        return []
+    return [
+        "Everything on this machine that stands between ivy and a working key, in the order "
+        "ivy meets it: " + "; ".join(causes) + ". `ivy-setup fix` plans all of them as one change."
+    ]
+
+
 def _relate_147(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
+    return [*_relate_147_only(diagnosis, clues), *_every_cause(diagnosis)]
+
+
+def _relate_147_only(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
     if _key_found(diagnosis) and diagnosis.lookup.path is not None:
         project = _tilde(diagnosis, diagnosis.ctx.project)
         return [
@@ -1128,6 +1161,10 @@ def _relate_147(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
 
 
 def _relate_141(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
+    return [*_relate_141_only(diagnosis, clues), *_every_cause(diagnosis)]
+
+
+def _relate_141_only(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
     if not _key_found(diagnosis):
         project = _tilde(diagnosis, diagnosis.ctx.project)
         return [
