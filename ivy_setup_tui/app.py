@@ -35,6 +35,7 @@ from ivy_setup_tui.screens.messages import (
     ChecksFinished,
     FindingReady,
     NextRequested,
+    OutcomeProved,
     QuitRequested,
     RecheckRequested,
     SettingsChosen,
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.services.explain import Explanation
     from ivy_setup_tui.services.interpreter import Candidate
     from ivy_setup_tui.services.journal import RunRecord
+    from ivy_setup_tui.services.outcome import OutcomeRow
 
 # The main screens in wizard order; Explain and Help open on top of any of them.
 MAIN_SCREENS: dict[str, type[WizardScreen]] = {
@@ -106,6 +108,8 @@ class Services:
     explain: Callable[[str, Diagnosis | None], Explanation]
     last_run: Callable[[SystemContext], RunRecord | None]
     session_runs: Callable[[SystemContext, datetime], list[RunRecord]]
+    # Starts each shell the user uses in a new terminal and judges what ivy would send there.
+    prove: Callable[[Diagnosis], list[OutcomeRow]] = lambda _diagnosis: []
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,10 @@ class WizardState:
     changes: tuple[Change, ...] = ()
     previous_at: str | None = None  # when the snapshot compared against was taken
     snapshot_error: str | None = None
+    # What new terminals get (services/outcome.py): now, and at the session's first proof.
+    outcome: tuple[OutcomeRow, ...] | None = None
+    outcome_before: tuple[OutcomeRow, ...] | None = None
+    proving: bool = False
 
     def target_python(self) -> Path | None:
         """The interpreter being checked: the diagnosis's target, else the one asked for."""
@@ -216,6 +224,8 @@ class IvySetupApp(App[int]):
                 changes=(),
                 previous_at=None,
                 snapshot_error=None,
+                outcome=None,
+                proving=False,
             )
         )
         # "Changed since the last run" compares with the previous *session*: only the first run
@@ -297,7 +307,29 @@ class IvySetupApp(App[int]):
                 changes=message.changes,
                 previous_at=message.previous_at,
                 snapshot_error=message.snapshot_error,
+                proving=True,
             )
+        )
+        self._prove_outcome(diagnosis, message.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outcome")
+    def _prove_outcome(self, diagnosis: Diagnosis, generation: int) -> None:
+        """Start the user's real shells as new terminals would (a few hundred ms, off the UI)."""
+        try:
+            rows = tuple(self.services.prove(diagnosis))
+        except Exception:  # noqa: BLE001 - no proof is shown rather than a crash
+            rows = ()
+        self.post_message(OutcomeProved(rows, generation))
+
+    def on_outcome_proved(self, message: OutcomeProved) -> None:
+        """Keep the proof of the current run; the first one of the session is the 'before'."""
+        if message.generation != self.state.generation:
+            return
+        before = self.state.outcome_before
+        if before is None and message.rows:
+            before = message.rows
+        self.set_state(
+            replace(self.state, outcome=message.rows, outcome_before=before, proving=False)
         )
 
     def on_checks_failed(self, message: ChecksFailed) -> None:
@@ -465,9 +497,20 @@ def _compare_with_last_run(
 def _real_diagnose(
     ctx: SystemContext, *, on_finding: Callable[[Finding], None] | None = None
 ) -> Diagnosis:
+    """The checks as a new terminal sees them: the wizard's Apply cannot change the environment
+    of the terminal it runs in, so judging that one would keep reporting the old state."""
+    from ivy_setup_tui.services import outcome
     from ivy_setup_tui.services.checks import diagnose
 
-    return diagnose(ctx, on_finding=on_finding)
+    result = diagnose(outcome.new_terminal_ctx(ctx), on_finding=on_finding)
+    result.view = outcome.NEW_TERMINAL
+    return result
+
+
+def _real_prove(diagnosis: Diagnosis) -> list[OutcomeRow]:
+    from ivy_setup_tui.services import outcome
+
+    return outcome.prove_for(diagnosis)
 
 
 def _real_discover(ctx: SystemContext) -> list[Candidate]:
@@ -514,6 +557,7 @@ def make_app(
     explain: Callable[[str, Diagnosis | None], Explanation] | None = None,
     last_run: Callable[[SystemContext], RunRecord | None] | None = None,
     session_runs: Callable[[SystemContext, datetime], list[RunRecord]] | None = None,
+    prove: Callable[[Diagnosis], list[OutcomeRow]] | None = None,
     cursor_blink: bool = True,
 ) -> IvySetupApp:
     """Build the wizard for `ctx`; any service left out is the real one."""
@@ -523,6 +567,8 @@ def make_app(
         explain=explain or _real_explain,
         last_run=last_run or _real_last_run,
         session_runs=session_runs or _real_session_runs,
+        # Real shells are started only for a real diagnosis (tests with a fake one prove nothing).
+        prove=prove or (_real_prove if diagnose is None else (lambda _diagnosis: [])),
     )
     return IvySetupApp(ctx, services, cursor_blink=cursor_blink)
 

@@ -140,18 +140,9 @@ def _verdict(
 
 def _prove(ctx: SystemContext, final: Diagnosis, options: FixOptions) -> list[OutcomeRow]:
     """The proof in the real shells the user uses (none when no key is involved)."""
-    from ivy_setup_tui.services import fix_environment, outcome, shells
+    from ivy_setup_tui.services import outcome
 
-    python = final.target.python
-    if python is None or final.facts.scheme == "none" or final.ctx.is_windows:
-        return []
-    found = shells.detect_shells(ctx, detect_parent=None)
-    names, _desktop, _notes = fix_environment.choose_shells(ctx, found, shells.scan(ctx), options)
-    names = [n for n in names if n in ("bash", "zsh", "fish", "pwsh")]
-    if not names:
-        return []
-    expect = outcome.expectation(final, scope=options.scope)
-    return outcome.prove(ctx, python, final.facts, names, expect)
+    return outcome.prove_for(final, scope=options.scope)
 
 
 def _plan(

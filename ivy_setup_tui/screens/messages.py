@@ -16,6 +16,7 @@ from ivy_setup_tui.services.snapshots import Change
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.outcome import OutcomeRow
     from ivy_setup_tui.services.plan import StepResult
 
 
@@ -115,3 +116,13 @@ class StepApplied(Message):
         self.result = result
         self.run_id = run_id
         self.error = error
+
+
+class OutcomeProved(Message):
+    """Each shell the user uses was started clean and ran the target's key lookup (run
+    `generation`); `rows` is empty when nothing could be proved (no ivy, no key scheme)."""
+
+    def __init__(self, rows: tuple[OutcomeRow, ...], generation: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.generation = generation

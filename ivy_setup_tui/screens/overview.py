@@ -15,6 +15,7 @@ from ivy_setup_tui.screens.messages import StepRequested
 from ivy_setup_tui.services.model import CHECK_IDS, Status, Step
 from ivy_setup_tui.widgets.check_list import CheckList, check_deadlines
 from ivy_setup_tui.widgets.drift_list import DriftList
+from ivy_setup_tui.widgets.outcome import OutcomeTable
 from ivy_setup_tui.widgets.status import COLOURS, GLYPHS
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class OverviewScreen(WizardScreen):
         with Vertical(classes="screen-head"):
             yield Static(id="overview-target", classes="title")
             yield Static(id="overview-progress", classes="subtitle")
+        yield OutcomeTable(id="overview-outcome")
         with VerticalScroll(id="drift-box"):
             yield DriftList(id="drift")
         yield CheckList(id="checks")
@@ -56,6 +58,9 @@ class OverviewScreen(WizardScreen):
             )
         )
         self.query_one("#overview-progress", Static).update(progress_line(state))
+        self.query_one(OutcomeTable).show(
+            state.outcome, state.outcome_before, running=state.proving
+        )
         drift = self.query_one(DriftList)
         drift.show(state.changes, since=state.previous_at)
         self.query_one("#drift-box").display = bool(state.changes)

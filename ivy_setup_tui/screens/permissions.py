@@ -170,9 +170,15 @@ class PermissionsScreen(StepScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="permissions-plan")
     def _plan_paths(self, ctx: SystemContext, diagnosis: Diagnosis, token: int) -> None:
         """Stat every path off the UI thread (a slow network mount must not freeze it)."""
-        from ivy_setup_tui.services import fix_permissions
+        from ivy_setup_tui.services import fix_environment, fix_permissions, outcome
+        from ivy_setup_tui.services.plan import FixOptions
 
         try:
+            # Planned on the machine the outcome will use: the key file and .ivy a new terminal
+            # reads once the Environment step's values are in place (never an abandoned folder).
+            values = fix_environment.planned_values(ctx, diagnosis, FixOptions())
+            diagnosis = outcome.projected(diagnosis, values)
+            ctx = diagnosis.ctx
             rows = fix_permissions.survey(ctx, diagnosis)
             plan = fix_permissions.plan_from_rows(ctx, rows)
         except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it

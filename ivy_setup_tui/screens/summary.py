@@ -17,6 +17,7 @@ from ivy_setup_tui.screens.messages import QuitRequested
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding, Status, Step
 from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.outcome import OutcomeTable
 from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class SummaryScreen(WizardScreen):
         with VerticalScroll(classes="body", id="summary-body"):
             yield Static(Content.styled("Summary", "bold"), classes="title")
             yield Static(id="summary-verdict")
+            yield OutcomeTable(id="summary-outcome")
             yield Static(id="summary-steps")
             yield Static(Content.styled("Changed in this session", "bold"), classes="section")
             yield Static(id="summary-changed")
@@ -83,6 +85,7 @@ class SummaryScreen(WizardScreen):
     async def render_state(self, state: WizardState) -> None:
         """The verdict and the per-step lines follow the findings."""
         self.query_one("#summary-verdict", Static).update(verdict(state))
+        self.query_one(OutcomeTable).show(state.outcome, state.outcome_before, running=state.proving)
         self.query_one("#summary-steps", Static).update(step_lines(state))
         # What changed, and whether a new shell is needed, come from the journal (JournalRead).
 

@@ -571,3 +571,23 @@ def failing_shells(rows: Sequence[OutcomeRow]) -> list[str]:
         if not row.ok and row.start not in out:
             out.append(row.start)
     return out
+
+
+def prove_for(diagnosis: Diagnosis, *, scope: str | None = None) -> list[OutcomeRow]:
+    """`prove` for the shells the Environment step covers, judged against `diagnosis` (the
+    machine as a new terminal sees it); empty when no key is involved or nothing can be run."""
+    from ivy_setup_tui.services import fix_environment
+    from ivy_setup_tui.services.plan import FixOptions
+
+    ctx = diagnosis.ctx
+    python = diagnosis.target.python
+    if python is None or diagnosis.facts.scheme == F.NONE or ctx.is_windows:
+        return []
+    found = shells.detect_shells(ctx, detect_parent=None)
+    names, _desktop, _notes = fix_environment.choose_shells(
+        ctx, found, shells.scan(ctx), FixOptions(scope=scope)
+    )
+    names = [n for n in names if n in ("bash", "zsh", "fish", "pwsh")]
+    if not names:
+        return []
+    return prove(ctx, python, diagnosis.facts, names, expectation(diagnosis, scope=scope))

@@ -125,6 +125,8 @@ async def test_conflicts_and_refusals_are_listed(make_ctx: MakeCtx, home: Path) 
         assert "~/.zshrc:1" in conflicts
         assert "wins for zsh" in conflicts
         assert "tilde" in conflicts
+        # The plan resolves the conflict: the user's line is disabled, shown as its own change.
+        labels = [str(box.label) for box in file_boxes(screen)]
+        assert any("In ~/.zshrc, disable your line 1" in label for label in labels), labels
         manual = "\n".join(text_of(w) for w in screen.query("#env-manual Static").results(Static))
-        assert "Not done automatically" in manual
-        assert f"replace it with: export IVY_ROOT={home}/.ivy" in manual
+        assert "Not done automatically" not in manual

@@ -56,8 +56,12 @@ async def test_broken_sandbox_with_the_real_checks(shots: ModuleType, tmp_path: 
         await pilot.pause()
         assert isinstance(app.screen, KeyScreen)
         chain = str(app.screen.query_one("#lookup-chain").render())
-        assert "~/.ivy/key.pem" in chain
-        assert "← ivy reads this" in chain
+        # The wizard judges a new terminal: its ~/.bashrc exports the literal IVY_ROOT="~/.ivy".
+        assert app.state.diagnosis is not None
+        assert app.state.diagnosis.view == "a new terminal"
+        assert "IVY_ROOT=~/.ivy: ivy never expands ~" in chain
+        # ...and the key a fixed IVY_ROOT makes ivy read is examined all the same.
+        assert content.evidence["path"] == str(sandbox.home / ".ivy" / "key.pem")
         await pilot.press("q")
     assert app.return_value == 1
 
