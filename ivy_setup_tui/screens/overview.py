@@ -55,6 +55,8 @@ class OverviewScreen(WizardScreen):
                 (ctx.tilde(python) if python else "(choosing…)", "bold"),
                 ("   project ", "$text-muted"),
                 (ctx.tilde(ctx.project), "bold"),
+                ("   as seen by ", "$text-muted"),
+                (state.diagnosis.view if state.diagnosis else "a new terminal", "italic"),
             )
         )
         self.query_one("#overview-progress", Static).update(progress_line(state))

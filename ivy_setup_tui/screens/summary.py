@@ -85,7 +85,9 @@ class SummaryScreen(WizardScreen):
     async def render_state(self, state: WizardState) -> None:
         """The verdict and the per-step lines follow the findings."""
         self.query_one("#summary-verdict", Static).update(verdict(state))
-        self.query_one(OutcomeTable).show(state.outcome, state.outcome_before, running=state.proving)
+        self.query_one(OutcomeTable).show(
+            state.outcome, state.outcome_before, running=state.proving
+        )
         self.query_one("#summary-steps", Static).update(step_lines(state))
         # What changed, and whether a new shell is needed, come from the journal (JournalRead).
 

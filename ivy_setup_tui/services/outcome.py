@@ -361,16 +361,20 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
     if scheme == "none":
         return Expectation(scheme, None, None, True)
     lookup = diagnosis.lookup
-    path = lookup.path
-    if path is None and lookup.source == KEY:
+    if lookup.path is None and lookup.source == KEY:
         from ivy_setup_tui.services.keyfile import fingerprint
 
         value = diagnosis.ctx.env.get(KEY, "").strip()
         return Expectation(scheme, fingerprint(value) if value else None, None, True)
+    from ivy_setup_tui.services.keys import key_to_examine, physical
+
+    # The key a new terminal must send: the one ivy reads, else the one a fixed location makes
+    # it read (a shadowed ~/.ivy/key.pem, the folder IVY_ROOT should name).
+    path = lookup.path or key_to_examine(diagnosis.ctx, lookup)
     fp = clean_fingerprint(path) if path is not None else None
     if scope is None:
-        root = lookup.ivy_root_value
-        scope = "home" if root is not None and os.path.isabs(root) else "project"
+        home_ivy = physical(diagnosis.ctx.home / F.IVY_DIR_NAME)
+        scope = "home" if path is not None and physical(path.parent) == home_ivy else "project"
     return Expectation(scheme, fp, str(path) if path is not None else None, scope == "home")
 
 
@@ -492,7 +496,6 @@ def _judge(ctx: SystemContext, start: _Start, expect: Expectation) -> OutcomeRow
     where: str = start.where  # type: ignore[attr-defined]
     marker: str = start.marker  # type: ignore[attr-defined]
     label = start.spec.label
-    shown = ctx.tilde(start.folder) if where == "project" else "a folder outside home"
 
     def row(verdict: str, detail: str, sent: Sent | None = None) -> OutcomeRow:
         return OutcomeRow(label, where, start.folder, verdict, detail, sent)
@@ -523,31 +526,30 @@ def _judge(ctx: SystemContext, start: _Start, expect: Expectation) -> OutcomeRow
     if sent.problem == "ivy_root_invalid":
         return row(
             BROKEN_ROOT,
-            f"IVY_ROOT={sent.ivy_root} is not an existing folder: ivy stops before reading a key",
+            f"IVY_ROOT={sent.ivy_root} is not a folder: ivy stops",
             sent,
         )
     if not sent.sent:
         what = {
             "no_ivy_dir": "no .ivy folder on the way up",
-            "no_key_file": "no key file where ivy looks",
+            "no_key_file": "no key file",
             "unreadable": "the key file cannot be read",
             "empty": "the nearest key file is empty",
             "ivy_key_empty": "IVY_KEY is set but empty",
         }.get(sent.problem or "", sent.problem or "nothing found")
         at = f" ({ctx.tilde(sent.path)})" if sent.path else ""
-        return row(NO_KEY, f"from {shown}, ivy finds no key: {what}{at}", sent)
+        return row(NO_KEY, f"no key: {what}{at}", sent)
     path = ctx.tilde(sent.path) if sent.path else "IVY_KEY"
     if expect.fingerprint is not None and sent.key_fingerprint != expect.fingerprint:
-        return row(WRONG_KEY, f"from {shown}, ivy reads another key ({path})", sent)
+        return row(WRONG_KEY, f"reads another key ({path})", sent)
     if not sent.clean:
         return row(
             NOT_CLEAN,
-            f"from {shown}, ivy reads {path} and sends the key with extra characters "
-            "(a newline, spaces or a byte-order mark)",
+            f"sends {path} with extra characters (newline, spaces or BOM)",
             sent,
         )
     if sent.mode is not None and int(sent.mode, 8) & 0o077:
-        return row(EXPOSED, f"{path} has mode {sent.mode}: other users can read the key", sent)
+        return row(EXPOSED, f"{path} is {sent.mode}: others can read the key", sent)
     return row(OK, f"reads {path}, sends exactly the key ({sent.fingerprint})", sent)
 
 
