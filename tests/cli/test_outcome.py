@@ -1,0 +1,310 @@
+"""Issue 10: one `fix` reaches the outcome users want, judged in new real shells.
+
+The outcome: a *new terminal*, in the project or anywhere, runs ivy 0.0.9.0, which reads the right
+key file and sends exactly the key; the file is 0600 in a 0700 folder. Each test starts from a
+broken (or healthy) sandbox, runs `ivy-setup fix` once as a subprocess, then checks the result the
+way ivy would see it: real bash/zsh/fish started clean, the value they export read back, and the key
+lookup of 0.0.9.0 (facts sheet) replayed independently of ivy-setup's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Runner
+
+KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/=="  # 40 characters: a plausible key
+PROJECT_KEY = "ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210ab=="
+ENV = {"SHELL": "/bin/bash"}
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+
+# Each shell started the ways a new terminal (or an IDE, or a script) starts it.
+STARTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "bash": (("-i",), ("-l",)),
+    "zsh": (("-i",), ()),
+    "fish": ((),),
+}
+
+
+def installed(shell: str) -> bool:
+    return shutil.which(shell) is not None
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {
+        "HOME": str(home),
+        "USER": os.environ.get("USER", "tester"),
+        "PATH": os.environ.get("PATH", os.defpath),
+        "TERM": "dumb",
+        "XDG_CONFIG_HOME": str(home / ".config"),
+    }
+    return env
+
+
+def ivy_root_in_new_terminal(shell: str, flags: tuple[str, ...], folder: Path, home: Path) -> str:
+    """IVY_ROOT as a program started from a new terminal of `shell` inherits it ('' if unset)."""
+    child = '/bin/sh -c \'printf "<%s>" "${IVY_ROOT-unset}"\''
+    script = f"command {child}"
+    env = clean_env(home)
+    if shell == "fish":
+        env["XDG_DATA_HOME"] = str(folder.parent / ".fish-data")
+    done = subprocess.run(
+        [shell, *flags, "-c", script],
+        cwd=folder,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+    )
+    value = done.stdout[done.stdout.rindex("<") + 1 : done.stdout.rindex(">")]
+    noise = [
+        line
+        for line in done.stderr.splitlines()
+        if line.strip() and "terminal process group" not in line and "no job control" not in line
+    ]
+    assert not noise, f"{shell} {flags} printed errors: {noise}"
+    return "" if value == "unset" else value
+
+
+def ivy_0090_key_file(folder: Path, ivy_root: str) -> Path | None:
+    """The key file ivy 0.0.9.0 reads from `folder` (facts sheet: IVY_ROOT, else the .ivy walk)."""
+    if ivy_root:
+        root = folder / ivy_root  # ivy never expands ~; relative means cwd-relative
+        return root / "key.pem" if root.is_dir() else None
+    real = Path(os.path.realpath(folder))
+    for candidate in [real, *real.parents][:-1] or [real]:
+        if os.path.exists(candidate / ".ivy"):
+            return candidate / ".ivy" / "key.pem"
+    return None
+
+
+def sent_line(path: Path) -> str:
+    """The first line of key.pem exactly as ivy 0.0.9.0 reads it (text mode, unstripped)."""
+    with path.open(encoding="utf-8", newline=None) as handle:
+        return handle.readline() or "None"
+
+
+def assert_outcome(
+    home: Path, folders: list[Path], key: str, expected_file: Path, shells: list[str]
+) -> None:
+    """Every start of every shell, in every folder: ivy reads `expected_file`, sends `key`."""
+    checked = 0
+    for shell in shells:
+        if not installed(shell):
+            continue
+        for flags in STARTS[shell]:
+            for folder in folders:
+                root = ivy_root_in_new_terminal(shell, flags, folder, home)
+                found = ivy_0090_key_file(folder, root)
+                where = f"{shell} {' '.join(flags)} in {folder}"
+                assert found is not None, f"{where}: ivy finds no key (IVY_ROOT={root!r})"
+                assert os.path.realpath(found) == os.path.realpath(expected_file), where
+                assert sent_line(found) == key, f"{where}: ivy would not send exactly the key"
+                checked += 1
+    assert checked
+    assert stat.S_IMODE(expected_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(expected_file.parent.stat().st_mode) == 0o700
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    out: dict[str, bytes | str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            if path.is_dir():
+                out[str(path)] = f"dir {stat.S_IMODE(path.stat().st_mode):o}"
+            else:
+                out[str(path)] = path.read_bytes() + f" {path.stat().st_mode:o}".encode()
+    return out
+
+
+def runs_dir(home: Path) -> Path:
+    return home / ".local" / "state" / "ivy-setup" / "runs"
+
+
+@pytest.fixture
+def classic(home: Path) -> Path:
+    """The classic broken 0.0.9.0 setup of issue 10, with zsh and fish configured too."""
+    key = home / ".ivy" / "key.pem"
+    key.parent.mkdir(mode=0o755)
+    key.parent.chmod(0o755)
+    key.write_text(KEY + "\n")  # `echo KEY > key.pem`
+    key.chmod(0o644)
+    (home / ".bashrc").write_text('alias ll="ls -l"\nexport IVY_ROOT="~/.ivy"\n')
+    (home / ".zshrc").write_text('export IVY_ROOT="~/.ivy"\n')
+    fish = home / ".config" / "fish" / "config.fish"
+    fish.parent.mkdir(parents=True)
+    fish.write_text('set -gx IVY_ROOT "~/.ivy"\n')
+    project = home / "proj"
+    (project / ".ivy").mkdir(parents=True)  # empty, shadows ~/.ivy
+    return project
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def ivy0090(venv_factory: Callable[[str | None], Path]) -> Path:
+    return venv_factory("0.0.9.0")
+
+
+def check_json(
+    ivy_setup: Runner, python: Path, project: Path, home: Path
+) -> dict[str, dict[str, object]]:
+    """`ivy-setup check --json --offline` run from a new login bash in the project."""
+    argv = " ".join(
+        [sys.executable, "-m", "ivy_setup_tui", "check", "--json", "--offline"]
+        + ["--python", str(python)]
+    )
+    env = clean_env(home)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    env["XDG_STATE_HOME"] = str(home / ".local" / "state")
+    done = subprocess.run(
+        ["bash", "-lc", argv],
+        cwd=project,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        start_new_session=True,
+    )
+    return {f["id"]: f for f in json.loads(done.stdout)["findings"]}
+
+
+def test_classic_setup_one_fix_reaches_the_outcome_in_every_new_shell(
+    ivy_setup: Runner, home: Path, classic: Path, outside: Path, ivy0090: Path
+) -> None:
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=classic, env=ENV)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert KEY not in done.stdout + done.stderr
+
+    key = home / ".ivy" / "key.pem"
+    assert_outcome(home, [classic, outside], KEY, key, ["bash", "zsh", "fish"])
+    # The empty project .ivy that ivy no longer uses was left alone.
+    assert stat.S_IMODE((classic / ".ivy").stat().st_mode) == 0o755
+    # The user's own wrong lines are disabled, not deleted.
+    assert '# [ivy-setup disabled] export IVY_ROOT="~/.ivy"' in (home / ".bashrc").read_text()
+
+    # `check` from a new login shell: nothing left under key, permissions, environment.
+    findings = check_json(ivy_setup, ivy0090, classic, home)
+    left = {
+        check_id: f["title"]
+        for check_id, f in findings.items()
+        if check_id.split(".")[0] in ("key", "permissions", "environment")
+        and f["status"] in ("warning", "error")
+    }
+    assert left == {}
+
+    # A second fix changes no byte and leaves no run behind.
+    before, runs = tree(home), sorted(os.listdir(runs_dir(home)))
+    again = ivy_setup(*args, "--python", str(ivy0090), cwd=classic, env=ENV)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Nothing was changed." in again.stdout
+    assert tree(home) == before
+    assert sorted(os.listdir(runs_dir(home))) == runs
+
+
+def test_project_scope_with_the_key_on_stdin_works_in_the_project(
+    ivy_setup: Runner, home: Path, classic: Path, ivy0090: Path
+) -> None:
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "key,permissions,environment",
+        "--key-file", "-", "--scope", "project", "--python", str(ivy0090),
+        stdin=PROJECT_KEY, cwd=classic, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert PROJECT_KEY not in done.stdout + done.stderr
+    key = classic / ".ivy" / "key.pem"
+    # Every IVY_ROOT that would send ivy elsewhere (the literal ~ ones) is out of the way.
+    assert_outcome(home, [classic], PROJECT_KEY, key, ["bash", "zsh"])
+
+
+def test_healthy_hand_made_setup_is_left_exactly_as_it_is(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    key = home / ".ivy" / "key.pem"
+    key.parent.mkdir(mode=0o700)
+    key.write_text(KEY)
+    key.chmod(0o600)
+    for name in (".bashrc", ".profile"):
+        (home / name).write_text('export IVY_ROOT="$HOME/.ivy"\n')
+    project = home / "proj"
+    project.mkdir()
+    before = tree(home)
+    done = ivy_setup("fix", "--yes", "--offline", "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert tree(home) == before
+    assert not runs_dir(home).exists()
+    assert "Your own lines already give every new bash terminal" in done.stdout
+
+
+def test_outcome_not_reached_exits_1_naming_the_shells(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # Only the environment is fixed: the key keeps its newline, so new terminals send it wrong.
+    key = home / ".ivy" / "key.pem"
+    key.parent.mkdir(mode=0o700)
+    key.write_text(KEY + "\n")
+    key.chmod(0o600)
+    (home / ".bashrc").write_text("alias ll='ls -l'\n")
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "environment", "--python", str(ivy0090), env=ENV
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "✗ bash -i" in done.stdout
+    assert "extra characters" in done.stdout
+    assert "Not working yet in new terminals of: bash -i, bash -l." in done.stdout
+
+
+def test_the_advice_and_the_command_it_names_do_the_same_thing(
+    ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path, tmp_path: Path
+) -> None:
+    # A project outside home with no key: the advice names the project's .ivy, and the command
+    # it gives places the key there (not in ~/.ivy).
+    found = ivy_setup("check", "--json", "--offline", "--python", str(ivy0090), cwd=outside)
+    location = {f["id"]: f for f in json.loads(found.stdout)["findings"]}["key.location"]
+    assert location["fix"]["summary"] == f"Place the key in {outside}/.ivy/key.pem"
+    (command,) = location["fix"]["commands"]
+    source = tmp_path / "key.txt"
+    source.write_text(KEY)
+    argv = [*command.split()[1:], "--yes", "--offline", "--key-file", str(source)]
+    done = ivy_setup(*argv, "--python", str(ivy0090), cwd=outside, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr  # applied, nothing left
+    assert (outside / ".ivy" / "key.pem").read_text() == KEY
+    assert not (home / ".ivy" / "key.pem").exists()
+
+
+def test_explain_141_lists_every_cause_on_this_machine(
+    ivy_setup: Runner, classic: Path, ivy0090: Path
+) -> None:
+    traceback = (
+        'File "MC.pyx", line 141, in MC.connect_to_unify\n'
+        "Exception: Please sign up for free pilot access here [https://ivy.dev/signup], to get "
+        "access to ivy.trace, ivy.transpile and ivy.unify.\n"
+    )
+    done = ivy_setup(
+        "explain", "-", "--offline", "--python", str(ivy0090), stdin=traceback, cwd=classic
+    )
+    text = " ".join(done.stdout.split())
+    assert "in the order ivy meets it" in text
+    assert "would not be sent as it is" in text  # the content, not only the location
+    assert "Permissions 0644" in text
