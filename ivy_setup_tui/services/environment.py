@@ -1004,8 +1004,11 @@ def _relevant_shells(survey: _Survey) -> list[ShellInfo]:
     out: list[ShellInfo] = []
     for shell in survey.shells:
         reading = survey.readings[shell.name]
-        managed = any(d.managed for d in reading.definitions) or any(
-            str(path) in managed_files for path in reading.files
+        # The desktop's session file (environment.d) is read by every shell: ivy-setup writing it
+        # does not make an unused shell one the user has.
+        session = {f.path for f in shell.files if f.mode == shells.ENV}
+        managed = any(d.managed and d.path not in session for d in reading.definitions) or any(
+            str(path) in managed_files for path in reading.files if path not in session
         )
         if shell.supported and (shell.name in considered or managed):
             out.append(shell)

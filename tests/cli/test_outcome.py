@@ -220,3 +220,47 @@ def test_explain_141_lists_every_cause_on_this_machine(
     assert "in the order ivy meets it" in text
     assert "would not be sent as it is" in text  # the content, not only the location
     assert "Permissions 0644" in text
+
+
+def test_run_from_outside_home_leaves_the_abandoned_ivy_there_alone(
+    ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path
+) -> None:
+    key = home / ".ivy" / "key.pem"
+    key.parent.mkdir(mode=0o755)
+    key.parent.chmod(0o755)
+    key.write_text(KEY)
+    key.chmod(0o644)
+    (home / ".bashrc").write_text("# rc\n")
+    (outside / ".ivy").mkdir(mode=0o755)  # what ivy created on an earlier failed run
+    (outside / ".ivy").chmod(0o755)
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "key,permissions,environment",
+        "--python", str(ivy0090), cwd=outside, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert stat.S_IMODE((outside / ".ivy").stat().st_mode) == 0o755  # never used again
+    assert_outcome(home, [outside, home], KEY, key, ["bash"])
+
+
+def test_the_desktop_file_does_not_make_an_unused_shell_a_problem(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    key = home / ".ivy" / "key.pem"
+    key.parent.mkdir(mode=0o700)
+    key.write_text(KEY)
+    key.chmod(0o600)
+    (home / ".bashrc").write_text("# rc\n")
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "environment", "--shells", "bash,desktop",
+        "--python", str(ivy0090), env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert (home / ".config" / "environment.d" / "ivy-setup.conf").exists()
+    findings = {
+        f["id"]: f
+        for f in json.loads(
+            ivy_setup("check", "--json", "--offline", "--python", str(ivy0090), env=ENV).stdout
+        )["findings"]
+    }
+    persisted = findings["environment.persisted"]
+    assert persisted["status"] in ("ok", "info"), persisted["detail"]
