@@ -286,9 +286,36 @@ def check_json(diagnosis: Diagnosis) -> dict[str, object]:
             "offline": ctx.offline,
             "online": ctx.online,
         },
+        # Which terminal the findings describe (services/outcome.py): `check` reports the one it
+        # runs in; `environment.persisted` reports what new terminals get.
+        "view": diagnosis.view,
+        "new_terminal_differs": new_terminal_differs(diagnosis),
         "findings": [finding.to_json() for finding in diagnosis.findings],
         "summary": summarize(diagnosis.findings),
     }
+
+
+def new_terminal_differs(diagnosis: Diagnosis) -> str | None:
+    """IVY_ROOT as a new terminal of the user's login shell gets it, when that differs from this
+    process's (read from `environment.persisted`, no second reading); None when they agree."""
+    if diagnosis.view != "this terminal, now":
+        return None
+    try:
+        shells = diagnosis.finding("environment.persisted").evidence.get("shells") or {}
+    except KeyError:
+        return None
+    login = next((e for e in shells.values() if isinstance(e, dict) and e.get("login")), None)
+    if login is None:
+        return None
+    value = login.get("value")
+    current = diagnosis.ctx.env.get("IVY_ROOT")
+    if value == current or (
+        value is not None
+        and current is not None
+        and os.path.normpath(value) == os.path.normpath(current)
+    ):
+        return None
+    return value if value is not None else ""
 
 
 def _human_report(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
@@ -304,7 +331,18 @@ def _human_report(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
         scheme=diagnosis.facts.scheme,
         project=ctx.tilde(ctx.project),
     )
-    return render_findings(diagnosis.findings, style, header=header, verbose=verbose)
+    text = render_findings(diagnosis.findings, style, header=header, verbose=verbose)
+    differs = new_terminal_differs(diagnosis)
+    if differs is not None:
+        now = ctx.env.get("IVY_ROOT")
+        here = f"IVY_ROOT={now}" if now else "no IVY_ROOT"
+        there = f"IVY_ROOT={differs}" if differs else "no IVY_ROOT"
+        text += (
+            f"\nThis report describes this terminal ({here}); a new terminal gets {there} from "
+            "your shell files. Open a new terminal and run `ivy-setup check` there to see what "
+            "it gets.\n"
+        )
+    return text
 
 
 def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> int:
