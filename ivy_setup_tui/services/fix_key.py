@@ -606,6 +606,18 @@ def preview(ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions) -> Ke
         )
 
     place = placement(ctx, facts, options.scope)
+    if options.ivy_root is not None and facts.scheme in (F.KEY_PEM, F.UNKNOWN):
+        # The Environment step will persist this IVY_ROOT: the key ivy must read is the one in
+        # that folder, so that is the one placed, or checked and cleaned.
+        root = Path(os.path.normpath(options.ivy_root))
+        place = Placement(
+            facts.scheme,
+            SCOPE_HOME,
+            "the folder --ivy-root names",
+            root / F.KEY_FILE_NAME,
+            root,
+            root,
+        )
     target = place.key_path
     key = given
     source = "input" if given is not None else "none"

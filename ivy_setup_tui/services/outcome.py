@@ -373,8 +373,13 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
     path = lookup.path or key_to_examine(diagnosis.ctx, lookup)
     fp = clean_fingerprint(path) if path is not None else None
     if scope is None:
+        # A key read through an absolute IVY_ROOT, or ~/.ivy's, is meant for every folder; a
+        # project's own .ivy only for that project.
         home_ivy = physical(diagnosis.ctx.home / F.IVY_DIR_NAME)
-        scope = "home" if path is not None and physical(path.parent) == home_ivy else "project"
+        root = lookup.ivy_root_value
+        through_root = root is not None and os.path.isabs(root) and lookup.path is not None
+        in_home = path is not None and physical(path.parent) == home_ivy
+        scope = "home" if through_root or in_home else "project"
     return Expectation(scheme, fp, str(path) if path is not None else None, scope == "home")
 
 

@@ -264,3 +264,24 @@ def test_the_desktop_file_does_not_make_an_unused_shell_a_problem(
     }
     persisted = findings["environment.persisted"]
     assert persisted["status"] in ("ok", "info"), persisted["detail"]
+
+
+def test_ivy_root_given_means_that_folder_s_key_is_checked_and_cleaned(
+    ivy_setup: Runner, home: Path, tmp_path: Path, outside: Path, ivy0090: Path
+) -> None:
+    folder = tmp_path / "keys" / ".ivy"
+    folder.mkdir(parents=True, mode=0o755)
+    folder.chmod(0o755)
+    key = folder / "key.pem"
+    key.write_text(KEY + "\n")
+    key.chmod(0o644)
+    (home / ".bashrc").write_text("# rc\n")
+    project = home / "proj"
+    project.mkdir()
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "key,permissions,environment",
+        "--ivy-root", str(folder), "--python", str(ivy0090), cwd=project, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert not (home / ".ivy").exists()  # the key stays where IVY_ROOT points
+    assert_outcome(home, [project, outside], KEY, key, ["bash"])
