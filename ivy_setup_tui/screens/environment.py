@@ -25,6 +25,7 @@ from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import FixOptions
 from ivy_setup_tui.services.steps import journaled_note
+from ivy_setup_tui.widgets.outcome import OutcomeTable
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -113,6 +114,7 @@ class EnvironmentScreen(StepScreen):
             matrix: DataTable[Content] = DataTable(id="env-matrix", cursor_type="none")
             yield matrix
             yield Static(id="env-matrix-detail")
+            yield OutcomeTable(id="env-outcome")
             yield Vertical(id="env-files")
             yield Checkbox(
                 "Also for apps started from the desktop (~/.config/environment.d)",
@@ -149,6 +151,9 @@ class EnvironmentScreen(StepScreen):
 
     def render_extra(self, state: WizardState, facts: VersionFacts) -> None:
         """Plan again whenever a new diagnosis arrives (never while applying)."""
+        self.query_one(OutcomeTable).show(
+            state.outcome, state.outcome_before, running=state.proving
+        )
         diagnosis = state.diagnosis
         if diagnosis is None or self.applying or diagnosis is self._planned_for:
             return

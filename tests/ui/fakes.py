@@ -29,6 +29,7 @@ class FakeDiagnosis:
     facts: VersionFacts
     lookup: KeyLookup
     findings: list[Finding] = field(default_factory=list)
+    view: str = "a new terminal"  # what the wizard's real diagnosis reports
 
     def finding(self, check_id: str) -> Finding:
         """The finding with this id."""
