@@ -1,0 +1,97 @@
+"""Disabling a user's own IVY_ROOT / IVY_KEY line: only plain assignments, every other byte kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivy_setup_tui.services import shells, userlines
+from ivy_setup_tui.services.shells import Definition
+
+
+def item(path: Path, line: int, syntax: str = shells.POSIX, name: str = "IVY_ROOT") -> Definition:
+    return Definition(
+        path=path,
+        line=line,
+        name=name,
+        raw_value="~/.ivy",
+        value="~/.ivy",
+        literal_tilde=True,
+        shell="bash",
+        managed=False,
+        secret=name == "IVY_KEY",
+        syntax=syntax,
+    )
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'export IVY_ROOT="~/.ivy"',
+        "  export IVY_ROOT=~/.ivy   # mine",
+        "IVY_ROOT='~/.ivy'",
+        'declare -x IVY_ROOT="$HOME/x y"',
+    ],
+)
+def test_plain_posix_assignments_are_commented_out(tmp_path: Path, line: str) -> None:
+    data = f"# top\n{line}\nalias ll='ls -l'\n".encode()
+    out = userlines.disable_lines(data, [item(tmp_path / ".bashrc", 2)])
+    assert out == f"# top\n# [ivy-setup disabled] {line}\nalias ll='ls -l'\n".encode()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'true && export IVY_ROOT="~/.ivy"',
+        "export IVY_ROOT=~/.ivy; export OTHER=1",
+        "export IVY_ROOT=$(pwd)/.ivy",
+        'export IVY_ROOT="~/.ivy" \\',
+        "export IVY_ROOT=`pwd`",
+    ],
+)
+def test_lines_that_do_more_are_refused(tmp_path: Path, line: str) -> None:
+    data = f"{line}\n".encode()
+    with pytest.raises(ValueError, match="does more than set IVY_ROOT"):
+        userlines.disable_lines(data, [item(tmp_path / ".bashrc", 1)])
+
+
+def test_crlf_and_missing_final_newline_are_kept(tmp_path: Path) -> None:
+    data = b'# a\r\nexport IVY_ROOT="~/.ivy"\r\nexport IVY_ROOT=~/x'
+    out = userlines.disable_lines(
+        data, [item(tmp_path / ".profile", 2), item(tmp_path / ".profile", 3)]
+    )
+    assert out == (
+        b'# a\r\n# [ivy-setup disabled] export IVY_ROOT="~/.ivy"\r\n'
+        b"# [ivy-setup disabled] export IVY_ROOT=~/x"
+    )
+
+
+def test_fish_and_powershell_lines(tmp_path: Path) -> None:
+    fish = b'set -gx IVY_ROOT "~/.ivy"\nset -x -g IVY_ROOT ~/.ivy\n'
+    out = userlines.disable_lines(
+        fish, [item(tmp_path / "c.fish", 1, shells.FISH), item(tmp_path / "c.fish", 2, shells.FISH)]
+    )
+    assert out.count(b"# [ivy-setup disabled] set ") == 2
+    ps = b"$env:IVY_ROOT = '~/.ivy'\n"
+    out = userlines.disable_lines(ps, [item(tmp_path / "p.ps1", 1, shells.PWSH)])
+    assert out == b"# [ivy-setup disabled] $env:IVY_ROOT = '~/.ivy'\n"
+
+
+def test_an_already_disabled_line_is_left_as_it_is(tmp_path: Path) -> None:
+    data = b'# [ivy-setup disabled] export IVY_ROOT="~/.ivy"\n'
+    assert userlines.disable_lines(data, [item(tmp_path / ".bashrc", 1)]) == data
+
+
+def test_secret_values_are_hidden_in_diffs(tmp_path: Path) -> None:
+    path = tmp_path / ".bashrc"
+    secret = item(path, 1, name="IVY_KEY")
+    secret = Definition(
+        **{**secret.__dict__, "raw_value": "sk-SECRET-1234", "value": "sk-SECRET-1234"}
+    )
+    (edit,) = userlines.plan_edits(
+        [userlines.Disable(secret, "secret_in_readable_file")],
+        {path: b"export IVY_KEY=sk-SECRET-1234\n"},
+    )
+    assert edit.new == b"# [ivy-setup disabled] export IVY_KEY=sk-SECRET-1234\n"
+    assert "sk-SECRET" not in edit.hide("-export IVY_KEY=sk-SECRET-1234")
