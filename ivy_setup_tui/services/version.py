@@ -50,11 +50,27 @@ _SCHEME_MEANING = {
         "IVY_ROOT or IVY_KEY decides whether trace_graph or transpile run."
     ),
     IVY_KEY: (
-        "Key scheme: IVY_KEY. ivy reads the key from the IVY_KEY environment variable, else from "
-        "a file named ivy-key.pem in the working directory or any parent, and asks ivy's server "
-        "to verify it for source_to_source (and possibly transpile)."
+        "Key scheme: IVY_KEY. ivy reads the key from the IVY_KEY environment variable when it is "
+        "set (an empty IVY_KEY counts as set: no key, and no file is read), else from the "
+        "nearest {files} in the working directory or a parent (never the filesystem root); the "
+        "nearest file ends the search even when it is empty or unreadable. It sends the first "
+        "line exactly as read. In this release {key_use}."
     ),
 }
+
+
+def ivy_key_meaning(facts: VersionFacts) -> str:
+    """The IVY_KEY scheme as this release applies it: where it looks, and what the key is for."""
+    release = facts.release
+    dot_ivy = release is not None and release.dot_ivy_key_file
+    files = (
+        "ivy-key.pem or .ivy/ivy-key.pem (ivy-setup checks ivy-key.pem first within a folder: "
+        "that order was not measured)"
+        if dot_ivy
+        else "ivy-key.pem"
+    )
+    key_use = release.key_use if release is not None and release.key_use else "the key's use"
+    return _SCHEME_MEANING[IVY_KEY].format(files=files, key_use=key_use)
 
 
 def _quote(ctx: SystemContext, text: str | Path) -> str:
@@ -405,7 +421,10 @@ def _scheme_finding(ctx: SystemContext, target: Target) -> Finding:
             f"release will do with it. {facts.assumed_note}".strip(),
             evidence,
         )
-    parts = [_SCHEME_MEANING[facts.scheme]]
+    parts = [ivy_key_meaning(facts) if facts.scheme == IVY_KEY else _SCHEME_MEANING[facts.scheme]]
+    if facts.scheme == IVY_KEY:
+        evidence["dot_ivy_key_file"] = release.dot_ivy_key_file
+        evidence["key_use"] = release.key_use
     if facts.scheme == NONE:  # what this keyless release still does differs per release
         parts.append(release.summary)
     status = Status.INFO
@@ -423,7 +442,7 @@ def _scheme_finding(ctx: SystemContext, target: Target) -> Finding:
         title = f"ivy {installed} reads its key from IVY_KEY or ivy-key.pem"
         if release.extra_dependencies:
             parts.append(
-                "trace_graph and transpile also import "
+                "Its compiler (trace_graph, transpile) also imports "
                 + ", ".join(_dependency_names(release.extra_dependencies))
                 + ", which this release does not declare: install them too."
             )
