@@ -1012,5 +1012,3 @@ def test_ivy_key_invalid_stray_newline_in_the_variable_is_an_assumed_cause(
     assert "probably why the server refused it" in detail
     assert "assumed" in detail
     assert "may strip" not in detail
-
-
