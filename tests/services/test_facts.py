@@ -51,7 +51,8 @@ def test_unmeasured_ivy_key_releases_follow_the_nearest_measured_one(
 
 def test_the_measured_ivy_key_releases_differ_where_the_facts_say() -> None:
     old, new = facts.facts_for("0.0.9.2"), facts.facts_for("0.0.9.17")
-    assert old.release is not None and new.release is not None
+    assert old.release is not None
+    assert new.release is not None
     assert old.release.dot_ivy_key_file is False
     assert new.release.dot_ivy_key_file is True
     assert "source_to_source" in old.release.key_use
