@@ -868,7 +868,8 @@ def preview(
     notes.append(" ".join(why))
     offered = found.recommendation.choices if found.recommendation is not None else ()
     if offered:
-        notes.append(version.choices_text(offered, chosen=pick.version, bullets=True))
+        chosen = pick.version if spec is not None else None
+        notes.append(version.choices_text(offered, chosen=chosen, bullets=True))
     notes.append(f"After the change: {next_steps(pick.version)}")
 
     dist = target.ivy
