@@ -193,6 +193,11 @@ def test_an_empty_ivy_key_variable_counts_as_set_and_no_file_is_read(
         assert finding.fix is not None
         assert "unset IVY_KEY" in finding.fix.commands
 
+    # The key ivy no longer reads is still a secret a report must never show.
+    from ivy_setup_tui.services.report import collect_secrets
+
+    assert KEY in collect_secrets(diagnosis)
+
     detail = on_this_machine(UNABLE_TO_FIND, diagnosis, "ivy_key.missing")
     assert "IVY_KEY is set but empty" in detail
     assert f"never reads {q(diagnosis, good)}" in detail
