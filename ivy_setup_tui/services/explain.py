@@ -23,7 +23,7 @@ from packaging.version import InvalidVersion, Version
 
 from ivy_setup_tui.services.environment import evaluate_root
 from ivy_setup_tui.services.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resolve_ivy_root
-from ivy_setup_tui.services.keys import locate, physical
+from ivy_setup_tui.services.keys import hidden_state, locate, physical
 from ivy_setup_tui.services.model import Finding, Step
 
 if TYPE_CHECKING:
@@ -1382,7 +1382,7 @@ def _relate_ivy_key_missing(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
         hidden = getattr(lookup, "hidden", None)
         unread = (
             f" and never reads {_tilde(diagnosis, hidden)}, which holds a key"
-            if hidden is not None
+            if hidden is not None and hidden_state(ctx, hidden) == "usable"
             else ""
         )
         out.append(

@@ -101,7 +101,7 @@ class KeyLookup:
     elsewhere: tuple[Path, ...] = ()  # key files that exist but ivy does not read from here
     assumed: bool = False  # the scheme was not measured: the lookup is the most likely one
     project: Path | None = None  # the project folder as ivy's cwd (symlinks resolved)
-    hidden: Path | None = None  # IVY_KEY scheme: the key file an empty IVY_KEY keeps ivy from
+    hidden: Path | None = None  # IVY_KEY scheme: the nearest key file an empty IVY_KEY hides
 
     def to_evidence(self) -> dict[str, Any]:
         """SPEC §3 `key.location` evidence: path, ivy_root, searched, will_create, and extras."""
@@ -541,6 +541,13 @@ def _farther_ivy_key(
     return None
 
 
+def hidden_state(ctx: SystemContext, path: Path) -> str:
+    """What ivy would make of a key file it reaches: "usable", "empty" or "unreadable"."""
+    if not user_can(ctx, path, R_OK):
+        return "unreadable"
+    return "usable" if _file_size(path) else "empty"
+
+
 def _locate_ivy_key(
     ctx: SystemContext,
     facts: F.VersionFacts,
@@ -578,12 +585,12 @@ def _locate_ivy_key(
                 "set but empty: ivy takes it as its (missing) key and never reads ivy-key.pem",
             )
         )
-        _walked, nearest, nearest_problem, _target = _walk_ivy_key_files(ctx, facts, project)
+        _walked, nearest, _problem, _target = _walk_ivy_key_files(ctx, facts, project)
         return KeyLookup(
             path=None,
             searched=tuple(searched),
             problem="ivy_key_empty",
-            hidden=nearest if nearest_problem is None else None,
+            hidden=nearest,
             elsewhere=_unique(old_keys, exclude=None),
             **common,
         )
@@ -785,11 +792,14 @@ def _location_ivy_key(
             "too is checked by environment.persisted.",
         )
     if lookup.problem == "ivy_key_empty":
-        hidden = (
-            f" Unset, ivy would read {ctx.tilde(lookup.hidden)}."
-            if lookup.hidden is not None
-            else " No key file is on the search path either: place the key after unsetting it."
-        )
+        hidden = " No key file is on the search path either: place the key after unsetting it."
+        if lookup.hidden is not None:
+            shown = ctx.tilde(lookup.hidden)
+            hidden = {
+                "usable": f" Unset, ivy would read {shown}.",
+                "empty": f" Unset, ivy would stop at {shown}, which is empty: place the key there.",
+                "unreadable": f" Unset, ivy would stop at {shown}, which this user cannot read.",
+            }[hidden_state(ctx, lookup.hidden)]
         return finding(
             Status.WARNING,
             "IVY_KEY is set but empty: ivy finds no key",

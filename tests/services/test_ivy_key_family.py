@@ -204,6 +204,20 @@ def test_an_empty_ivy_key_variable_counts_as_set_and_no_file_is_read(
     no_key_claims(detail, q(diagnosis, good))
 
 
+def test_an_empty_ivy_key_variable_over_an_empty_file_names_both(
+    make_ctx: MakeCtx, venvs: dict[str, Path], proj: Path
+) -> None:
+    empty = put(proj / "ivy-key.pem", b"")
+    put(proj.parent / "ivy-key.pem", KEY)
+    diagnosis, found = diagnose(make_ctx, venvs["0.0.9.2"], proj, env_extra={"IVY_KEY": ""})
+    location = found["key.location"]
+    assert location.evidence["hidden"] == str(empty)
+    assert f"would stop at {diagnosis.ctx.tilde(empty)}, which is empty" in location.detail
+    detail = on_this_machine(UNABLE_TO_FIND, diagnosis, "ivy_key.missing")
+    assert "IVY_KEY is set but empty" in detail
+    assert "which holds a key" not in detail  # the file it hides is empty
+
+
 # --- a folder named ivy-key.pem ---------------------------------------------------------------
 
 
