@@ -1400,8 +1400,7 @@ def _relate_ivy_key_missing(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
         out.append(
             f"That is the cause here: from {project} the nearest key file is "
             f"{_tilde(diagnosis, lookup.path)}, and it is empty. The nearest file ends ivy's "
-            f"search even when empty, so ivy reads nothing and sends no key{beyond}. Put the key "
-            "into it (`ivy-setup fix --only key`) or remove it."
+            f"search even when empty, so ivy reads nothing and sends no key{beyond}."
         )
     elif problem == "key_unreadable" and lookup.path is not None:
         beyond = (
@@ -1412,8 +1411,7 @@ def _relate_ivy_key_missing(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
         out.append(
             f"That is the cause here: from {project} the nearest key file is "
             f"{_tilde(diagnosis, lookup.path)}, which this user cannot read. ivy swallows the "
-            f"PermissionError and stops there{beyond}, so it has no key. Make the file readable "
-            "(`ivy-setup fix --only permissions`)."
+            f"PermissionError and stops there{beyond}, so it has no key."
         )
     elif problem is None and lookup.path is not None and os.path.isfile(lookup.path):
         out.append(
