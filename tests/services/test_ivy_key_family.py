@@ -218,6 +218,21 @@ def test_an_empty_ivy_key_variable_over_an_empty_file_names_both(
     assert "which holds a key" not in detail  # the file it hides is empty
 
 
+def test_the_key_step_warns_that_an_empty_ivy_key_hides_the_file_it_places(
+    make_ctx: MakeCtx, venvs: dict[str, Path], proj: Path
+) -> None:
+    from ivy_setup_tui.services import fix_key
+    from ivy_setup_tui.services.plan import FixOptions
+
+    diagnosis, _found = diagnose(make_ctx, venvs["0.0.9.2"], proj, env_extra={"IVY_KEY": ""})
+    options = FixOptions(key_input=KEY.encode(), key_source="stdin")
+    plan = fix_key.plan(diagnosis.ctx, diagnosis, options)
+    notes = "\n".join(plan.notes)
+    assert "IVY_KEY is set but empty in this process" in notes
+    assert "unset IVY_KEY" in notes
+    assert KEY not in notes
+
+
 # --- a folder named ivy-key.pem ---------------------------------------------------------------
 
 
