@@ -439,7 +439,9 @@ def _scheme_finding(ctx: SystemContext, target: Target) -> Finding:
         status = Status.OK
         title = f"ivy {installed} needs no API key"
     else:
-        title = f"ivy {installed} reads its key from IVY_KEY or ivy-key.pem"
+        title = f"ivy {installed} reads its key from IVY_KEY or ivy-key.pem" + (
+            " (or .ivy/ivy-key.pem)" if release.dot_ivy_key_file else ""
+        )
         if release.extra_dependencies:
             parts.append(
                 "Its compiler (trace_graph, transpile) also imports "
