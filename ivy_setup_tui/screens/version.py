@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.services.context import SystemContext
     from ivy_setup_tui.services.fix_version import Preview
     from ivy_setup_tui.services.plan import StepPlan
+    from ivy_setup_tui.services.version import Choice
 
 _LOG_LINES = 2000
 
@@ -315,11 +316,16 @@ def release_options(preview: Preview) -> list[tuple[str, str]]:
     """The Select's (label, version) rows: compatible releases, newest first, tagged in words."""
     recommended = preview.survey.recommendation
     rec = recommended.version if recommended is not None else None
+    # Where every way out costs something (Python 3.12/3.13), each kind of release is tagged with
+    # what it means, so the list itself tells the choices apart.
+    kinds = {c.version: _kind_tag(c) for c in recommended.choices} if recommended else {}
     out = []
     for release in preview.survey.compatible:
         tags = []
         if release.version == rec:
             tags.append("recommended")
+        if release.version in kinds:
+            tags.append(kinds[release.version])
         if release.version == preview.survey.installed:
             tags.append("installed")
         if release.needs_build:
@@ -327,6 +333,15 @@ def release_options(preview: Preview) -> list[tuple[str, str]]:
         label = release.version + (f" ({', '.join(tags)})" if tags else "")
         out.append((label, release.version))
     return out
+
+
+def _kind_tag(choice: Choice) -> str:
+    """A few words for a choice's kind in the release list (the advice says the rest)."""
+    if choice.scheme == "IVY_KEY":
+        return "IVY_KEY"
+    if choice.scheme == "none":
+        return "no key, major" if choice.version.startswith("1.") else "no key"
+    return choice.scheme
 
 
 def _plan_widgets(plan: StepPlan) -> list[Static | CommandLine]:

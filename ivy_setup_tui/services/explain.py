@@ -22,8 +22,8 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from ivy_setup_tui.services.environment import evaluate_root
-from ivy_setup_tui.services.facts import resolve_ivy_root
-from ivy_setup_tui.services.keys import physical
+from ivy_setup_tui.services.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resolve_ivy_root
+from ivy_setup_tui.services.keys import hidden_state, locate, physical
 from ivy_setup_tui.services.model import Finding, Step
 
 if TYPE_CHECKING:
@@ -189,8 +189,8 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
         step="Permissions",
         steps=(Step.PERMISSIONS,),
-        applies_to=("<0.0.9.1", ">=0.0.9.2,<1.0.0"),
-        versions="0.0.9.0 (key.pem) and 0.0.9.2+ (ivy-key.pem)",
+        applies_to=("<0.0.9.1",),
+        versions="0.0.9.0 (0.0.9.2+ swallow it and say 'Unable to find an api key')",
         measured=True,
     ),
     Signature(
@@ -233,8 +233,10 @@ SIGNATURES: tuple[Signature, ...] = (
         patterns=(r"Unable\s+to\s+connect\s+to\s+ivy\s+server",),
         meaning=(
             "From 0.0.9.1 on, ivy pings its console server (GET .../ping/) before each "
-            "trace/transpile call and stops when that fails: this machine cannot reach it "
-            "(offline, proxy, firewall). No key is involved."
+            "trace/transpile call and stops when that fails; 0.0.9.17 also says it when its "
+            "transpile cannot ask the server (POST .../transpilation/transpilation_allowed, sent "
+            "on every call). This machine cannot reach the server (offline, proxy, firewall); "
+            "nothing is known to be wrong with the key."
         ),
         step="Network",
         steps=(Step.NETWORK,),
@@ -244,17 +246,22 @@ SIGNATURES: tuple[Signature, ...] = (
     ),
     Signature(
         id="ivy_key.missing",
-        title="No IVY_KEY variable and no ivy-key.pem found",
+        title="ivy found no key: IVY_KEY scheme",
         patterns=(r"Unable\s+to\s+find\s+an\s+api\s+key\s+in\s+the\s+IVY_KEY",),
         meaning=(
-            "From 0.0.9.2 on, ivy reads the key from the IVY_KEY environment variable, else from a "
-            "file named ivy-key.pem in the working directory or one of its parents; it does not "
-            "read ~/.ivy/key.pem. Neither was found."
+            "From 0.0.9.2 on, ivy reads the key from the IVY_KEY environment variable when it is "
+            "set, else from the nearest ivy-key.pem (0.0.9.17: or .ivy/ivy-key.pem) in the "
+            "working directory or one of its parents, never the filesystem root; it does not read "
+            "~/.ivy/key.pem. It found no key because there is no such file on the way, IVY_KEY is "
+            "set but empty (that counts as set, so no file is read), or the nearest ivy-key.pem "
+            "is empty or unreadable (the nearest file ends the search; ivy swallows the "
+            "PermissionError). In 0.0.9.2 only ivy.compiler.compiler.source_to_source needs the "
+            "key."
         ),
         step="Key (IVY_KEY scheme) or Environment",
         steps=(Step.KEY, Step.ENVIRONMENT),
         applies_to=(">=0.0.9.2,<1.0.0",),
-        versions="0.0.9.2+ (0.0.9.3 to 0.0.9.17 assumed alike)",
+        versions="0.0.9.2 and 0.0.9.17 (0.0.9.3 to 0.0.9.16 not measured, assumed alike)",
         measured=True,
     ),
     Signature(
@@ -263,13 +270,15 @@ SIGNATURES: tuple[Signature, ...] = (
         patterns=(r"Invalid\s+api\s+key\.?\s+Your\s+key\s+may\s+have\s+now\s+expired",),
         meaning=(
             "ivy sent the key to its server (POST .../verify_api_key/) and the server answered "
-            "that it is not valid: the key is wrong or expired, or it was stored with extra "
-            "characters. Check what is stored; if it is exactly your key, get a new one."
+            "that it is not valid: the key is wrong or expired, or the file holds extra "
+            "characters, which ivy sends too (it sends the first line exactly as read: a "
+            "newline, a CRLF ending, a byte-order mark or spaces are part of what the server "
+            "sees). Check what is stored; if it is exactly your key, get a new one."
         ),
         step="Key (a new key)",
         steps=(Step.KEY,),
         applies_to=(">=0.0.9.2,<1.0.0",),
-        versions="0.0.9.2+ (0.0.9.3 to 0.0.9.17 assumed alike)",
+        versions="0.0.9.2 (0.0.9.3 to 0.0.9.17 not measured for this message, assumed alike)",
         measured=True,
     ),
     Signature(
@@ -280,15 +289,37 @@ SIGNATURES: tuple[Signature, ...] = (
         ),
         requires=(r"ivy[/\\.]compiler",),
         meaning=(
-            "trace_graph and transpile in ivy 0.0.9.2 (later 0.0.9.x assumed alike) import "
+            "ivy's compiler (trace_graph, transpile) in 0.0.9.2 and 0.0.9.17 imports "
             "tensorflow, torch, pyyaml, astor and scipy, but ivy does not declare them, so pip did "
-            "not install them. Choose another release in the Version step, or install the missing "
-            "modules into the same interpreter."
+            "not install them. Choose another release in the Version step (1.0.x is pure Python "
+            "and needs no key), or install the missing modules into the same interpreter."
         ),
         step="Version",
         steps=(Step.VERSION,),
         applies_to=(">=0.0.9.2,<1.0.0",),
-        versions="0.0.9.2+",
+        versions="0.0.9.2 and 0.0.9.17 (0.0.9.3 to 0.0.9.16 not measured, assumed alike)",
+        measured=True,
+    ),
+    Signature(
+        id="source_to_source.broken",
+        title="source_to_source is broken as published: main_config.yml is missing",
+        patterns=(
+            r"FileNotFoundError:[^\n]*source_to_source_translator[/\\]+main_config\.yml",
+            r"No\s+such\s+file\s+or\s+directory:\s*['\"][^'\"\n]*source_to_source_translator"
+            r"[/\\]+main_config\.yml",
+        ),
+        meaning=(
+            "ivy 0.0.9.2 accepted the key and then failed in "
+            "ivy.compiler.compiler.source_to_source: it opens "
+            "'./source_to_source_translator/main_config.yml' relative to the working directory, "
+            "and the release does not ship that file. The key is fine; no key, folder or "
+            "permission change fixes this. Use transpile (which this release does not gate), or "
+            "choose another release in the Version step."
+        ),
+        step="Version",
+        steps=(Step.VERSION,),
+        applies_to=(">=0.0.9.2,<1.0.0",),
+        versions="0.0.9.2 (later 0.0.9.x not measured)",
         measured=True,
     ),
 )
@@ -343,7 +374,7 @@ _SENT_WRONG = {
 
 
 # Of those, the ones that change what is sent only because ivy sends the line exactly as read:
-# measured for 0.0.9.0's key.pem, not for the IVY_KEY scheme (0.0.9.2+), which may strip them.
+# measured for 0.0.9.0's key.pem and 0.0.9.2's ivy-key.pem; assumed for the IVY_KEY variable.
 _SENT_AS_READ = {
     "trailing_newline",
     "surrounding_whitespace",
@@ -354,7 +385,12 @@ _SENT_AS_READ = {
     "multiple_lines",
 }
 
-# Plain words for those codes that claim nothing about what ivy sends (IVY_KEY scheme).
+# The IVY_KEY scheme where it differs (measured on 0.0.9.2): an empty file sends no key at all.
+_IVY_KEY_WORDS = {
+    "empty": "is empty, so ivy sends no key at all",
+}
+
+# Plain words for those codes that claim nothing about what ivy sends (the IVY_KEY variable).
 _NEUTRAL_WORDS = {
     "trailing_newline": "ends with a newline",
     "surrounding_whitespace": "has spaces or tabs around the key",
@@ -1036,12 +1072,18 @@ def _misnamed(ivy_root: Path | None) -> list[str]:
 
 
 def _content_sentences(
-    diagnosis: Diagnosis, clues: _Clues, *, line: str, sent_as_read: bool = True
+    diagnosis: Diagnosis,
+    clues: _Clues,
+    *,
+    line: str,
+    sent_as_read: bool = True,
+    ivy_key: bool = False,
 ) -> list[str]:
     """Why the server refused the key ivy found, from `key.content` and the traceback's URL.
 
-    `sent_as_read`: the message comes from a release measured to send the key line unstripped
-    (0.0.9.0's key.pem); otherwise stray whitespace is only a possible cause, and said so.
+    `sent_as_read`: the key comes from a file whose first line ivy was measured to send unstripped
+    (0.0.9.0's key.pem, 0.0.9.2's ivy-key.pem); otherwise (the IVY_KEY variable) stray whitespace
+    is a cause assumed, and said so. `ivy_key`: the message is the IVY_KEY scheme's.
     """
     lookup = diagnosis.lookup
     content = _finding(diagnosis, "key.content")
@@ -1063,15 +1105,16 @@ def _content_sentences(
     maybe = [] if sent_as_read else [p for p in problems if p in _SENT_AS_READ]
     wrong = [p for p in wrong if p not in maybe]
     words = _PROBLEM_WORDS if sent_as_read else {**_PROBLEM_WORDS, **_NEUTRAL_WORDS}
+    if ivy_key:
+        words = {**words, **_IVY_KEY_WORDS}
     worded = [words.get(p, p.replace("_", " ")) for p in problems]
     if maybe and not wrong:
         out.append(
-            f"{line}{where} {'; it '.join(worded)}. That may be why the server refused it, but "
-            "this was not measured: that ivy sends the key exactly as read, newline and spaces "
-            "included, was measured only for 0.0.9.0's key.pem, not for the IVY_KEY scheme "
-            "(0.0.9.2+), which may strip them. Rewrite it to exactly the key (`ivy-setup fix "
-            "--only key`) to rule it out; if the server still refuses it, the key itself is wrong "
-            "or expired."
+            f"{line}{where} {'; it '.join(worded)}. That is probably why the server refused it: "
+            "ivy sends a file's first line exactly as read, newline and spaces included "
+            "(measured), and is assumed to send the variable's value as set too. Set it to "
+            "exactly the key to rule it out; if the server still refuses it, the key itself is "
+            "wrong or expired."
         )
     elif wrong:
         out.append(
@@ -1306,7 +1349,11 @@ def _relate_ip_lookup(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
 
 
 def _relate_ping(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
-    return _network_sentences(diagnosis, clues, ["ping"])
+    release = diagnosis.facts.release
+    names = ["ping"]
+    if release is not None and "transpilation_allowed" in release.endpoints:
+        names.append("transpilation_allowed")
+    return _network_sentences(diagnosis, clues, names)
 
 
 def _relate_key_permission(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
@@ -1343,23 +1390,85 @@ def _relate_dir_permission(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
     return out
 
 
+def _ivy_key_scheme_here(diagnosis: Diagnosis) -> bool:
+    """Whether the ivy ivy-setup examined uses the IVY_KEY scheme (its lookup is then ivy's)."""
+    return diagnosis.lookup.scheme == IVY_KEY
+
+
 def _relate_ivy_key_missing(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
     ctx = diagnosis.ctx
     project = _tilde(diagnosis, ctx.project)
     lookup = diagnosis.lookup
+    facts = diagnosis.facts
     out: list[str] = []
+    if not _ivy_key_scheme_here(diagnosis):
+        # The ivy examined here reads no IVY_KEY: replay 0.0.9.2's lookup to relate the message.
+        facts = facts_for(IVY_KEY_MEASURED[0])
+        lookup = locate(ctx, facts)
+        out.append(
+            f"Replaying the lookup of ivy {facts.version} (the ivy examined here uses another "
+            "scheme):"
+        )
+    problem = lookup.problem
     if ctx.env.get("IVY_KEY"):
         out.append(
             "IVY_KEY is set where ivy-setup runs, so the failing run did not have it: a new "
             "terminal, an IDE or a notebook kernel may not load it (see environment.persisted)."
         )
-    elif _key_found(diagnosis) and lookup.path is not None:
+    elif problem == "ivy_key_empty":
+        hidden = getattr(lookup, "hidden", None)
+        unread = (
+            f" and never reads {_tilde(diagnosis, hidden)}, which holds a key"
+            if hidden is not None and hidden_state(ctx, hidden) == "usable"
+            else ""
+        )
         out.append(
-            f"From {project} your ivy finds {_tilde(diagnosis, lookup.path)}: the failing run used "
-            "another working directory."
+            "That is the cause here: IVY_KEY is set but empty in this environment. ivy counts an "
+            f"empty IVY_KEY as set, so it has no key{unread}. Unset IVY_KEY where it is defined "
+            "(an IDE run configuration, a .env file, a shell file) instead of setting it to "
+            "nothing."
+        )
+    elif problem == "key_empty" and lookup.path is not None:
+        beyond = (
+            f"; it never reaches {_tilde(diagnosis, lookup.shadowed)}, which holds a key"
+            if lookup.shadowed is not None
+            else ""
+        )
+        out.append(
+            f"That is the cause here: from {project} the nearest key file is "
+            f"{_tilde(diagnosis, lookup.path)}, and it is empty. The nearest file ends ivy's "
+            f"search even when empty, so ivy reads nothing and sends no key{beyond}."
+        )
+    elif problem == "key_unreadable" and lookup.path is not None:
+        beyond = (
+            f"; it never reaches {_tilde(diagnosis, lookup.shadowed)}"
+            if lookup.shadowed is not None
+            else ""
+        )
+        out.append(
+            f"That is the cause here: from {project} the nearest key file is "
+            f"{_tilde(diagnosis, lookup.path)}, which this user cannot read. ivy swallows the "
+            f"PermissionError and stops there{beyond}, so it has no key."
+        )
+    elif problem is None and lookup.path is not None and os.path.isfile(lookup.path):
+        out.append(
+            f"From {project} your ivy finds {_tilde(diagnosis, lookup.path)} and would send its "
+            "key: the failing run used another working directory (or had an empty IVY_KEY set)."
         )
     else:
-        out.append(f"IVY_KEY is not set here, and there is no ivy-key.pem in {project} or above.")
+        files = (
+            "ivy-key.pem or .ivy/ivy-key.pem"
+            if facts.release is not None and facts.release.dot_ivy_key_file
+            else "ivy-key.pem"
+        )
+        out.append(
+            f"IVY_KEY is not set here, and there is no {files} file in {project} or any parent "
+            "(the filesystem root is never searched)."
+        )
+        skipped = [item.path for item in lookup.searched if "ivy skips it" in item.note]
+        if skipped:
+            listed = ", ".join(_tilde(diagnosis, path) for path in skipped)
+            out.append(f"{listed} is a folder, not a file: ivy skips it.")
     home_key = ctx.home / ".ivy" / "key.pem"
     if home_key.is_file():
         out.append(
@@ -1371,13 +1480,40 @@ def _relate_ivy_key_missing(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
 
 
 def _relate_ivy_key_invalid(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
-    if diagnosis.lookup.path is None and not diagnosis.ctx.env.get("IVY_KEY"):
+    lookup = diagnosis.lookup
+    if _ivy_key_scheme_here(diagnosis) and lookup.problem in (
+        "ivy_key_empty",
+        "key_empty",
+        "key_unreadable",
+    ):
+        return [
+            "From here your ivy sends no key at all (see key.location), so the failing run read "
+            "one elsewhere (another working directory or environment)."
+        ]
+    if lookup.path is None and not diagnosis.ctx.env.get("IVY_KEY"):
         return [
             "ivy-setup finds no key for this project now, so the failing run read one elsewhere "
             "(another working directory or environment)."
         ]
-    # This message is the IVY_KEY scheme's: sending the value unstripped was never measured there.
-    return _content_sentences(diagnosis, clues, line="", sent_as_read=False)
+    # A file's first line is sent exactly as read (measured on 0.0.9.2); the variable's value is
+    # assumed to be sent as set.
+    from_file = lookup.source != "IVY_KEY"
+    return _content_sentences(diagnosis, clues, line="", sent_as_read=from_file, ivy_key=True)
+
+
+def _relate_source_to_source(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
+    installed = _installed(diagnosis)
+    out = [
+        "The key was accepted before this failure, so nothing in the key, its file, its folder "
+        "or the environment needs changing."
+    ]
+    if installed is not None:
+        out.append(
+            f"You have ivy {installed}. `ivy.transpile` runs without this translator; to use "
+            "another release, `ivy-setup fix --only version --ivy-version SPEC` (1.0.x needs no "
+            "key and is pure Python, but is a major version)."
+        )
+    return out
 
 
 def _relate_dependency(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
@@ -1388,8 +1524,8 @@ def _relate_dependency(diagnosis: Diagnosis, clues: _Clues) -> list[str]:
     return [
         f"The missing module is `{module}` (pip package `{dist}`). To install it into the "
         f"interpreter ivy-setup examined: `{command}`; or choose another release with "
-        "`ivy-setup fix --only version` (these undeclared imports were measured in 0.0.9.2; later "
-        "0.0.9.x releases are assumed alike)."
+        "`ivy-setup fix --only version` (these undeclared imports were measured in 0.0.9.2 and "
+        "0.0.9.17; the releases between them are assumed alike)."
     ]
 
 
@@ -1407,6 +1543,7 @@ _RELATERS: dict[str, Callable[[Diagnosis, _Clues], list[str]]] = {
     "ivy_key.missing": _relate_ivy_key_missing,
     "ivy_key.invalid": _relate_ivy_key_invalid,
     "dependency.missing": _relate_dependency,
+    "source_to_source.broken": _relate_source_to_source,
 }
 
 

@@ -22,7 +22,7 @@ UNKNOWN = "unknown"
 # Endpoints ivy calls. The base URLs can be overridden (documented in the README) so that tests and
 # air-gapped mirrors can point them elsewhere.
 KEY_SERVER_ENV = "IVY_SETUP_KEY_SERVER"  # 0.0.9.0: GET <base>/apikey/<key line>
-CONSOLE_ENV = "IVY_SETUP_CONSOLE"  # 0.0.9.1+: GET <base>/ping/, POST <base>/verify_api_key/
+CONSOLE_ENV = "IVY_SETUP_CONSOLE"  # 0.0.9.1+: /ping/, /verify_api_key/, 0.0.9.17 transpilation
 IP_LOOKUP_ENV = "IVY_SETUP_IP_LOOKUP"  # 0.0.9.0: public-IP lookup after an accepted key
 PYPI_ENV = "IVY_SETUP_INDEX_URL"  # overrides the index ivy-setup reads release files from
 
@@ -54,13 +54,18 @@ class ReleaseFacts:
     scheme: str
     measured: bool
     summary: str
-    key_gate: bool  # True where trace_graph/transpile/unify refuse to run without a valid key
+    # True where a call refuses to run without a valid key: trace_graph/transpile/unify in
+    # 0.0.9.0, only ivy.compiler.compiler.source_to_source in 0.0.9.2.
+    key_gate: bool
     uses_ivy_dir: bool  # True where ivy creates/uses a `.ivy` folder (caches, key.pem)
     writes_caches: bool  # True where ivy writes caches into `.ivy` (needs it writable)
     endpoints: tuple[str, ...]  # endpoint names, see `endpoints()`
     extra_dependencies: tuple[str, ...] = ()  # undeclared modules trace/transpile import
     measured_versions: tuple[str, ...] = ()  # exact versions measured inside an assumed range
     cwd_files: tuple[str, ...] = ()  # files ivy writes into the cwd (it must be writable)
+    like: str | None = None  # the measured release an unmeasured range is assumed to follow
+    dot_ivy_key_file: bool = False  # IVY_KEY scheme: each folder's .ivy/ivy-key.pem is read too
+    key_use: str = ""  # IVY_KEY scheme: which calls use the key, in words
 
     def contains(self, version: Version) -> bool:
         """True when `version` falls in this range."""
@@ -68,6 +73,19 @@ class ReleaseFacts:
             return False
         return self.high is None or version < Version(self.high)
 
+
+# Modules the 0.0.9.2+ compiler imports without declaring them (measured on 0.0.9.2 and 0.0.9.17).
+_COMPILER_DEPENDENCIES = ("tensorflow", "torch", "yaml", "astor", "scipy")
+_KEY_USE_0_0_9_2 = (
+    "only ivy.compiler.compiler.source_to_source needs the key (and, with an accepted key, "
+    "fails as published with FileNotFoundError: './source_to_source_translator/main_config.yml'); "
+    "transpile runs with no key or a refused one (a key it finds is sent, and a valid one only "
+    "stops a telemetry request), and trace_graph only pings"
+)
+_KEY_USE_0_0_9_17 = (
+    "transpile POSTs the key (or null when there is none) to ivy's server on every call and the "
+    "server decides whether it may run; the key is optional"
+)
 
 RELEASES: tuple[ReleaseFacts, ...] = (
     ReleaseFacts(
@@ -111,20 +129,76 @@ RELEASES: tuple[ReleaseFacts, ...] = (
     ),
     ReleaseFacts(
         low="0.0.9.2",
-        high="0.0.9.18",
+        high="0.0.9.3",
         scheme=IVY_KEY,
-        measured=False,
-        measured_versions=("0.0.9.2",),
+        measured=True,
         summary=(
-            "0.0.9.2 reads the key from the IVY_KEY variable, else from an ivy-key.pem file in the "
-            "working directory or a parent, and verifies it with ivy's server for source_to_source "
-            "(and possibly transpile)."
+            "0.0.9.2 reads the key from the IVY_KEY variable, else from the nearest ivy-key.pem "
+            "file in the working directory or a parent, and verifies it with ivy's server only "
+            "for ivy.compiler.compiler.source_to_source; transpile runs without a key."
         ),
         key_gate=True,
         uses_ivy_dir=True,
         writes_caches=True,
         endpoints=("ping", "verify_api_key"),
-        extra_dependencies=("tensorflow", "torch", "yaml", "astor", "scipy"),
+        extra_dependencies=_COMPILER_DEPENDENCIES,
+        key_use=_KEY_USE_0_0_9_2,
+    ),
+    ReleaseFacts(
+        low="0.0.9.3",
+        high="0.0.9.10",
+        scheme=IVY_KEY,
+        measured=False,
+        like="0.0.9.2",
+        summary=(
+            "Releases 0.0.9.3 to 0.0.9.9 were not measured; assumed to behave like 0.0.9.2, the "
+            "nearest measured release: the key comes from IVY_KEY, else the nearest ivy-key.pem "
+            "in the working directory or a parent, and only source_to_source needs it."
+        ),
+        key_gate=True,
+        uses_ivy_dir=True,
+        writes_caches=True,
+        endpoints=("ping", "verify_api_key"),
+        extra_dependencies=_COMPILER_DEPENDENCIES,
+        key_use=_KEY_USE_0_0_9_2,
+    ),
+    ReleaseFacts(
+        low="0.0.9.10",
+        high="0.0.9.17",
+        scheme=IVY_KEY,
+        measured=False,
+        like="0.0.9.17",
+        summary=(
+            "Releases 0.0.9.10 to 0.0.9.16 were not measured; assumed to behave like 0.0.9.17, the "
+            "nearest measured release: the key comes from IVY_KEY, else the nearest ivy-key.pem "
+            "or .ivy/ivy-key.pem in the working directory or a parent, and transpile asks ivy's "
+            "server on every call, key optional."
+        ),
+        key_gate=False,
+        uses_ivy_dir=True,
+        writes_caches=True,
+        endpoints=("ping", "verify_api_key", "transpilation_allowed"),
+        extra_dependencies=_COMPILER_DEPENDENCIES,
+        dot_ivy_key_file=True,
+        key_use=_KEY_USE_0_0_9_17,
+    ),
+    ReleaseFacts(
+        low="0.0.9.17",
+        high="0.0.9.18",
+        scheme=IVY_KEY,
+        measured=True,
+        summary=(
+            "0.0.9.17 reads the key from the IVY_KEY variable, else from the nearest ivy-key.pem "
+            "or .ivy/ivy-key.pem in the working directory or a parent; transpile asks ivy's "
+            "server on every call whether it may run, with the key or without one."
+        ),
+        key_gate=False,
+        uses_ivy_dir=True,
+        writes_caches=True,
+        endpoints=("ping", "verify_api_key", "transpilation_allowed"),
+        extra_dependencies=_COMPILER_DEPENDENCIES,
+        dot_ivy_key_file=True,
+        key_use=_KEY_USE_0_0_9_17,
     ),
     ReleaseFacts(
         low="0.0.9.18",
@@ -166,6 +240,10 @@ RELEASES: tuple[ReleaseFacts, ...] = (
     ),
 )
 
+# The measured releases of the IVY_KEY scheme: 0.0.9.2 (ivy-key.pem only) and 0.0.9.17 (also
+# .ivy/ivy-key.pem); the unmeasured ones between them follow the nearer of the two.
+IVY_KEY_MEASURED = ("0.0.9.2", "0.0.9.17")
+
 # The release whose key gate is the reason most users come here, and the first one without it.
 GATED_RELEASE = "0.0.9.0"
 FIRST_UNGATED = "0.0.9.1"
@@ -200,6 +278,11 @@ class VersionFacts:
         if self.version is None:
             return (
                 "(Assumed: ivy is not installed, so ivy-setup cannot tell which release will run.)"
+            )
+        if self.release is not None and self.release.like is not None:
+            return (
+                f"(Assumed: ivy {self.version} itself was not measured; this follows ivy "
+                f"{self.release.like}, the nearest measured release.)"
             )
         return (
             f"(Assumed: ivy {self.version} itself was not measured; this follows the facts "
@@ -241,6 +324,11 @@ def endpoints(env: Mapping[str, str]) -> dict[str, Endpoint]:
         "ping": Endpoint("ping", f"{console}/ping/", "0.0.9.1+ pings this before each call"),
         "verify_api_key": Endpoint(
             "verify_api_key", f"{console}/verify_api_key/", "0.0.9.2+ verifies IVY_KEY here"
+        ),
+        "transpilation_allowed": Endpoint(
+            "transpilation_allowed",
+            f"{console}/transpilation/transpilation_allowed",
+            "0.0.9.17 asks here on every transpile call, key optional",
         ),
     }
 

@@ -804,6 +804,13 @@ def _placement_notes(
             "IVY_KEY is set in this process: ivy uses it and never reads "
             f"{ctx.tilde(place.key_path)} while it is set (see environment.conflicts)."
         )
+    elif place.key_path is not None and ctx.env.get(_IVY_KEY) == "":
+        # Measured on 0.0.9.2: an empty IVY_KEY counts as set; no ivy-key.pem is read then.
+        notes.append(
+            "⚠ IVY_KEY is set but empty in this process: ivy counts that as set and never reads "
+            f"{ctx.tilde(place.key_path)} until IVY_KEY is unset where it is defined (`unset "
+            "IVY_KEY`; see environment.conflicts)."
+        )
     return notes
 
 

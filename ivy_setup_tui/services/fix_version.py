@@ -848,6 +848,7 @@ def preview(
         pick = choose(found, spec[0], spec[1], options.ivy_version, target)
         why = [f"You asked for {options.ivy_version.strip()}: ivy {pick.version} matches."]
         why += version.release_notes(pick, target)
+
     else:
         rec = found.recommendation
         assert rec is not None
@@ -865,6 +866,10 @@ def preview(
         notes.append(f"ivy {found.installed} is already installed: nothing to change.")
         return Preview(StepPlan(Step.VERSION, notes=tuple(notes)), found, pick.version)
     notes.append(" ".join(why))
+    offered = found.recommendation.choices if found.recommendation is not None else ()
+    if offered:
+        chosen = pick.version if spec is not None else None
+        notes.append(version.choices_text(offered, chosen=chosen, bullets=True))
     notes.append(f"After the change: {next_steps(pick.version)}")
 
     dist = target.ivy

@@ -143,17 +143,21 @@ def _first_line(text: str) -> tuple[str, str | None]:
     return text, None
 
 
-def ivy_sent_line(raw: bytes, *, truncated: bool = False) -> str | None:
+def ivy_sent_line(
+    raw: bytes, *, truncated: bool = False, empty_sends_nothing: bool = False
+) -> str | None:
     """Exactly what ivy 0.0.9.0 sends for a key.pem holding `raw`.
 
     Text mode turns CRLF and CR into "\\n" and the trailing "\\n" stays in what is sent; an empty
-    file makes ivy send the text "None". None means ivy itself fails to decode the file.
+    file makes ivy send the text "None". None means ivy itself fails to decode the file, or, with
+    `empty_sends_nothing` (the IVY_KEY scheme, measured on 0.0.9.2), that the file is empty and
+    ivy sends no key at all.
     """
     text = _decode_for_ivy(raw, final=not truncated)
     if text is None:
         return None
     if text == "":
-        return "None"
+        return None if empty_sends_nothing else "None"
     line, terminator = _first_line(text)
     return line + ("\n" if terminator else "")
 
@@ -205,11 +209,14 @@ def _looks_truncated(key: str) -> bool:
     return bool(key) and _BASE64.fullmatch(key) is not None and len(key) % 4 != 0
 
 
-def analyse_key(data: str | bytes, *, truncated: bool = False) -> KeyAnalysis:
+def analyse_key(
+    data: str | bytes, *, truncated: bool = False, empty_sends_nothing: bool = False
+) -> KeyAnalysis:
     """Find everything wrong with a key.
 
     `bytes` are a key file's content, judged by what ivy 0.0.9.0 sends from it (the first line,
-    unstripped); `str` is a value sent as a whole (e.g. the `IVY_KEY` variable). Never raises.
+    unstripped; `empty_sends_nothing`: an empty file sends no key, as in the IVY_KEY scheme);
+    `str` is a value sent as a whole (e.g. the `IVY_KEY` variable). Never raises.
     """
     problems: list[str] = []
 
@@ -219,7 +226,7 @@ def analyse_key(data: str | bytes, *, truncated: bool = False) -> KeyAnalysis:
 
     if isinstance(data, bytes):
         text, bom, decodes = _text_for_analysis(data)
-        sent = ivy_sent_line(data, truncated=truncated)
+        sent = ivy_sent_line(data, truncated=truncated, empty_sends_nothing=empty_sends_nothing)
         if bom:
             add("bom")
         if not decodes:

@@ -52,6 +52,8 @@ _MISNAMED_SCAN_LIMIT = 200
 # Names ivy itself puts in `.ivy`; never mistaken for a misnamed key.
 _IVY_OWN_NAMES = frozenset({"cache.sqlite", "blobs", "compiler"})
 IVY_KEY_VAR = "IVY_KEY"
+IVY_KEY_FILE_ROLE = "ivy-key.pem"
+DOT_IVY_KEY_FILE_ROLE = ".ivy/ivy-key.pem"
 IVY_ROOT_VAR = "IVY_ROOT"
 _OUTSIDE_HOME = " (the project is outside your home folder, so ~/.ivy is never on the way)"
 _VERIFY_REASON = "server verification comes with --online / the Key step's consent"
@@ -67,7 +69,9 @@ class SearchedPath:
 
     path: Path
     found: bool
-    role: str  # "IVY_ROOT", "walk", "key.pem", "ivy-key.pem", "IVY_KEY", "shadowed", "will_create"
+    # "IVY_ROOT", "walk", "key.pem", "ivy-key.pem", ".ivy/ivy-key.pem", "IVY_KEY", "shadowed",
+    # "will_create"
+    role: str
     note: str
 
     def to_evidence(self) -> dict[str, Any]:
@@ -97,6 +101,7 @@ class KeyLookup:
     elsewhere: tuple[Path, ...] = ()  # key files that exist but ivy does not read from here
     assumed: bool = False  # the scheme was not measured: the lookup is the most likely one
     project: Path | None = None  # the project folder as ivy's cwd (symlinks resolved)
+    hidden: Path | None = None  # IVY_KEY scheme: the nearest key file an empty IVY_KEY hides
 
     def to_evidence(self) -> dict[str, Any]:
         """SPEC §3 `key.location` evidence: path, ivy_root, searched, will_create, and extras."""
@@ -121,6 +126,7 @@ class KeyLookup:
             "misnamed": [str(path) for path in self.misnamed],
             "elsewhere": [str(path) for path in self.elsewhere],
             "assumed": self.assumed,
+            "hidden": text(self.hidden),
         }
 
 
@@ -142,6 +148,8 @@ PROBLEMS: tuple[str, ...] = (
     "key_unreadable",
     "colab_bypass",
     "no_ivy_key",
+    "ivy_key_empty",
+    "key_empty",
 )
 
 
@@ -328,7 +336,7 @@ def locate(ctx: SystemContext, facts: F.VersionFacts) -> KeyLookup:
     }
     home_key = ctx.home / F.IVY_DIR_NAME / F.KEY_FILE_NAME
     if scheme == F.IVY_KEY:
-        return _locate_ivy_key(ctx, root, project, home_key, common)
+        return _locate_ivy_key(ctx, facts, root, project, home_key, common)
     base = root.ivy_root or root.will_create
     expected = base / F.KEY_FILE_NAME if base is not None else None
     if scheme == F.NONE:
@@ -451,8 +459,98 @@ def _locate_key_pem(
     )
 
 
+def _ivy_key_dirs(project: Path) -> list[Path]:
+    """The folders the IVY_KEY scheme searches: the cwd, then each parent, never the root."""
+    return [folder for folder in (project, *project.parents) if folder.parent != folder]
+
+
+def _ivy_key_candidates(facts: F.VersionFacts, folder: Path) -> list[tuple[Path, str]]:
+    """(candidate, role) in one folder: ivy-key.pem, and for 0.0.9.17 also .ivy/ivy-key.pem."""
+    out = [(folder / F.IVY_KEY_FILE_NAME, IVY_KEY_FILE_ROLE)]
+    if facts.release is not None and facts.release.dot_ivy_key_file:
+        # Which of the two 0.0.9.17 checks first in one folder was not measured; ivy-key.pem
+        # first is the order of 0.0.9.2's own file.
+        out.append((folder / F.IVY_DIR_NAME / F.IVY_KEY_FILE_NAME, DOT_IVY_KEY_FILE_ROLE))
+    return out
+
+
+def _skipped_note(candidate: Path) -> str:
+    """Why the IVY_KEY scheme passes over something that exists under a key file's name."""
+    if os.path.isdir(candidate):
+        return "a folder, not a file: ivy skips it and keeps searching"
+    if os.path.islink(candidate) and not os.path.exists(candidate):
+        return "a symlink that leads nowhere: ivy skips it and keeps searching"
+    return "not a regular file: ivy skips it like a folder (assumed) and keeps searching"
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return None
+
+
+def _walk_ivy_key_files(
+    ctx: SystemContext, facts: F.VersionFacts, project: Path
+) -> tuple[list[SearchedPath], Path | None, str | None, Path | None]:
+    """Replay the IVY_KEY scheme's file search: (searched, nearest file, problem, symlink target).
+
+    The nearest *file* ends the search even when it is empty or unreadable (ivy swallows the
+    PermissionError); folders and dangling links named like a key file are skipped.
+    """
+    searched: list[SearchedPath] = []
+    for folder in _ivy_key_dirs(project):
+        for candidate, role in _ivy_key_candidates(facts, folder):
+            if not os.path.lexists(candidate):
+                searched.append(SearchedPath(candidate, False, role, "no file here"))
+                continue
+            if not os.path.isfile(candidate):
+                searched.append(SearchedPath(candidate, False, role, _skipped_note(candidate)))
+                continue
+            target = Path(os.path.realpath(candidate)) if os.path.islink(candidate) else None
+            link = f" (symlink to {target})" if target is not None else ""
+            if not user_can(ctx, candidate, R_OK):
+                note = "the nearest file, but not readable: ivy stops here and sends nothing"
+                searched.append(SearchedPath(candidate, False, role, note + link))
+                return searched, candidate, "key_unreadable", target
+            if _file_size(candidate) == 0:
+                note = "the nearest file, but empty: ivy stops here and sends nothing"
+                searched.append(SearchedPath(candidate, False, role, note + link))
+                return searched, candidate, "key_empty", target
+            searched.append(SearchedPath(candidate, True, role, "found (the nearest wins)" + link))
+            return searched, candidate, None, target
+    return searched, None, None, None
+
+
+def _farther_ivy_key(
+    ctx: SystemContext, facts: F.VersionFacts, project: Path, nearest: Path
+) -> Path | None:
+    """The first usable key file beyond `nearest` in the IVY_KEY search (one ivy never reaches)."""
+    passed = False
+    for folder in _ivy_key_dirs(project):
+        for candidate, _role in _ivy_key_candidates(facts, folder):
+            if candidate == nearest:
+                passed = True
+            elif (
+                passed
+                and os.path.isfile(candidate)
+                and user_can(ctx, candidate, R_OK)
+                and _file_size(candidate)
+            ):
+                return candidate
+    return None
+
+
+def hidden_state(ctx: SystemContext, path: Path) -> str:
+    """What ivy would make of a key file it reaches: "usable", "empty" or "unreadable"."""
+    if not user_can(ctx, path, R_OK):
+        return "unreadable"
+    return "usable" if _file_size(path) else "empty"
+
+
 def _locate_ivy_key(
     ctx: SystemContext,
+    facts: F.VersionFacts,
     root: _Root,
     project: Path,
     home_key: Path,
@@ -476,27 +574,40 @@ def _locate_ivy_key(
             elsewhere=_unique(old_keys, exclude=None),
             **common,
         )
-    note = "set but empty (ignored)" if value == "" else "not set"
-    searched.append(SearchedPath(Path("$" + IVY_KEY_VAR), False, "IVY_KEY", note))
-    for folder in _upward(project, include_fs_root=True):
-        candidate = folder / F.IVY_KEY_FILE_NAME
-        if os.path.lexists(candidate):
-            path, target, problem = _inspect_key_file(ctx, candidate)
-            if problem == "key_dangling":
-                searched.append(SearchedPath(candidate, False, "ivy-key.pem", "dangling symlink"))
-                continue
-            found_note = "found (the nearest wins)" if problem is None else problem
-            searched.append(SearchedPath(candidate, path is not None, "ivy-key.pem", found_note))
-            return KeyLookup(
-                path=path,
-                searched=tuple(searched),
-                problem=problem,
-                expected=candidate,
-                key_target=target,
-                elsewhere=_unique(old_keys, exclude=None),
-                **common,
+    if value is not None:
+        # Measured on 0.0.9.2: an empty IVY_KEY counts as set, so ivy has no key and never reads
+        # ivy-key.pem. What it would read were the variable unset is kept to say so.
+        searched.append(
+            SearchedPath(
+                Path("$" + IVY_KEY_VAR),
+                False,
+                "IVY_KEY",
+                "set but empty: ivy takes it as its (missing) key and never reads ivy-key.pem",
             )
-        searched.append(SearchedPath(candidate, False, "ivy-key.pem", "no ivy-key.pem here"))
+        )
+        _walked, nearest, _problem, _target = _walk_ivy_key_files(ctx, facts, project)
+        return KeyLookup(
+            path=None,
+            searched=tuple(searched),
+            problem="ivy_key_empty",
+            hidden=nearest,
+            elsewhere=_unique(old_keys, exclude=None),
+            **common,
+        )
+    searched.append(SearchedPath(Path("$" + IVY_KEY_VAR), False, "IVY_KEY", "not set"))
+    walked, nearest, problem, target = _walk_ivy_key_files(ctx, facts, project)
+    searched += walked
+    if nearest is not None:
+        return KeyLookup(
+            path=nearest,
+            searched=tuple(searched),
+            problem=problem,
+            expected=nearest,
+            key_target=target,
+            shadowed=_farther_ivy_key(ctx, facts, project, nearest) if problem else None,
+            elsewhere=_unique(old_keys, exclude=None),
+            **common,
+        )
     return KeyLookup(
         path=None,
         searched=tuple(searched),
@@ -596,59 +707,166 @@ def _location_none(
     )
 
 
+UNABLE_TO_FIND = "Unable to find an api key in the IVY_KEY env var, or ivy-key.pem file."
+
+
+def ivy_key_consequence(facts: F.VersionFacts) -> str:
+    """What a release of the IVY_KEY scheme does when it has no key, in a sentence or two."""
+    release = facts.release
+    if release is not None and release.dot_ivy_key_file:
+        return (
+            "Its transpile asks ivy's server on every call whether it may run and sends no key "
+            "(null) then; the server decides, so a key is optional."
+        )
+    return (
+        "Only ivy.compiler.compiler.source_to_source needs the key: it stops with "
+        f"'{UNABLE_TO_FIND}' transpile and trace_graph run without a key."
+    )
+
+
+def ivy_key_where(facts: F.VersionFacts) -> str:
+    """The IVY_KEY scheme's file search for this release, in words."""
+    release = facts.release
+    names = (
+        "ivy-key.pem or .ivy/ivy-key.pem"
+        if release is not None and release.dot_ivy_key_file
+        else "ivy-key.pem"
+    )
+    order = (
+        " (within one folder ivy-setup assumes ivy-key.pem comes before .ivy/ivy-key.pem: that "
+        "order was not measured)"
+        if release is not None and release.dot_ivy_key_file
+        else ""
+    )
+    return (
+        f"the nearest {names} in the working directory or a parent (never the filesystem root, "
+        f"symlinks resolved){order}"
+    )
+
+
+def _skipped_sentence(ctx: SystemContext, lookup: KeyLookup) -> str:
+    skipped = [item.path for item in lookup.searched if "ivy skips it" in item.note]
+    if not skipped:
+        return ""
+    return (
+        f" ivy skips {_list(ctx, skipped)}: a folder (or a broken link) under a key file's name "
+        "is not a file, so the search goes on past it."
+    )
+
+
+def _family_note(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) -> str:
+    """For an unmeasured release: what the other measured behaviour would read, when it differs."""
+    release = facts.release
+    if facts.measured or release is None or lookup.source == IVY_KEY_VAR:
+        return ""
+    if lookup.problem == "ivy_key_empty":
+        return ""
+    other = F.facts_for(F.IVY_KEY_MEASURED[0 if release.dot_ivy_key_file else 1])
+    project = lookup.project or physical(ctx.project)
+    _searched, nearest, problem, _target = _walk_ivy_key_files(ctx, other, project)
+    if nearest == lookup.path and problem == lookup.problem:
+        return ""
+    reads = (
+        f"would read {ctx.tilde(nearest)}"
+        if nearest is not None and problem is None
+        else (f"would stop at {ctx.tilde(nearest)}" if nearest is not None else "would find none")
+    )
+    return (
+        f" Caution: ivy {other.version}, the other measured release of this scheme, {reads}; "
+        f"which of the two {_release(facts)} does was not measured."
+    )
+
+
 def _location_ivy_key(
     ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup, evidence: dict[str, Any]
 ) -> Finding:
     release = _release(facts)
     project = lookup.project or ctx.project
-    if lookup.source == IVY_KEY_VAR:
+    where = ivy_key_where(facts)
+    consequence = ivy_key_consequence(facts)
+    extra = _skipped_sentence(ctx, lookup) + _family_note(ctx, facts, lookup)
+    evidence["sent"] = (
+        "nothing"
+        if lookup.source is None
+        and (lookup.path is None or lookup.problem in ("key_empty", "key_unreadable"))
+        else "key"
+    )
+
+    def finding(status: Status, title: str, detail: str, fix: Fix | None = None) -> Finding:
         return Finding(
-            "key.location",
+            "key.location", status, title, _with_note(detail + extra, facts), evidence, fix
+        )
+
+    if lookup.source == IVY_KEY_VAR:
+        return finding(
             Status.OK,
             "The key comes from the IVY_KEY variable",
-            _with_note(
-                f"{release} reads its key from the IVY_KEY environment variable, which is set in "
-                "this process; an ivy-key.pem file would not be consulted. Whether new terminals "
-                "have it too is checked by environment.persisted.",
-                facts,
-            ),
-            evidence,
+            f"{release} reads its key from the IVY_KEY environment variable, which is set in "
+            "this process; ivy-key.pem files are not read then. Whether new terminals have it "
+            "too is checked by environment.persisted.",
         )
-    if lookup.path is not None:
-        unreadable = (
-            " It exists but the user cannot read it (see permissions.key_file)."
-            if lookup.problem == "key_unreadable"
+    if lookup.problem == "ivy_key_empty":
+        hidden = " No key file is on the search path either: place the key after unsetting it."
+        if lookup.hidden is not None:
+            shown = ctx.tilde(lookup.hidden)
+            hidden = {
+                "usable": f" Unset, ivy would read {shown}.",
+                "empty": f" Unset, ivy would stop at {shown}, which is empty: place the key there.",
+                "unreadable": f" Unset, ivy would stop at {shown}, which this user cannot read.",
+            }[hidden_state(ctx, lookup.hidden)]
+        return finding(
+            Status.WARNING,
+            "IVY_KEY is set but empty: ivy finds no key",
+            f"IVY_KEY is set to an empty value in this process. {release} counts an empty "
+            "IVY_KEY as set: it takes no key from it and never reads an ivy-key.pem file, so it "
+            f"sends nothing.{hidden} {consequence} Unset IVY_KEY where it is defined (an IDE run "
+            "configuration, a .env file, a shell file: see environment.conflicts) rather than "
+            "setting it to nothing.",
+            Fix(
+                "Unset the empty IVY_KEY",
+                False,
+                ("unset IVY_KEY",) if not ctx.is_windows else ("Remove-Item Env:IVY_KEY",),
+            ),
+        )
+    if lookup.path is not None and lookup.problem in ("key_empty", "key_unreadable"):
+        shown = ctx.tilde(lookup.path)
+        beyond = (
+            f" {ctx.tilde(lookup.shadowed)} holds a key, but ivy never gets that far."
+            if lookup.shadowed is not None
             else ""
         )
-        return Finding(
-            "key.location",
+        if lookup.problem == "key_empty":
+            return finding(
+                Status.WARNING,
+                f"The nearest key file, {shown}, is empty",
+                f"IVY_KEY is not set, so {release} uses {where}: {shown}. It is empty, and the "
+                f"nearest file ends the search even when empty, so ivy reads nothing and sends "
+                f"no key.{beyond} {consequence}",
+                Fix(
+                    f"Put the key into {shown} (or remove it)",
+                    True,
+                    ("ivy-setup fix --only key",),
+                ),
+            )
+        return finding(
+            Status.WARNING,
+            f"ivy stops at {shown}, which it cannot read",
+            f"IVY_KEY is not set, so {release} uses {where}: {shown}. This user cannot read it; "
+            "ivy swallows the PermissionError and the nearest file still ends the search, so it "
+            f"sends no key.{beyond} {consequence} Make it readable (see permissions.key_file).",
+            Fix("Make the key file readable", True, ("ivy-setup fix --only permissions",)),
+        )
+    if lookup.path is not None:
+        link = (
+            f" It is a symlink to {ctx.tilde(lookup.key_target)}; ivy reads through it."
+            if lookup.key_target is not None
+            else ""
+        )
+        return finding(
             Status.OK,
             f"ivy will read the key from {ctx.tilde(lookup.path)}",
-            _with_note(
-                f"IVY_KEY is not set, so {release} uses the nearest ivy-key.pem from "
-                f"{ctx.tilde(project)} upward: {ctx.tilde(lookup.path)}.{unreadable}",
-                facts,
-            ),
-            evidence,
-        )
-    if lookup.problem in ("key_is_dir", "key_not_regular") and lookup.expected is not None:
-        shown = ctx.tilde(lookup.expected)
-        return Finding(
-            "key.location",
-            Status.ERROR,
-            f"{shown} is not a file",
-            _with_note(
-                f"The nearest ivy-key.pem, {shown}, is not a regular file, so {release} cannot "
-                "read a key from it. Move it aside and place the key again.",
-                facts,
-            ),
-            evidence,
-            Fix(
-                "Move it aside and place the key",
-                False,
-                (f"mv {_q(lookup.expected)} {_q(str(lookup.expected) + '.bak')}",)
-                + ("ivy-setup fix --only key",),
-            ),
+            f"IVY_KEY is not set, so {release} uses {where} from {ctx.tilde(project)}: "
+            f"{ctx.tilde(lookup.path)}.{link}",
         )
     target = project / F.IVY_KEY_FILE_NAME
     commands: tuple[str, ...] = ("ivy-setup fix --only key",)
@@ -664,18 +882,11 @@ def _location_ivy_key(
             f"(umask 077 && printf '%s' \"$(head -n1 {_q(source)} | tr -d '\\r\\n\\t ')\" "
             f"> {_q(target)})",
         )
-    return Finding(
-        "key.location",
+    return finding(
         Status.WARNING,
         "No IVY_KEY variable and no ivy-key.pem file",
-        _with_note(
-            f"{release} takes its key from the IVY_KEY variable, else from an ivy-key.pem file in "
-            f"{ctx.tilde(project)} or a parent folder; neither exists. Calls that need the key "
-            "(source_to_source, and possibly transpile) fail with 'Unable to find an api key in "
-            f"the IVY_KEY env var, or ivy-key.pem file.'{old}",
-            facts,
-        ),
-        evidence,
+        f"{release} takes its key from the IVY_KEY variable, else from {where}, starting at "
+        f"{ctx.tilde(project)}; there is neither, so it sends no key. {consequence}{old}",
         Fix(f"Place the key in {ctx.tilde(target)} (0600)", True, commands),
     )
 
@@ -1007,10 +1218,21 @@ _REWRITABLE = frozenset(
 )
 
 
-def _content_status(facts: F.VersionFacts, problems: list[str]) -> Status:
+# How the IVY_KEY scheme's file content reads where it differs from 0.0.9.0's key.pem (measured on
+# 0.0.9.2: an empty file sends no key at all, not the text 'None').
+_DESCRIBE_IVY_KEY = {
+    "empty": "it is empty, so ivy reads nothing and sends no key ('Unable to find an api key in "
+    "the IVY_KEY env var, or ivy-key.pem file.')",
+}
+
+
+def _content_status(
+    facts: F.VersionFacts, problems: list[str], *, sent_exactly: bool | None = None
+) -> Status:
     if not problems:
         return Status.OK
-    sent_exactly = facts.scheme == F.KEY_PEM  # measured for 0.0.9.0: the line is sent unstripped
+    if sent_exactly is None:
+        sent_exactly = facts.scheme == F.KEY_PEM  # measured for 0.0.9.0: the line is unstripped
     if facts.scheme == F.UNKNOWN:
         return Status.WARNING
     if any(code in _ALWAYS_ERRORS for code in problems):
@@ -1035,6 +1257,25 @@ def _rewrite_commands(ctx: SystemContext, path: Path, problems: list[str]) -> tu
     return (f"printf '%s' \"$({pick} {_q(path)} | tr -d '\\r\\n\\t ')\" > {_q(path)}",)
 
 
+def _content_empty_ivy_key(facts: F.VersionFacts, evidence: dict[str, Any]) -> Finding:
+    """`key.content` when IVY_KEY is set but empty: ivy sends no key and reads no file."""
+    evidence.update({"length": 0, "problems": ["empty"], "source": IVY_KEY_VAR, "sent": "nothing"})
+    evidence.update({"sent_length": None, "sent_fingerprint": None})
+    return Finding(
+        "key.content",
+        Status.WARNING,
+        "IVY_KEY is set but empty",
+        _with_note(
+            f"IVY_KEY is set to an empty value: {_release(facts)} counts it as set, sends no key "
+            "and never reads an ivy-key.pem file ('Unable to find an api key in the IVY_KEY env "
+            "var, or ivy-key.pem file.'). See key.location for the fix.",
+            facts,
+        ),
+        evidence,
+        Fix("Unset the empty IVY_KEY", False, ("unset IVY_KEY",)),
+    )
+
+
 def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) -> Finding:
     """`key.content`: would ivy send a clean key (the first line exactly as ivy reads it)?"""
     evidence: dict[str, Any] = {"length": None, "fingerprint": None, "problems": []}
@@ -1049,6 +1290,9 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
         )
     analysis: KeyAnalysis
     path: Path | None = None
+    ivy_key_scheme = facts.scheme == F.IVY_KEY
+    if ivy_key_scheme and lookup.problem == "ivy_key_empty":
+        return _content_empty_ivy_key(facts, evidence)
     if lookup.source == IVY_KEY_VAR:
         value = ctx.env.get(IVY_KEY_VAR, "")
         analysis = analyse_key(value)
@@ -1059,16 +1303,35 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
         read = read_key_line(path)
         evidence["source"] = "file"
         evidence["path"] = str(path)
+        if ivy_key_scheme and lookup.problem == "key_unreadable" and read.readable:
+            # ivy-setup may read what the user cannot (run as root for them): judge it as ivy.
+            read = KeyRead(path, b"", None, error="permission_denied")
         if not read.readable:
+            swallowed = (
+                f" {release} cannot read it either: it swallows the PermissionError and sends no "
+                "key ('Unable to find an api key in the IVY_KEY env var, or ivy-key.pem file.')."
+                if ivy_key_scheme
+                else ""
+            )
+            if ivy_key_scheme:
+                evidence["sent"] = "nothing"
             return Finding(
                 "key.content",
                 Status.SKIPPED,
                 "The key file cannot be read",
-                f"{ctx.tilde(path)} could not be read by ivy-setup ({read.error}); see "
+                _with_note(
+                    f"{ctx.tilde(path)} could not be read by ivy-setup ({read.error}); see "
+                    f"permissions.key_file.{swallowed}",
+                    facts,
+                )
+                if ivy_key_scheme
+                else f"{ctx.tilde(path)} could not be read by ivy-setup ({read.error}); see "
                 "permissions.key_file.",
                 {**evidence, "reason": read.error},
             )
-        analysis = analyse_key(read.raw, truncated=read.truncated)
+        analysis = analyse_key(
+            read.raw, truncated=read.truncated, empty_sends_nothing=ivy_key_scheme
+        )
         what = ctx.tilde(path)
     else:
         other = key_to_examine(ctx, lookup)
@@ -1084,7 +1347,12 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
         return _content_off_chain(ctx, facts, lookup, other, evidence)
     evidence.update(analysis.to_evidence())
     problems = analysis.problems
-    status = _content_status(facts, problems)
+    # The IVY_KEY scheme sends a file's first line exactly as read (measured on 0.0.9.2); that it
+    # sends the variable's value untouched too is assumed.
+    from_file = lookup.source != IVY_KEY_VAR
+    if ivy_key_scheme:
+        evidence["sent"] = "nothing" if analysis.sent_length is None else "key"
+    status = _content_status(facts, problems, sent_exactly=(ivy_key_scheme and from_file) or None)
     if status is Status.OK:
         detail = (
             f"{what} holds a single clean line of {analysis.length} characters (fingerprint "
@@ -1098,17 +1366,22 @@ def check_content(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
             _with_note(detail, facts),
             evidence,
         )
-    reasons = "; ".join(_DESCRIBE[code] for code in problems)
+    words = {**_DESCRIBE, **_DESCRIBE_IVY_KEY} if ivy_key_scheme else _DESCRIBE
+    reasons = "; ".join(words[code] for code in problems)
     sent_note = (
         f" {release} sends the first line of key.pem exactly as read, so the server sees a "
         "different key and refuses it (MC.pyx line 141)."
         if facts.scheme == F.KEY_PEM and any(code in _SENT_AS_IS for code in problems)
         else ""
     )
-    if facts.scheme == F.IVY_KEY and any(code in _SENT_AS_IS for code in problems):
+    if ivy_key_scheme and any(code in _SENT_AS_IS for code in problems):
         sent_note = (
-            f" Whether {release} strips such characters was not measured; a clean key avoids "
-            "the question."
+            f" {release} sends the first line of the file exactly as read (a newline, a CRLF "
+            "ending as '\\n', a byte-order mark and spaces are all sent: measured on 0.0.9.2), "
+            "so the server sees a different key and answers 'Invalid api key'."
+            if from_file
+            else f" {release} is assumed to send the variable's value as set, as it sends the "
+            "file's first line unstripped (measured for the file, not for the variable)."
         )
     detail = f"{what}: {reasons}.{sent_note}"
     fix: Fix | None
@@ -1256,6 +1529,8 @@ def check_verified(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup)
             {"result": "unverified", "reason": "no key needed"},
         )
     has_key = lookup.source == IVY_KEY_VAR or lookup.path is not None
+    if facts.scheme == F.IVY_KEY and lookup.problem in ("key_empty", "key_unreadable"):
+        has_key = False  # the nearest file ends the search, and ivy sends nothing from it
     if has_key and ctx.online and not ctx.offline:
         # Imported here: the verification loads requests, which `check --offline` never needs.
         from ivy_setup_tui.services import verify

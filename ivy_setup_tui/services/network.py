@@ -52,8 +52,12 @@ _CONSEQUENCE: Mapping[tuple[str, str], str] = {
         'connection."'
     ),
     ("verify_api_key", "network"): (
-        "ivy 0.0.9.2 and later verify IVY_KEY there; without an answer source_to_source (and "
-        "possibly transpile) fails with requests.exceptions.ConnectionError from verify_api_key"
+        "ivy 0.0.9.2 and later verify IVY_KEY there; without an answer source_to_source fails "
+        "with requests.exceptions.ConnectionError from verify_api_key"
+    ),
+    ("transpilation_allowed", "network"): (
+        "ivy 0.0.9.17 asks there on every transpile call, with or without a key; without an "
+        'answer it stops with "Unable to connect to Ivy server"'
     ),
     ("verify_api_key", "http"): (
         "ivy 0.0.9.2 and later verify IVY_KEY there and accept it only when the reply says "

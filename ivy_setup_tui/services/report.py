@@ -147,7 +147,8 @@ def collect_secrets(diagnosis: Diagnosis) -> list[str]:
         out.append(env_key)
     lookup = diagnosis.lookup
     paths: list[Path] = []
-    for candidate in (lookup.path, getattr(lookup, "shadowed", None)):
+    candidates = (lookup.path, getattr(lookup, "shadowed", None), getattr(lookup, "hidden", None))
+    for candidate in candidates:
         if isinstance(candidate, (str, Path)):
             paths.append(Path(candidate))
     paths.extend(

@@ -281,6 +281,8 @@ def _sent_from_lookup(ctx: SystemContext, lookup: KeyLookup) -> tuple[str | None
     if lookup.path is None:
         return None, "no key"
     read = read_key_line(lookup.path)
+    if lookup.scheme == F.IVY_KEY and read.readable and not read.raw:
+        return None, "no key"  # the IVY_KEY scheme sends nothing for an empty file (0.0.9.2)
     return read.sent, ctx.tilde(lookup.path)
 
 

@@ -50,11 +50,27 @@ _SCHEME_MEANING = {
         "IVY_ROOT or IVY_KEY decides whether trace_graph or transpile run."
     ),
     IVY_KEY: (
-        "Key scheme: IVY_KEY. ivy reads the key from the IVY_KEY environment variable, else from "
-        "a file named ivy-key.pem in the working directory or any parent, and asks ivy's server "
-        "to verify it for source_to_source (and possibly transpile)."
+        "Key scheme: IVY_KEY. ivy reads the key from the IVY_KEY environment variable when it is "
+        "set (an empty IVY_KEY counts as set: no key, and no file is read), else from the "
+        "nearest {files} in the working directory or a parent (never the filesystem root); the "
+        "nearest file ends the search even when it is empty or unreadable. It sends the first "
+        "line exactly as read. In this release {key_use}."
     ),
 }
+
+
+def ivy_key_meaning(facts: VersionFacts) -> str:
+    """The IVY_KEY scheme as this release applies it: where it looks, and what the key is for."""
+    release = facts.release
+    dot_ivy = release is not None and release.dot_ivy_key_file
+    files = (
+        "ivy-key.pem or .ivy/ivy-key.pem (ivy-setup checks ivy-key.pem first within a folder: "
+        "that order was not measured)"
+        if dot_ivy
+        else "ivy-key.pem"
+    )
+    key_use = release.key_use if release is not None and release.key_use else "the key's use"
+    return _SCHEME_MEANING[IVY_KEY].format(files=files, key_use=key_use)
 
 
 def _quote(ctx: SystemContext, text: str | Path) -> str:
@@ -405,7 +421,10 @@ def _scheme_finding(ctx: SystemContext, target: Target) -> Finding:
             f"release will do with it. {facts.assumed_note}".strip(),
             evidence,
         )
-    parts = [_SCHEME_MEANING[facts.scheme]]
+    parts = [ivy_key_meaning(facts) if facts.scheme == IVY_KEY else _SCHEME_MEANING[facts.scheme]]
+    if facts.scheme == IVY_KEY:
+        evidence["dot_ivy_key_file"] = release.dot_ivy_key_file
+        evidence["key_use"] = release.key_use
     if facts.scheme == NONE:  # what this keyless release still does differs per release
         parts.append(release.summary)
     status = Status.INFO
@@ -420,10 +439,12 @@ def _scheme_finding(ctx: SystemContext, target: Target) -> Finding:
         status = Status.OK
         title = f"ivy {installed} needs no API key"
     else:
-        title = f"ivy {installed} reads its key from IVY_KEY or ivy-key.pem"
+        title = f"ivy {installed} reads its key from IVY_KEY or ivy-key.pem" + (
+            " (or .ivy/ivy-key.pem)" if release.dot_ivy_key_file else ""
+        )
         if release.extra_dependencies:
             parts.append(
-                "trace_graph and transpile also import "
+                "Its compiler (trace_graph, transpile) also imports "
                 + ", ".join(_dependency_names(release.extra_dependencies))
                 + ", which this release does not declare: install them too."
             )
@@ -441,13 +462,39 @@ def _dependency_names(modules: Sequence[str]) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """One kind of release the user can pick instead, and what it means for them (from the facts)."""
+
+    version: str
+    scheme: str
+    measured: bool
+    meaning: str
+    recommended: bool = False
+
+    def to_evidence(self) -> dict[str, Any]:
+        """JSON-safe form for `version.upgrade` evidence."""
+        return {
+            "version": self.version,
+            "scheme": self.scheme,
+            "measured": self.measured,
+            "meaning": self.meaning,
+            "recommended": self.recommended,
+        }
+
+
+@dataclass(frozen=True)
 class Recommendation:
-    """What version.upgrade proposes: a release (or none), the status, and the reasons in words."""
+    """What version.upgrade proposes: a release (or none), the status, and the reasons in words.
+
+    `choices` lists the kinds of release that install here when the pick is a compromise (on
+    Python 3.12/3.13 only IVY_KEY-scheme 0.0.9.x releases and 1.0.x do): the user decides.
+    """
 
     version: str | None
     status: Status
     reason: str
     notes: tuple[str, ...] = ()
+    choices: tuple[Choice, ...] = ()
 
 
 def _parse(text: str | None) -> Version | None:
@@ -490,12 +537,7 @@ def _pick_notes(pick: CompatibleRelease, preferred: str, target: Target) -> list
         )
     facts = facts_for(pick.version)
     if facts.scheme == IVY_KEY and facts.release is not None:
-        notes.append(
-            f"ivy {pick.version} uses the IVY_KEY scheme (a key in IVY_KEY or ivy-key.pem, "
-            "checked for source_to_source and possibly transpile), and its trace/transpile need "
-            + ", ".join(_dependency_names(facts.release.extra_dependencies))
-            + ", which it does not declare."
-        )
+        notes.append(f"ivy {pick.version} uses {_ivy_key_meaning(pick.version, with_note=False)}")
     if _parse(pick.version) is not None and Version(pick.version) >= Version(MAJOR_RELEASE):
         notes.append(
             f"ivy {pick.version} is a new major version: it needs no key, but its APIs may differ "
@@ -545,6 +587,130 @@ def _alternatives_note(
     return notes
 
 
+def _ivy_key_meaning(version: str, *, with_note: bool = True) -> str:
+    """What an IVY_KEY-scheme release means for the user, from the facts of its range."""
+    facts = facts_for(version)
+    release = facts.release
+    assert release is not None
+    where = (
+        "IVY_KEY, ivy-key.pem or .ivy/ivy-key.pem"
+        if release.dot_ivy_key_file
+        else "IVY_KEY or ivy-key.pem"
+    )
+    use = (
+        "transpile asks ivy's server on every call whether it may run, key optional"
+        if release.dot_ivy_key_file
+        else "only ivy.compiler.compiler.source_to_source needs the key; transpile runs without one"
+    )
+    deps = ", ".join(_dependency_names(release.extra_dependencies))
+    broken = (
+        "source_to_source is broken as published (FileNotFoundError: "
+        "'./source_to_source_translator/main_config.yml', even with an accepted key)"
+    )
+    if _parse(version) != Version("0.0.9.2"):
+        broken += f": measured on 0.0.9.2, assumed for {version}"
+    note = f" {facts.assumed_note}" if facts.assumed_note and with_note else ""
+    return (
+        f"the IVY_KEY scheme (a key in {where}; {use}); its compiler needs {deps}, heavy "
+        f"packages it does not declare; {broken}.{note}"
+    )
+
+
+def _choice(c: CompatibleRelease, pick: CompatibleRelease | None) -> Choice:
+    facts = facts_for(c.version)
+    parsed = _parse(c.version)
+    if facts.scheme == IVY_KEY:
+        meaning = _ivy_key_meaning(c.version)
+    elif parsed is not None and parsed >= Version(MAJOR_RELEASE):
+        meaning = (
+            "no key at all and pure Python (one wheel for every platform), but a new major "
+            "version: its APIs may differ from the 0.0.9 releases your code was written for."
+            + (f" {facts.assumed_note}" if facts.assumed_note else "")
+        )
+    else:
+        meaning = (
+            "no key at all, its dependencies declared: the smallest step away from 0.0.9.0's "
+            "key gate (it pings ivy's server before each call)."
+        )
+    if c.needs_build:
+        meaning += " Only a source archive fits this Python, so pip must build it."
+    return Choice(
+        c.version,
+        facts.scheme,
+        facts.measured,
+        meaning,
+        recommended=pick is not None and c.version == pick.version,
+    )
+
+
+def choices_for(
+    compatible: Sequence[CompatibleRelease], pick: CompatibleRelease | None
+) -> tuple[Choice, ...]:
+    """One release per kind that installs here (0.0.9.1, the IVY_KEY scheme, 1.0.x), explained.
+
+    The pick represents its own kind; other kinds are represented by the release `_closest`
+    would take for them (a measured one where the range has it).
+    """
+    kinds: list[CompatibleRelease] = []
+    for floor, below in (
+        (FIRST_UNGATED, "0.0.9.2"),
+        ("0.0.9.2", MAJOR_RELEASE),
+        (MAJOR_RELEASE, None),
+    ):
+        inside = [
+            c
+            for c in compatible
+            if (v := _parse(c.version)) is not None
+            and v >= Version(floor)
+            and (below is None or v < Version(below))
+        ]
+        if not inside:
+            continue
+        if pick is not None and pick in inside:
+            kinds.append(pick)
+            continue
+        closest = _closest(inside, floor)
+        if closest is not None:
+            kinds.append(closest)
+    return tuple(_choice(c, pick) for c in kinds)
+
+
+def choices_text(
+    choices: Sequence[Choice], chosen: str | None = None, *, bullets: bool = False
+) -> str:
+    """The choices as one paragraph (or a bulleted block), ending with how to pick another."""
+    if not choices:
+        return ""
+
+    def tags(c: Choice) -> str:
+        words = (["recommended"] if c.recommended else []) + (
+            ["your choice"] if chosen is not None and _same_release(c.version, chosen) else []
+        )
+        return f" ({', '.join(words)})" if words else ""
+
+    parts = [f"ivy {c.version}{tags(c)}: {c.meaning}" for c in choices]
+    current = chosen or next((c.version for c in choices if c.recommended), None)
+    others = [
+        c.version for c in choices if current is None or not _same_release(c.version, current)
+    ]
+    how = (
+        f" To choose another: `ivy-setup fix --only version --ivy-version {others[0]}` (or the "
+        "release list in the wizard)."
+        if others
+        else ""
+    )
+    if bullets:
+        return "\n".join(["Your choices on this Python:", *(f"• {p}" for p in parts)]) + (
+            f"\n{how.strip()}" if how else ""
+        )
+    return "Your choices on this Python — " + " — ".join(parts) + how
+
+
+def _same_release(a: str, b: str) -> bool:
+    pa, pb = _parse(a), _parse(b)
+    return pa == pb if pa is not None and pb is not None else a == b
+
+
 def recommend(
     installed: str | None, compatible: Sequence[CompatibleRelease], target: Target
 ) -> Recommendation:
@@ -585,6 +751,17 @@ def recommend(
                 f"server accepts your key; {FIRST_UNGATED} no longer checks any key, the smallest "
                 "step away from the gate."
             )
+        if facts_for(pick.version).scheme == IVY_KEY:
+            # No keyless 0.0.9 release installs here (Python 3.12/3.13): every way out costs
+            # something, so each kind is laid out and the user decides.
+            offered = choices_for(compatible, pick)
+            if Version(pick.version) != Version(FIRST_UNGATED):
+                why.append(
+                    f"ivy {FIRST_UNGATED} has no file that installs on Python {target.version} "
+                    f"here ({_platform_words(target)}); {pick.version} is the closest release "
+                    "that does."
+                )
+            return Recommendation(pick.version, status, reason, tuple(why), offered)
         why += _pick_notes(pick, FIRST_UNGATED, target) + _alternatives_note(compatible, pick)
         return Recommendation(pick.version, status, reason, tuple(why))
 
@@ -700,6 +877,7 @@ def check_upgrade(ctx: SystemContext, target: Target, *, fetch: Fetch | None = N
         reason=plan.reason,
         compatible=[c.version for c in compatible],
         files_listed=len(files),
+        choices=[c.to_evidence() for c in plan.choices],
     )
     return _upgrade_finding(ctx, target, installed, plan, latest, evidence)
 
@@ -714,7 +892,7 @@ def _upgrade_finding(
 ) -> Finding:
     assert target.python is not None
     where = ctx.tilde(target.python)
-    notes = " ".join(plan.notes)
+    notes = " ".join([*plan.notes, choices_text(plan.choices)]).strip()
     if plan.version is None:
         if installed is None:
             title = "No ivy release installs on this Python"

@@ -338,6 +338,16 @@ MODULE_YAML = (
     "ModuleNotFoundError: No module named 'yaml'\n"
 )
 
+MAIN_CONFIG = (
+    "Traceback (most recent call last):\n"
+    '  File "/srv/proj/run.py", line 4, in <module>\n'
+    "    ivy.compiler.compiler.source_to_source(fn)\n"
+    '  File "/opt/env/lib/python3.10/site-packages/ivy/compiler/compiler.py", line 160, '
+    "in source_to_source\n"
+    "FileNotFoundError: [Errno 2] No such file or directory: "
+    "'./source_to_source_translator/main_config.yml'\n"
+)
+
 # One realistic text per signature id: every signature of the facts table is exercised.
 CASES: dict[str, str] = {
     "pilot_access.line_147": cython_pilot(147),
@@ -353,6 +363,7 @@ CASES: dict[str, str] = {
     "ivy_key.missing": IVY_KEY_MISSING,
     "ivy_key.invalid": IVY_KEY_INVALID,
     "dependency.missing": MODULE_YAML,
+    "source_to_source.broken": MAIN_CONFIG,
 }
 
 
@@ -976,20 +987,28 @@ def test_overlong_ivy_root_is_explained_not_crashed(make_ctx: MakeCtx, home: Pat
     assert "Line 147:" in detail_of(cython_pilot(147), diagnosis)
 
 
-@pytest.mark.parametrize("where", ["file", "variable"])
-def test_ivy_key_invalid_stray_newline_is_a_possible_cause_not_measured(
-    make_ctx: MakeCtx, work: Path, where: str
+def test_ivy_key_invalid_stray_newline_in_the_file_is_the_measured_cause(
+    make_ctx: MakeCtx, work: Path
 ) -> None:
-    # "ivy sends the line unstripped" was measured only for 0.0.9.0's key.pem.
-    if where == "file":
-        (work / "ivy-key.pem").write_text(KEY + "\n")
-        ctx = make_ctx()
-    else:
-        ctx = make_ctx(env_extra={"IVY_KEY": KEY + "\n"})
+    # Measured on 0.0.9.2: ivy sends ivy-key.pem's first line unstripped, newline included.
+    (work / "ivy-key.pem").write_text(KEY + "\n")
+
+    detail = detail_of(IVY_KEY_INVALID, real_diagnosis(make_ctx(), "0.0.9.2"))
+
+    assert "that is why the server refused it" in detail
+    assert "which ivy sends" in detail
+    assert "not measured" not in detail
+    assert "may strip" not in detail
+
+
+def test_ivy_key_invalid_stray_newline_in_the_variable_is_an_assumed_cause(
+    make_ctx: MakeCtx,
+) -> None:
+    # Unstripped sending was measured for the file's line; for the variable it is assumed.
+    ctx = make_ctx(env_extra={"IVY_KEY": KEY + "\n"})
 
     detail = detail_of(IVY_KEY_INVALID, real_diagnosis(ctx, "0.0.9.2"))
 
-    assert "may be why the server refused it" in detail
-    assert "not measured" in detail
-    assert "that is why the server refused it" not in detail
-    assert "which ivy sends" not in detail
+    assert "probably why the server refused it" in detail
+    assert "assumed" in detail
+    assert "may strip" not in detail

@@ -15,8 +15,10 @@ from ivy_setup_tui.services import facts
         ("0.0.9", facts.KEY_PEM, True, True),  # PEP 440: 0.0.9 == 0.0.9.0
         ("0.0.9.1", facts.NONE, True, False),
         ("0.0.9.2", facts.IVY_KEY, True, True),
-        ("0.0.9.3", facts.IVY_KEY, False, True),
-        ("0.0.9.17", facts.IVY_KEY, False, True),
+        ("0.0.9.3", facts.IVY_KEY, False, True),  # assumed like 0.0.9.2: source_to_source gated
+        ("0.0.9.8", facts.IVY_KEY, False, True),
+        ("0.0.9.14", facts.IVY_KEY, False, False),  # assumed like 0.0.9.17: the server decides
+        ("0.0.9.17", facts.IVY_KEY, True, False),
         ("0.0.9.18", facts.UNKNOWN, False, False),
         ("1.0.0.5", facts.NONE, True, False),
         ("1.0.0.1", facts.NONE, False, False),
@@ -30,6 +32,37 @@ def test_scheme_per_version(version: str, scheme: str, measured: bool, gate: boo
     assert found.release is not None
     assert found.release.key_gate is gate
     assert (found.assumed_note == "") is measured
+
+
+@pytest.mark.parametrize(
+    ("version", "like", "dot_ivy"),
+    [("0.0.9.3", "0.0.9.2", False), ("0.0.9.9", "0.0.9.2", False), ("0.0.9.10", "0.0.9.17", True)],
+)
+def test_unmeasured_ivy_key_releases_follow_the_nearest_measured_one(
+    version: str, like: str, dot_ivy: bool
+) -> None:
+    found = facts.facts_for(version)
+    assert found.release is not None
+    assert found.release.like == like
+    assert found.release.dot_ivy_key_file is dot_ivy
+    assert f"ivy {version} itself was not measured" in found.assumed_note
+    assert f"follows ivy {like}, the nearest measured release" in found.assumed_note
+
+
+def test_the_measured_ivy_key_releases_differ_where_the_facts_say() -> None:
+    old, new = facts.facts_for("0.0.9.2"), facts.facts_for("0.0.9.17")
+    assert old.release is not None
+    assert new.release is not None
+    assert old.release.dot_ivy_key_file is False
+    assert new.release.dot_ivy_key_file is True
+    assert "source_to_source" in old.release.key_use
+    assert "transpile runs with no key" in old.release.key_use
+    assert "every call" in new.release.key_use
+    assert "transpilation_allowed" in [e.name for e in facts.release_endpoints(new, {})]
+    assert "transpilation_allowed" not in [e.name for e in facts.release_endpoints(old, {})]
+    assert facts.endpoints({})["transpilation_allowed"].url == (
+        "https://console-5bxqyv5cga-uc.a.run.app/transpilation/transpilation_allowed"
+    )
 
 
 def test_not_installed_and_garbage_versions_are_unknown() -> None:

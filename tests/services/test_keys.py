@@ -851,10 +851,12 @@ def test_content_of_ivy_key_file_with_newline(make_ctx: MakeCtx, home: Path) -> 
 
     finding = check_content(ctx, IVY_KEY_SCHEME, lookup)
 
-    # How 0.0.9.2 treats the newline was not measured: a warning, not a certain error.
-    assert finding.status is Status.WARNING
+    # Measured on 0.0.9.2: the first line is sent unstripped, so the newline breaks the key.
+    assert finding.status is Status.ERROR
     assert finding.evidence["problems"] == ["trailing_newline"]
-    assert "not measured" in finding.detail
+    assert finding.evidence["sent_length"] == len(KEY) + 1
+    assert "exactly as read" in finding.detail
+    assert "not measured" not in finding.detail
     assert finding.fix is not None
     run_sh(finding.fix.commands[0])
     assert (project / "ivy-key.pem").read_bytes() == KEY.encode()

@@ -227,3 +227,34 @@ async def test_offline_shows_the_facts_and_offers_nothing_to_apply(
         await pilot.click("#version-skip")
         await pilot.pause()
         assert isinstance(app.screen, KeyScreen)
+
+
+def test_on_python_3_13_the_release_list_and_advice_tell_the_choices_apart(
+    make_ctx: Callable[..., SystemContext],
+) -> None:
+    # Only IVY_KEY releases (0.0.9.14+) and 1.0.x install on 3.13: the list tags each kind and
+    # the advice says what each means, so the user chooses knowingly.
+    from ivy_setup_tui.screens.version import _advice
+    from ivy_setup_tui.services import fix_version, keys
+    from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.facts import facts_for
+    from ivy_setup_tui.services.interpreter import target_from_raw
+    from ivy_setup_tui.services.plan import FixOptions
+    from tests.services.venvs import fake_ivy, fake_raw, ivy_release_files
+
+    raw = fake_raw(python=(3, 13, 0), ivy=fake_ivy("0.0.9.0"))
+    target = target_from_raw(Path("/opt/python/bin/python3"), raw)
+    ctx = make_ctx()
+    facts = facts_for("0.0.9.0")
+    diagnosis = Diagnosis(ctx=ctx, target=target, facts=facts, lookup=keys.locate(ctx, facts))
+
+    preview = fix_version.preview(ctx, diagnosis, FixOptions(), fetch=ivy_release_files)
+
+    labels = [label for label, _value in release_options(preview)]
+    assert "0.0.9.14 (recommended, IVY_KEY)" in labels
+    assert "1.0.0.5 (no key, major)" in labels
+    assert "0.0.9.15" in labels  # other releases stay plain
+    advice = "\n".join(_advice(preview.plan))
+    assert "Your choices on this Python:" in advice
+    assert "• ivy 0.0.9.14 (recommended): the IVY_KEY scheme" in advice
+    assert "• ivy 1.0.0.5: no key at all and pure Python" in advice
