@@ -330,12 +330,7 @@ def probe_scheme(facts: F.VersionFacts) -> str:
     if facts.scheme == F.NONE:
         return "none"
     if facts.scheme == F.IVY_KEY:
-        from packaging.version import InvalidVersion, Version
-
-        try:
-            later = facts.version is not None and Version(facts.version) >= Version("0.0.9.17")
-        except InvalidVersion:
-            later = False
+        later = facts.release is not None and facts.release.dot_ivy_key_file
         return "ivy-key+dotivy" if later else "ivy-key"
     return "key.pem"  # measured for 0.0.9.0; unknown releases are assumed alike
 
