@@ -122,7 +122,8 @@ def _verdict(
         print(line)
     if applied:
         changes = "1 change" if applied == 1 else f"{applied} changes"
-        print(f"Applied {changes} in run {run_id}; `ivy-setup undo {run_id}` reverts them.")
+        them = "it" if applied == 1 else "them"
+        print(f"Applied {changes} in run {run_id}; `ivy-setup undo {run_id}` reverts {them}.")
     else:
         print("Nothing was changed.")
     if left:
