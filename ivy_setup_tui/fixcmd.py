@@ -75,6 +75,7 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                     continue
                 _print_plan(plan)
                 changes = [c for c in plan.changes if args.yes or _confirm(c)]
+                _say_declined([c for c in plan.changes if c not in changes])
                 if not changes:
                     continue
                 if run is None:
@@ -230,6 +231,17 @@ def _print_plan(plan: StepPlan) -> None:
             print(f"      {line}")
     for note in plan.notes:
         print("  ℹ " + note.replace("\n", "\n    "))
+
+
+def _say_declined(declined: list[Change]) -> None:
+    """Declining to disable one's own line is a choice: say once what it keeps doing."""
+    for change in declined:
+        if "disable your" in change.summary:
+            print(
+                f"  Kept as you chose: {change.summary.split(', and ')[0]} was not made. The lines "
+                "it would have disabled keep overriding IVY_ROOT in the shells that read them; "
+                "`ivy-setup check` lists them under environment.conflicts."
+            )
 
 
 def _confirm(change: Change) -> bool:
