@@ -8,6 +8,7 @@ one journal run, so `ivy-setup undo` reverts the whole `fix` at once.
 from __future__ import annotations
 
 import argparse
+import os
 import getpass
 import sys
 from contextlib import ExitStack
@@ -235,13 +236,17 @@ def _print_plan(plan: StepPlan) -> None:
 
 def _say_declined(declined: list[Change]) -> None:
     """Declining to disable one's own line is a choice: say once what it keeps doing."""
+    import re
+
     for change in declined:
-        if "disable your" in change.summary:
-            print(
-                f"  Kept as you chose: {change.summary.split(', and ')[0]} was not made. The lines "
-                "it would have disabled keep overriding IVY_ROOT in the shells that read them; "
-                "`ivy-setup check` lists them under environment.conflicts."
-            )
+        found = re.search(r"disable your (lines? [0-9, ]+)", change.summary)
+        if found is None or change.path is None:
+            continue
+        where = change.path.replace(os.path.expanduser("~"), "~", 1)
+        print(
+            f"  You chose to keep {where} {found.group(1).strip()}: it keeps setting IVY_ROOT in "
+            "the shells that read it, after ivy-setup's value (`ivy-setup check` lists it)."
+        )
 
 
 def _confirm(change: Change) -> bool:
