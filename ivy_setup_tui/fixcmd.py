@@ -8,7 +8,6 @@ one journal run, so `ivy-setup undo` reverts the whole `fix` at once.
 from __future__ import annotations
 
 import argparse
-import os
 import getpass
 import sys
 from contextlib import ExitStack
@@ -76,7 +75,7 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                     continue
                 _print_plan(plan)
                 changes = [c for c in plan.changes if args.yes or _confirm(c)]
-                _say_declined([c for c in plan.changes if c not in changes])
+                _say_declined(ctx, [c for c in plan.changes if c not in changes])
                 if not changes:
                     continue
                 if run is None:
@@ -234,7 +233,7 @@ def _print_plan(plan: StepPlan) -> None:
         print("  ℹ " + note.replace("\n", "\n    "))
 
 
-def _say_declined(declined: list[Change]) -> None:
+def _say_declined(ctx: SystemContext, declined: list[Change]) -> None:
     """Declining to disable one's own line is a choice: say once what it keeps doing."""
     import re
 
@@ -242,7 +241,7 @@ def _say_declined(declined: list[Change]) -> None:
         found = re.search(r"disable your (lines? [0-9, ]+)", change.summary)
         if found is None or change.path is None:
             continue
-        where = change.path.replace(os.path.expanduser("~"), "~", 1)
+        where = ctx.tilde(change.path)
         print(
             f"  You chose to keep {where} {found.group(1).strip()}: it keeps setting IVY_ROOT in "
             "the shells that read it, after ivy-setup's value (`ivy-setup check` lists it)."
