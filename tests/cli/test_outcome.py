@@ -285,3 +285,47 @@ def test_ivy_root_given_means_that_folder_s_key_is_checked_and_cleaned(
     assert done.returncode == 3, done.stdout + done.stderr
     assert not (home / ".ivy").exists()  # the key stays where IVY_ROOT points
     assert_outcome(home, [project, outside], KEY, key, ["bash"])
+
+
+def test_declining_to_disable_a_line_is_reported_once_as_a_choice(
+    home: Path, classic: Path, ivy0090: Path
+) -> None:
+    import pty
+    import select
+
+    main, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivy_setup_tui", "fix", "--offline", "--only", "environment"]
+        + ["--shells", "bash,zsh", "--python", str(ivy0090)],
+        cwd=classic,
+        env={**os.environ, **ENV},
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        start_new_session=True,
+    )
+    os.close(secondary)
+    seen = b""
+    asked: list[str] = []
+    while True:
+        ready, _, _ = select.select([main], [], [], 60)
+        assert ready, seen.decode(errors="replace")
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if seen.rstrip().endswith(b"[y/N]"):
+            question = seen.decode(errors="replace").rsplit("Apply", 1)[-1]
+            asked.append(question)
+            os.write(main, b"n\n" if ".zshrc" in question else b"y\n")
+            seen += b"\n"
+    proc.wait(timeout=60)
+    os.close(main)
+    text = seen.decode(errors="replace")
+    assert any(".zshrc" in q for q in asked)
+    assert text.count("You chose to keep ~/.zshrc line 1") == 1, text
+    assert (home / ".zshrc").read_text() == 'export IVY_ROOT="~/.ivy"\n'
+    assert "# [ivy-setup disabled]" in (home / ".bashrc").read_text()
