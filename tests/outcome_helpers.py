@@ -97,3 +97,47 @@ def assert_outcome(
     assert checked
     assert stat.S_IMODE(expected_file.stat().st_mode) == 0o600
     assert stat.S_IMODE(expected_file.parent.stat().st_mode) == 0o700
+
+
+KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/=="  # 40 characters: a plausible key
+
+
+def put_key(folder: Path, content: str, *, mode: int = 0o600, dir_mode: int = 0o700) -> Path:
+    """`folder/key.pem` holding `content`, with the modes asked for (the folder made if needed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(dir_mode)
+    key = folder / "key.pem"
+    key.write_text(content)
+    key.chmod(mode)
+    return key
+
+
+def classic_setup(home: Path, *, zsh_and_fish: bool = True) -> Path:
+    """Issue 10's classic broken 0.0.9.0 setup; returns the project folder.
+
+    The key in ~/.ivy/key.pem with a trailing newline, 0644, ~/.ivy 0755; `export IVY_ROOT="~/.ivy"`
+    in ~/.bashrc (and zsh's and fish's files); an empty .ivy in the project shadowing ~/.ivy.
+    """
+    put_key(home / ".ivy", KEY + "\n", mode=0o644, dir_mode=0o755)
+    (home / ".bashrc").write_text('alias ll="ls -l"\nexport IVY_ROOT="~/.ivy"\n')
+    if zsh_and_fish:
+        (home / ".zshrc").write_text('export IVY_ROOT="~/.ivy"\n')
+        fish = home / ".config" / "fish" / "config.fish"
+        fish.parent.mkdir(parents=True)
+        fish.write_text('set -gx IVY_ROOT "~/.ivy"\n')
+    project = home / "proj"
+    (project / ".ivy").mkdir(parents=True)
+    return project
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Every path below `root` with its content (or kind) and mode: compared before and after."""
+    out: dict[str, bytes | str] = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            if path.is_dir():
+                out[str(path)] = f"dir {stat.S_IMODE(path.stat().st_mode):o}"
+            else:
+                out[str(path)] = path.read_bytes() + f" {path.stat().st_mode:o}".encode()
+    return out

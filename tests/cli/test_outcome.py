@@ -21,25 +21,12 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import Runner
-from tests.outcome_helpers import assert_outcome, clean_env
+from tests.outcome_helpers import KEY, assert_outcome, classic_setup, clean_env, put_key, tree
 
-KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/=="  # 40 characters: a plausible key
 PROJECT_KEY = "ZyXwVuTsRqPoNmLkJiHgFeDcBa9876543210ab=="
 ENV = {"SHELL": "/bin/bash"}
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
-
-
-def tree(root: Path) -> dict[str, bytes | str]:
-    out: dict[str, bytes | str] = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder) / name
-            if path.is_dir():
-                out[str(path)] = f"dir {stat.S_IMODE(path.stat().st_mode):o}"
-            else:
-                out[str(path)] = path.read_bytes() + f" {path.stat().st_mode:o}".encode()
-    return out
 
 
 def runs_dir(home: Path) -> Path:
@@ -49,19 +36,7 @@ def runs_dir(home: Path) -> Path:
 @pytest.fixture
 def classic(home: Path) -> Path:
     """The classic broken 0.0.9.0 setup of issue 10, with zsh and fish configured too."""
-    key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o755)
-    key.parent.chmod(0o755)
-    key.write_text(KEY + "\n")  # `echo KEY > key.pem`
-    key.chmod(0o644)
-    (home / ".bashrc").write_text('alias ll="ls -l"\nexport IVY_ROOT="~/.ivy"\n')
-    (home / ".zshrc").write_text('export IVY_ROOT="~/.ivy"\n')
-    fish = home / ".config" / "fish" / "config.fish"
-    fish.parent.mkdir(parents=True)
-    fish.write_text('set -gx IVY_ROOT "~/.ivy"\n')
-    project = home / "proj"
-    (project / ".ivy").mkdir(parents=True)  # empty, shadows ~/.ivy
-    return project
+    return classic_setup(home)
 
 
 @pytest.fixture
@@ -153,10 +128,7 @@ def test_project_scope_with_the_key_on_stdin_works_in_the_project(
 def test_healthy_hand_made_setup_is_left_exactly_as_it_is(
     ivy_setup: Runner, home: Path, ivy0090: Path
 ) -> None:
-    key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o700)
-    key.write_text(KEY)
-    key.chmod(0o600)
+    put_key(home / ".ivy", KEY)
     for name in (".bashrc", ".profile"):
         (home / name).write_text('export IVY_ROOT="$HOME/.ivy"\n')
     project = home / "proj"
@@ -173,10 +145,7 @@ def test_outcome_not_reached_exits_1_naming_the_shells(
     ivy_setup: Runner, home: Path, ivy0090: Path
 ) -> None:
     # Only the environment is fixed: the key keeps its newline, so new terminals send it wrong.
-    key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o700)
-    key.write_text(KEY + "\n")
-    key.chmod(0o600)
+    put_key(home / ".ivy", KEY + "\n")
     (home / ".bashrc").write_text("alias ll='ls -l'\n")
     done = ivy_setup(
         "fix", "--yes", "--offline", "--only", "environment", "--python", str(ivy0090), env=ENV
@@ -225,11 +194,7 @@ def test_explain_141_lists_every_cause_on_this_machine(
 def test_run_from_outside_home_leaves_the_abandoned_ivy_there_alone(
     ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path
 ) -> None:
-    key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o755)
-    key.parent.chmod(0o755)
-    key.write_text(KEY)
-    key.chmod(0o644)
+    key = put_key(home / ".ivy", KEY, mode=0o644, dir_mode=0o755)
     (home / ".bashrc").write_text("# rc\n")
     (outside / ".ivy").mkdir(mode=0o755)  # what ivy created on an earlier failed run
     (outside / ".ivy").chmod(0o755)
@@ -245,10 +210,7 @@ def test_run_from_outside_home_leaves_the_abandoned_ivy_there_alone(
 def test_the_desktop_file_does_not_make_an_unused_shell_a_problem(
     ivy_setup: Runner, home: Path, ivy0090: Path
 ) -> None:
-    key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o700)
-    key.write_text(KEY)
-    key.chmod(0o600)
+    put_key(home / ".ivy", KEY)
     (home / ".bashrc").write_text("# rc\n")
     done = ivy_setup(
         "fix", "--yes", "--offline", "--only", "environment", "--shells", "bash,desktop",
@@ -270,11 +232,7 @@ def test_ivy_root_given_means_that_folder_s_key_is_checked_and_cleaned(
     ivy_setup: Runner, home: Path, tmp_path: Path, outside: Path, ivy0090: Path
 ) -> None:
     folder = tmp_path / "keys" / ".ivy"
-    folder.mkdir(parents=True, mode=0o755)
-    folder.chmod(0o755)
-    key = folder / "key.pem"
-    key.write_text(KEY + "\n")
-    key.chmod(0o644)
+    key = put_key(folder, KEY + "\n", mode=0o644, dir_mode=0o755)
     (home / ".bashrc").write_text("# rc\n")
     project = home / "proj"
     project.mkdir()

@@ -23,9 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivy_setup_tui import cli
-from tests.outcome_helpers import assert_outcome, installed
-
-KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/=="
+from tests.outcome_helpers import KEY, assert_outcome, installed
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
 

@@ -16,27 +16,15 @@ from ivy_setup_tui.services import keys, outcome, permissions
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import facts_for
 from ivy_setup_tui.services.model import Status
+from tests.outcome_helpers import KEY, classic_setup
 
 GATED = facts_for("0.0.9.0")
-KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/=="
-
-
-def classic(home: Path) -> Path:
-    key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o755)
-    key.parent.chmod(0o755)
-    key.write_text(KEY + "\n")
-    key.chmod(0o644)
-    (home / ".bashrc").write_text('export IVY_ROOT="~/.ivy"\n')
-    project = home / "proj"
-    (project / ".ivy").mkdir(parents=True)
-    return project
 
 
 def test_the_shadowed_key_is_examined_not_hidden_behind_the_location(
     make_ctx: Any, home: Path
 ) -> None:
-    project = classic(home)
+    project = classic_setup(home, zsh_and_fish=False)
     ctx: SystemContext = make_ctx(project=project, cwd=project)
     lookup = keys.locate(ctx, GATED)
     assert lookup.path is None
@@ -55,7 +43,7 @@ def test_the_shadowed_key_is_examined_not_hidden_behind_the_location(
 
 
 def test_new_terminal_values_come_from_the_login_shell_files(make_ctx: Any, home: Path) -> None:
-    classic(home)
+    classic_setup(home, zsh_and_fish=False)
     ctx: SystemContext = make_ctx(env_extra={"SHELL": "/bin/bash"})
     assert outcome.new_terminal_values(ctx)["IVY_ROOT"] == "~/.ivy"
     assert outcome.new_terminal_ctx(ctx).env["IVY_ROOT"] == "~/.ivy"
@@ -64,7 +52,7 @@ def test_new_terminal_values_come_from_the_login_shell_files(make_ctx: Any, home
 def test_projected_diagnosis_judges_the_machine_after_the_plan(make_ctx: Any, home: Path) -> None:
     from ivy_setup_tui.services.checks import diagnose
 
-    project = classic(home)
+    project = classic_setup(home, zsh_and_fish=False)
     ctx: SystemContext = make_ctx(project=project, cwd=project)
     now = diagnose(ctx)
     after = outcome.projected(now, {"IVY_ROOT": str(home / ".ivy")})

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,42 +17,18 @@ from ivy_setup_tui.screens.permissions import PermissionsScreen
 from ivy_setup_tui.screens.summary import SummaryScreen
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.interpreter import Candidate
-from tests.outcome_helpers import assert_outcome
+from tests.cli.conftest import _make_venv
+from tests.outcome_helpers import KEY, assert_outcome, classic_setup
 from tests.ui.pilot import SIZE, settle, text_of
-
-KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+/=="
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
 
 
-def venv_with_ivy(root: Path, version: str) -> Path:
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
-    python = root / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    dist = Path(purelib) / f"ivy-{version}.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: ivy\nVersion: {version}\n")
-    (dist / "INSTALLER").write_text("pip\n")
-    (dist / "RECORD").write_text("")
-    return python
-
-
 async def test_one_pass_of_the_wizard_reaches_the_outcome(home: Path, tmp_path: Path) -> None:
     # The classic broken setup of issue 10.
+    project = classic_setup(home, zsh_and_fish=False)
     key = home / ".ivy" / "key.pem"
-    key.parent.mkdir(mode=0o755)
-    key.parent.chmod(0o755)
-    key.write_text(KEY + "\n")
-    key.chmod(0o644)
-    (home / ".bashrc").write_text('alias ll="ls -l"\nexport IVY_ROOT="~/.ivy"\n')
-    project = home / "proj"
-    (project / ".ivy").mkdir(parents=True)
-    python = venv_with_ivy(tmp_path / "venv", "0.0.9.0")
+    python = _make_venv(tmp_path / "venv", "0.0.9.0")
     env = {**os.environ, "SHELL": "/bin/bash"}
     ctx = replace(SystemContext.from_process(project=project, python=python, offline=True), env=env)
     app = make_app(
