@@ -97,6 +97,16 @@ class StepScreen(WizardScreen):
                 return None
         return True
 
+    def cannot_apply(self, *, busy: bool, planned: bool) -> None:
+        """Say why Apply did nothing (a key press always gets an answer)."""
+        if busy:
+            text = "Already working on this step: wait for it to finish."
+        elif not planned:
+            text = "This step is still being worked out: wait a moment."
+        else:
+            text = "Nothing to apply in this step."
+        self.notify(text, severity="warning" if busy or not planned else "information", timeout=3)
+
     def reveal(self, selector: str) -> None:
         """Scroll `selector` into view once the screen has redrawn (e.g. an Apply's outcome,
         which at 80x24 would otherwise sit below the fold or inside a capped panel)."""

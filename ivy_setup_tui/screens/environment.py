@@ -285,7 +285,7 @@ class EnvironmentScreen(StepScreen):
         changes = self.chosen()
         diagnosis = self._planned_for
         if self.applying or self.proposal is None or not changes or diagnosis is None:
-            self.app.bell()
+            self.cannot_apply(busy=self.applying, planned=self.proposal is not None)
             return
         self.applying = True
         self._result_text = Content.styled("Applying, then starting each shell…", "$text-muted")

@@ -380,7 +380,7 @@ class KeyScreen(StepScreen):
         """Read the key file named in the path field (bounded) in a worker."""
         text = self.query_one("#key-file", Input).value.strip()
         if not text:
-            self.app.bell()
+            self.notify("Type the path of the key file first.", severity="warning", timeout=3)
             return
         ctx = self.wizard.state.ctx
         path = PathSuggester(ctx.home, ctx.cwd).expand(text)
@@ -466,7 +466,10 @@ class KeyScreen(StepScreen):
         """Place the key: the plan's changes in a worker, inside one journal run."""
         diagnosis = self._planned_for
         if self.applying or self.plan is None or self.plan.empty or diagnosis is None:
-            self.app.bell()
+            if self._refusal is not None and not self.applying:
+                self.notify("Nothing to apply: the key given was refused.", severity="warning")
+                return
+            self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
         self.applying = True
         self._result_text = Content.styled("Applying…", "$text-muted")
@@ -506,7 +509,12 @@ class KeyScreen(StepScreen):
         preview = self.preview
         diagnosis = self._planned_for
         if self.verifying or preview is None or preview.key is None or diagnosis is None:
-            self.app.bell()
+            text = (
+                "Already asking ivy's server."
+                if self.verifying
+                else "There is no key to verify yet."
+            )
+            self.notify(text, severity="warning", timeout=3)
             return
         from ivy_setup_tui.services import verify
 

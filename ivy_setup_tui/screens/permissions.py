@@ -269,7 +269,7 @@ class PermissionsScreen(StepScreen):
     def action_apply_all(self) -> None:
         """Apply every change of the plan in a worker."""
         if self.applying or self.plan is None or self.plan.empty:
-            self.app.bell()
+            self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
         self._start_apply(self.plan)
 
@@ -277,7 +277,10 @@ class PermissionsScreen(StepScreen):
         """Apply only the highlighted row's change."""
         row = self.highlighted()
         if self.applying or self.plan is None or row is None or row.change is None:
-            self.app.bell()
+            if row is not None and not self.applying and self.plan is not None:
+                self.notify("Nothing to apply for this row.", timeout=3)
+                return
+            self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
         self._start_apply(replace(self.plan, changes=(row.change,)))
 

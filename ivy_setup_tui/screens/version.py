@@ -241,7 +241,7 @@ class VersionScreen(StepScreen):
     def action_apply(self) -> None:
         """Run the plan's commands (the installer of the target Python) in a worker."""
         if self.applying or self.preview is None or self.preview.plan.empty:
-            self.app.bell()
+            self.cannot_apply(busy=self.applying, planned=self.preview is not None)
             return
         diagnosis = self._planned_for
         if diagnosis is None:
@@ -255,10 +255,12 @@ class VersionScreen(StepScreen):
 
     def action_cancel_install(self) -> None:
         """Stop the installer (terminate, then kill after a grace period)."""
-        if self.applying:
-            self._cancel.set()
-            self.query_one("#version-cancel", Button).disabled = True
-            self.query_one("#version-log", Log).write_line("… cancelling")
+        if not self.applying:
+            self.notify("Nothing is being installed: there is nothing to cancel.", timeout=3)
+            return
+        self._cancel.set()
+        self.query_one("#version-cancel", Button).disabled = True
+        self.query_one("#version-log", Log).write_line("… cancelling")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="version-apply")
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan, cancel: threading.Event) -> None:
