@@ -176,6 +176,10 @@ class IvySetupApp(App[int]):
         Binding("e", "open('explain')", "Explain"),
         Binding("question_mark,f1", "open('help')", "Help", key_display="?"),
         Binding("h", "open('history')", "History", show=False),
+        # Fallbacks: a step's Apply (or the History's Undo) that has nothing to do is dimmed in
+        # the footer and its key lands here, which says why nothing happened.
+        Binding("a", "apply_step", "Apply", show=False),
+        Binding("u", "undo_last", "Undo last run", show=False),
         Binding("o", "open('overview')", "Overview", show=False),
         Binding("s", "open('summary')", "Summary", show=False),
         Binding("t", "toggle_dark", "Theme", show=False),

@@ -15,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Static
 from ivy_setup_tui.screens.base import STEP_ORDER, WizardScreen
 from ivy_setup_tui.screens.messages import QuitRequested
 from ivy_setup_tui.services.context import SystemContext
+from ivy_setup_tui.services.history import plural
 from ivy_setup_tui.services.model import Finding, Status, Step
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge
@@ -31,6 +32,7 @@ class SummaryScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "recheck", "Re-check"),
         Binding("f", "finish", "Finish"),
+        Binding("n", "next", "Next", show=False),  # says this is the last screen
     ]
 
     class JournalRead(Message):
@@ -62,6 +64,7 @@ class SummaryScreen(WizardScreen):
             yield Static(Content.styled("How to undo", "bold"), classes="section")
             yield Static(id="summary-undo")
             yield Vertical(CommandLine("ivy-setup undo --list"), id="undo-commands")
+            yield Button("History: every run, undo one here (h)", id="summary-history", compact=True)
         yield from self.compose_nav(next_label="Finish", next_id="finish")
         yield Footer(compact=True)
 
@@ -115,7 +118,7 @@ class SummaryScreen(WizardScreen):
             Content.assemble(
                 "The last run that changed files is ",
                 (record.run_id, "bold"),
-                f" ({record.command}, {when} UTC, {record.changes} change(s)).{shell} "
+                f" ({record.command}, {when} UTC, {plural(record.changes, 'change')}).{shell} "
                 "To take it back, byte for byte:",
             )
         )
@@ -138,6 +141,10 @@ class SummaryScreen(WizardScreen):
             event.stop()
             event.prevent_default()
             self.action_finish()
+        elif event.button.id == "summary-history":
+            event.stop()
+            event.prevent_default()
+            self.app.call_next(self.wizard.action_open, "history")
 
     def action_finish(self) -> None:
         """Leave the wizard (the exit code says whether anything is left)."""
@@ -159,7 +166,7 @@ def verdict(state: WizardState) -> Content:
             f"bold {COLOURS[Status.OK]}",
         )
     return Content.styled(
-        f"{len(left)} thing(s) left to do; ivy-setup will exit with code 1.",
+        f"{plural(len(left), 'thing')} left to do: see each below.",
         f"bold {COLOURS[Status.WARNING]}",
     )
 
