@@ -199,6 +199,19 @@ class IvySetupApp(App[int]):
         self.state_changed: Signal[WizardState] = Signal(self, "state-changed")
         self.current: str | None = None  # name of the main screen shown
         self._history: list[str] = []
+        self._snapshot: snapshots.Snapshot | None = None  # saved when the user leaves
+
+    def save_snapshot(self) -> str | None:
+        """Store the last complete run's snapshot (what the next run compares with); checking
+        itself writes nothing. Returns why it could not be stored, or None."""
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is None:
+            return None
+        try:
+            snapshots.SnapshotStore(self.state.ctx).save(snapshot)
+        except Exception as exc:  # noqa: BLE001 - costs only the next run's comparison
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -277,7 +290,7 @@ class IvySetupApp(App[int]):
             self.post_message(ChecksFailed(f"{type(result).__name__}: {result}", generation))
             return
         seconds = time.monotonic() - started
-        changes, previous_at, problem = _compare_with_last_run(result, show_drift=first)
+        changes, previous_at, problem, snapshot = _compare_with_last_run(result, show_drift=first)
         self.post_message(
             ChecksFinished(
                 result,
@@ -286,6 +299,7 @@ class IvySetupApp(App[int]):
                 changes=changes,
                 previous_at=previous_at,
                 snapshot_error=problem,
+                snapshot=snapshot,
             )
         )
 
@@ -302,6 +316,8 @@ class IvySetupApp(App[int]):
         if message.generation != self.state.generation:
             return
         diagnosis = message.diagnosis
+        if message.snapshot is not None:
+            self._snapshot = message.snapshot
         self.set_state(
             replace(
                 self.state,
@@ -571,27 +587,27 @@ class IvySetupApp(App[int]):
 
 def _compare_with_last_run(
     diagnosis: Diagnosis, *, show_drift: bool = True
-) -> tuple[tuple[Change, ...], str | None, str | None]:
-    """Drift against the previous snapshot and the journal, then store this run's snapshot.
+) -> tuple[tuple[Change, ...], str | None, str | None, snapshots.Snapshot | None]:
+    """Drift against the previous snapshot and the journal, and this run's snapshot (not stored:
+    the app stores the last one when the user leaves, so checking writes nothing).
 
-    Runs in the checks worker (it reads and writes files). A failure costs only the drift display.
-    With `show_drift` False (a re-check later in the same session) only the snapshot is stored.
+    Runs in the checks worker (it reads files). A failure costs only the drift display.
+    With `show_drift` False (a re-check later in the same session) only the snapshot is taken.
     """
     ctx = diagnosis.ctx
+    current = None
     try:
         store = snapshots.SnapshotStore(ctx)
         current = snapshots.take(diagnosis)
         if not show_drift:
-            store.save(current)
-            return (), None, None
+            return (), None, None, current
         previous = store.latest(project=current.project, python=current.python)
         rewritten = snapshots.rewritten_since(ctx, previous.taken_at) if previous else set()
         changes = snapshots.drift(previous, current, rewritten=rewritten)
         changes += snapshots.journal_changes(ctx)
-        store.save(current)
     except Exception as exc:  # noqa: BLE001 - drift is a bonus; the findings stand without it
-        return (), None, f"{type(exc).__name__}: {exc}"
-    return tuple(changes), previous.taken_at if previous else None, None
+        return (), None, f"{type(exc).__name__}: {exc}", current
+    return tuple(changes), previous.taken_at if previous else None, None, current
 
 
 # The real services, imported on first use: `ivy-setup` starts the UI before any check module loads.
@@ -651,6 +667,16 @@ def make_app(
     return IvySetupApp(ctx, services, cursor_blink=cursor_blink)
 
 
+def finish_session(app: IvySetupApp) -> str:
+    """Once the wizard has exited: store the snapshot the next run compares with, and return the
+    summary to print."""
+    problem = app.save_snapshot()
+    text = farewell_text(app)
+    if problem is not None:
+        text += f"\n  (The record for the next run's comparison could not be saved: {problem}.)"
+    return text
+
+
 def farewell_text(app: IvySetupApp) -> str:
     """What the terminal shows once the wizard has exited: what changed (run ids), what is left,
     whether a new terminal is needed, how to undo."""
@@ -679,5 +705,5 @@ def run_wizard(ctx: SystemContext) -> int:
     (130: left before the end)."""
     app = make_app(ctx)
     code = app.run()
-    print(farewell_text(app))
+    print(finish_session(app))
     return EXIT_CANCELLED if code is None else code

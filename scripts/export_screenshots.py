@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
 
 from textual.widgets import TextArea  # noqa: E402
 
-from ivy_setup_tui.app import IvySetupApp, make_app  # noqa: E402
+from ivy_setup_tui.app import IvySetupApp, finish_session, make_app  # noqa: E402
 from ivy_setup_tui.services.context import SystemContext, state_dir_for  # noqa: E402
 from tests.services.venvs import install_fake_ivy, make_venv, site_packages  # noqa: E402
 
@@ -165,6 +165,7 @@ async def capture(
             await pilot.pause()
             save("help")
         await pilot.press("q")
+    finish_session(app)  # the snapshot the next run compares with is stored on leaving
     return written
 
 

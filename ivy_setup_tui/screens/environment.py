@@ -25,6 +25,8 @@ from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import FixOptions
 from ivy_setup_tui.services.steps import journaled_note
+from ivy_setup_tui.widgets.diff_view import DiffView
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -227,7 +229,7 @@ class EnvironmentScreen(StepScreen):
             )
             shown.append(Static(Content.styled(change.summary, "bold"), classes="env-diff-title"))
             if change.diff:
-                shown.append(Static(_diff(change.diff), classes="env-diff"))
+                shown.append(DiffView(change.diff, classes="env-diff"))
             elif change.old is not None or change.new is not None:
                 before, after = change.old or "(none)", change.new or "(none)"
                 shown.append(Static(f"{before} → {after}", classes="env-diff"))
@@ -246,7 +248,7 @@ class EnvironmentScreen(StepScreen):
         await conflicts.mount_all(conflict_widgets)
         shown_notes = [n for n in plan.notes if not n.startswith(("IVY_ROOT:", "IVY_KEY:"))]
         notes.display = bool(shown_notes)
-        notes.update(Content.styled("\n".join(f"ℹ {n}" for n in shown_notes), "$text-muted"))
+        notes.update(Content.styled("\n".join(f"ℹ {plain(n)}" for n in shown_notes), "$text-muted"))
         details.display = bool(shown or manual_widgets or conflict_widgets or shown_notes)
         self._sync_buttons()
 
@@ -372,7 +374,8 @@ def _headline(ctx: SystemContext, proposal: Proposal) -> Content:
         parts += [("IVY_ROOT → ", "bold"), (str(root.path), "bold $text-accent")]
     else:
         parts += [("IVY_ROOT: ", "bold"), ("not persisted", "$text-muted")]
-    parts += ["\n", (root.reason[:1].upper() + root.reason[1:] + ".", "$text-muted")]
+    reason = plain(root.reason)
+    parts += ["\n", (reason[:1].upper() + reason[1:] + ".", "$text-muted")]
     if proposal.key.fingerprint:
         parts += [
             "\n",
@@ -381,26 +384,8 @@ def _headline(ctx: SystemContext, proposal: Proposal) -> Content:
             (f"  ({proposal.key.reason})", "$text-muted"),
         ]
     for note in proposal.root.notes:
-        parts += ["\n", (note, "$text-warning")]
+        parts += ["\n", (plain(note), "$text-warning")]
     return Content.assemble(*parts)
-
-
-def _diff(text: str) -> Content:
-    """A unified diff with added lines green, removed red, hunk headers muted."""
-    parts: list[Content | str | tuple[str, str]] = []
-    for line in text.rstrip("\n").split("\n"):
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("@@") or line.startswith("\\"):
-            style = "$text-muted"
-        elif line.startswith("+"):
-            style = "$text-success"
-        elif line.startswith("-"):
-            style = "$text-error"
-        else:
-            style = ""
-        parts += [(line, style) if style else line, "\n"]
-    return Content.assemble(*parts[:-1])
 
 
 def _manual_widgets(plan: StepPlan) -> list[Static]:
@@ -409,7 +394,9 @@ def _manual_widgets(plan: StepPlan) -> list[Static]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )

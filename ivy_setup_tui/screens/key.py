@@ -31,6 +31,7 @@ from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.key_input import PathSuggester, SecretInput
 from ivy_setup_tui.widgets.lookup_chain import LookupChain
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -293,7 +294,11 @@ class KeyScreen(StepScreen):
         self.preview = None
         self.plan = None
         self._refusal = message.reason
+        self._result_text = None  # the last Apply's outcome is about another key: drop it
         self._show_candidates(message.candidates)
+        if any(c.usable for c in message.candidates):
+            # One message, not two: the picker below says what to do.
+            self._refusal = "Several lines were given, and only one can be the key."
         await self._show_plan()
 
     def _show_candidates(self, found: tuple[Candidate, ...]) -> None:
@@ -305,7 +310,7 @@ class KeyScreen(StepScreen):
         picker.display = bool(usable)
         help_line.display = bool(usable)
         if usable:
-            help_line.update("Several lines were given: pick the one that is your key.")
+            help_line.update("Pick the line that is your key (Enter), or paste only the key.")
             picker.add_options(
                 Option(
                     f"line {c.line}: {c.preview}  (fingerprint {c.fingerprint})",
@@ -326,7 +331,7 @@ class KeyScreen(StepScreen):
         preview, plan = self.preview, self.plan
         if self._refusal is not None:
             intro.update(_intro(preview))
-            status.update(Content.assemble(("✗ ", "bold $error"), self._refusal))
+            status.update(Content.assemble(("✗ ", "bold $error"), plain(self._refusal)))
             after.update("")
         elif preview is None or plan is None:
             intro.update(Content.styled("Waiting for the checks…", "$text-muted"))
@@ -346,12 +351,15 @@ class KeyScreen(StepScreen):
         value = event.value
         self._raw = value.encode("utf-8") if value else None
         self._source = "paste" if value else None
+        if value:
+            self._result_text = None  # a new key: the last outcome no longer applies
         self._replan()
 
     @on(SecretInput.LinesPasted)
     def _lines_pasted(self, event: SecretInput.LinesPasted) -> None:
         self._raw = event.text.encode("utf-8")
         self._source = "paste"
+        self._result_text = None
         self._replan()
 
     @on(OptionList.OptionSelected, "#key-pick")
@@ -425,6 +433,7 @@ class KeyScreen(StepScreen):
             field.value = ""
         self._raw = message.data
         self._source = f"file:{message.path}"
+        self._result_text = None
         self._replan()
 
     def action_toggle_peek(self) -> None:
@@ -623,7 +632,7 @@ def _status(preview: KeyPreview, plan: StepPlan) -> Content:
                 " (it is backed up and replaced only when you press Apply)",
             ]
     for warning in preview.warnings:
-        parts += ["\n", ("⚠ ", "bold $warning"), warning]
+        parts += ["\n", ("⚠ ", "bold $warning"), plain(warning)]
     if plan.needs_input and preview.key is None:
         parts.append(("Waiting for the key.", "$text-muted"))
     return Content.assemble(*parts)
@@ -645,7 +654,9 @@ def _change_widgets(plan: StepPlan) -> list[Static | CommandLine]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )
@@ -678,7 +689,7 @@ def _after(ctx: SystemContext, preview: KeyPreview, plan: StepPlan) -> Content:
     warned = {f"⚠ {w}" for w in preview.warnings}
     for note in plan.notes:
         if note not in chains and note not in warned and not note.startswith("Key "):
-            lines.append(Content.assemble(("ℹ ", "$text-accent"), note))
+            lines.append(Content.assemble(("ℹ ", "$text-accent"), plain(note)))
     return Content("\n").join(lines)
 
 
@@ -704,8 +715,9 @@ def _outcome(message: KeyApplied) -> Content:
         parts.append((f"✗ {change.summary}\n", "bold $error"))
         parts.append(reason + "\n")
     for text in result.messages:
-        style = "$success" if ": ok" in text else "$warning"
-        parts.append((text + "\n", style))
+        if text.startswith(("key.location:", "key.content:")):
+            continue  # the service's quick re-check: every check runs again and shows below
+        parts.append((plain(text) + "\n", "$warning"))
     if message.run_id and result.applied:
         parts.append((journaled_note(message.run_id), "$text-muted"))
     return Content.assemble(*parts)

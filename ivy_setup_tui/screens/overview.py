@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Footer, Header, OptionList, Static
 
@@ -37,7 +37,7 @@ class OverviewScreen(WizardScreen):
         with Vertical(classes="screen-head"):
             yield Static(id="overview-target", classes="title")
             yield Static(id="overview-progress", classes="subtitle")
-        with VerticalScroll(id="drift-box"):
+        with Vertical(id="drift-box"):
             yield DriftList(id="drift")
         yield CheckList(id="checks")
         yield from self.compose_nav(next_label="Version step")

@@ -18,7 +18,7 @@ from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.history import plural
 from ivy_setup_tui.services.model import Finding, Status, Step
 from ivy_setup_tui.widgets.fix_view import CommandLine
-from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge
+from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -64,7 +64,9 @@ class SummaryScreen(WizardScreen):
             yield Static(Content.styled("How to undo", "bold"), classes="section")
             yield Static(id="summary-undo")
             yield Vertical(CommandLine("ivy-setup undo --list"), id="undo-commands")
-            yield Button("History: every run, undo one here (h)", id="summary-history", compact=True)
+            yield Button(
+                "History: every run, undo one here (h)", id="summary-history", compact=True
+            )
         yield from self.compose_nav(next_label="Finish", next_id="finish")
         yield Footer(compact=True)
 
@@ -189,7 +191,7 @@ def step_lines(state: WizardState) -> Content:
                 (f"   {len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
             )
         )
-        lines.extend(Content.assemble("    ", badge(f.status), " ", f.title) for f in left)
+        lines.extend(Content.assemble("    ", badge(f.status), " ", plain(f.title)) for f in left)
     return Content("\n").join(lines)
 
 

@@ -26,6 +26,7 @@ from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, FixOptions
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -310,7 +311,9 @@ class VersionScreen(StepScreen):
 
 def _advice(plan: StepPlan) -> list[str]:
     """The plan's notes after the headline, without the release list (the Select shows it)."""
-    return [n for n in plan.notes[1:] if not n.startswith("Releases that install on this Python")]
+    return [
+        plain(n) for n in plan.notes[1:] if not n.startswith("Releases that install on this Python")
+    ]
 
 
 def release_options(preview: Preview) -> list[tuple[str, str]]:
@@ -344,7 +347,9 @@ def _plan_widgets(plan: StepPlan) -> list[Static | CommandLine]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )

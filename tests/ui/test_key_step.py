@@ -100,8 +100,7 @@ async def test_paste_then_apply_places_the_key_byte_exact(make_ctx: MakeCtx, hom
         assert key_file.read_bytes() == KEY.encode()
         assert (mode_of(key_file), mode_of(home / ".ivy")) == (0o600, 0o700)
         result = text_of(screen.query_one("#key-result", Static))
-        assert "key.location: ok" in result
-        assert "key.content: ok" in result
+        assert "key.location" not in result  # the checks below say it, in words
         assert "ivy-setup undo" in result
         assert app.state.findings["key.location"].status.value == "ok"
         assert app.state.findings["key.content"].status.value == "ok"
@@ -134,7 +133,8 @@ async def test_several_pasted_lines_are_offered_masked_to_pick_from(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_step(app, pilot, "key", KeyScreen)
         await paste(app, pilot, f"{KEY}\n{OTHER}\n")
-        assert "Refused (multiple_lines)" in status(screen)
+        assert "Several lines were given" in status(screen)
+        assert "multiple_lines" not in status(screen)
         assert screen.query_one("#key-apply", Button).disabled
         picker = screen.query_one("#key-pick", OptionList)
         assert picker.display
@@ -186,7 +186,8 @@ async def test_loading_a_certificate_names_it_and_writes_nothing(
         await click(app, pilot, "#key-load")
         await settle(app, pilot)
         text = status(screen)
-        assert "Refused (is_certificate)" in text
+        assert "Refused: " in text
+        assert "is_certificate" not in text
         assert "CN=tui-test.example" in text
         assert screen.query_one("#key-apply", Button).disabled
     assert not (home / ".ivy").exists()

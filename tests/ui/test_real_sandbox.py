@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+from ivy_setup_tui.app import finish_session
 from ivy_setup_tui.screens.key import KeyScreen
 from ivy_setup_tui.screens.overview import OverviewScreen
 from ivy_setup_tui.services.model import CHECK_IDS, Status
@@ -60,6 +61,9 @@ async def test_broken_sandbox_with_the_real_checks(shots: ModuleType, tmp_path: 
         assert "← ivy reads this" in chain
         await pilot.press("q")
     assert app.return_value == 1
+    assert not (sandbox.ctx.state_dir / "snapshots").exists()  # checking wrote nothing
+    finish_session(app)  # leaving stores what the next run compares with
+    assert list((sandbox.ctx.state_dir / "snapshots").glob("*.json"))
 
     # The user replaces the key by hand and opens the wizard again: the Overview says so.
     key = sandbox.home / ".ivy" / "key.pem"
