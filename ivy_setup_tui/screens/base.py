@@ -243,5 +243,7 @@ def step_status(findings: tuple[Finding | None, ...], running: bool) -> Content:
     if warnings:
         parts.append((f"{GLYPHS[Status.WARNING]} {warnings} to look at  ", COLOURS[Status.WARNING]))
     if done and not errors and not warnings and not pending:
-        parts.append((f"{GLYPHS[Status.OK]} nothing to do in this step", COLOURS[Status.OK]))
+        parts.append(
+            (f"{GLYPHS[Status.OK]} no problem found by this step's checks", COLOURS[Status.OK])
+        )
     return Content.assemble(*parts)

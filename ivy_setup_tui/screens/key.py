@@ -588,8 +588,10 @@ class KeyScreen(StepScreen):
     def action_focus_key(self) -> None:
         """Jump to the key field (it sits below the findings)."""
         field = self.query_one("#key-input", SecretInput)
-        self.query_one("#step-body").scroll_to_widget(field, animate=False)
-        field.focus()
+        # The panel's top first, so the view starts with its intro, not halfway down a line.
+        panel = self.query_one("#key-panel")
+        self.query_one("#step-body").scroll_to_widget(panel, animate=False, top=True)
+        field.focus(scroll_visible=False)
 
 
 # --- rendering helpers (plain text in, Content out; nothing here ever sees the raw input) ------

@@ -82,7 +82,7 @@ def test_exported_screenshots_cover_every_screen_and_hide_the_key(
     shots: ModuleType, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    written = shots.export(out, (100, 32), tmp_path / "root")
+    written = shots.export(out, (100, 32), tmp_path)
     names = {path.name for path in written}
     for screen in (
         "welcome",
@@ -94,6 +94,7 @@ def test_exported_screenshots_cover_every_screen_and_hide_the_key(
         "summary",
         "explain",
         "help",
+        "history",
     ):
         assert f"{screen}.svg" in names
     assert {"rerun-overview.svg", "healthy-overview.svg", "80x24-overview.svg"} <= names
@@ -106,4 +107,4 @@ def test_exported_screenshots_cover_every_screen_and_hide_the_key(
     assert "Changed since the last run" in (out / "rerun-overview.svg").read_text().replace(
         "&#160;", " "
     )
-    assert not (tmp_path / "root").exists()
+    assert not (tmp_path / shots.USER).exists()
