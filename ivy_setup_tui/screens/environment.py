@@ -444,7 +444,7 @@ def _outcome(ctx: SystemContext, message: EnvironmentApplied) -> Content:
     for text in result.messages:
         if text.startswith(("Verified in new shells", "  ✓", "  ✗")):
             continue  # the matrix below shows these
-        parts.append((text + "\n", "$text-accent"))
+        parts.append((plain(text) + "\n", "$text-accent"))
     if message.run_id and result.applied:
         parts.append((journaled_note(message.run_id), "$text-muted"))
     if not parts:

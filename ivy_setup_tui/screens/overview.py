@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 
 from ivy_setup_tui.screens.base import WizardScreen
 from ivy_setup_tui.screens.messages import StepRequested
+from ivy_setup_tui.services.history import plural
 from ivy_setup_tui.services.model import CHECK_IDS, Status, Step
 from ivy_setup_tui.widgets.check_list import CheckList, check_deadlines
 from ivy_setup_tui.widgets.drift_list import DriftList
@@ -92,7 +93,9 @@ def progress_line(state: WizardState) -> Content:
     parts: list[Content | str | tuple[str, str]] = []
     for status in (Status.ERROR, Status.WARNING, Status.OK, Status.INFO, Status.SKIPPED):
         if counts[status]:
-            parts.append((f"{GLYPHS[status]} {counts[status]} {status.value}   ", COLOURS[status]))
+            word = {Status.ERROR: "error", Status.WARNING: "warning"}.get(status)
+            label = plural(counts[status], word) if word else f"{counts[status]} {status.value}"
+            parts.append((f"{GLYPHS[status]} {label}   ", COLOURS[status]))
     if state.seconds is not None:
         parts.append((f"checked in {state.seconds:.1f} s", "$text-muted"))
     if state.snapshot_error is not None:

@@ -222,14 +222,14 @@ def shell_advice(state: WizardState, session: tuple[RunRecord, ...] = ()) -> Con
         from ivy_setup_tui.services.fix_environment import FISH, POSIX, env_file
 
         ctx = state.ctx
-        loads = [f"`. {ctx.tilde(env_file(ctx, POSIX))}`"]
+        # Each command on a line of its own, so a narrow terminal never splits one.
+        loads = [f"$ . {ctx.tilde(env_file(ctx, POSIX))}"]
         if env_file(ctx, FISH).exists():
-            loads.append(f"fish: `source {ctx.tilde(env_file(ctx, FISH))}`")
+            loads.append(f"$ source {ctx.tilde(env_file(ctx, FISH))}   (fish)")
         return Content(
             "Yes: ivy-setup changed what new terminals load. Open a new terminal before running "
-            f"ivy, or load the values into this one now with {' ('.join(loads)}"
-            + (")" if len(loads) > 1 else "")
-            + ". Running terminals and programs keep the old values."
+            "ivy (running terminals and programs keep the old values), or load the values into "
+            "this one now with:\n" + "\n".join(loads)
         )
     env_left = [
         f for f in state.findings.values() if f.step is Step.ENVIRONMENT and f.status.needs_action

@@ -128,6 +128,7 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(the (\w+) step) \(or the wizard's \2 step\)", r"\1"),
         (r"\((the [^()]* steps?), or the wizard's \w+ step\)", r"(\1)"),
         (r"Refused \([a-z_]+\): ", "Refused: "),
+        (r"load them now with `([^`]+)`\.", "load them now with:\n$ \\1"),
         (r"\(chosen from --python\)", "(chosen on the Welcome screen)"),
         (r"^--python$", "chosen on the Welcome screen"),
         (r"source=--python", "source=chosen on the Welcome screen"),
