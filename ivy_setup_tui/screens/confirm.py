@@ -83,6 +83,7 @@ class QuitScreen(ConfirmScreen):
 
     def _state_changed(self, state: WizardState) -> None:
         self._reword()
+        self._count_changes()  # an Apply that was running may have recorded more since
 
     def _reword(self) -> None:
         self.set_question(self.wizard.quit_question(self._changed))

@@ -226,7 +226,7 @@ class HistoryScreen(Screen[None]):
             return
         lines = [
             Content.assemble(("Undo run ", "bold"), (preview.run_id, "bold"), ("?", "bold")),
-            Content("This restores, byte for byte, newest change first:"),
+            Content("It puts back what these changes replaced, byte for byte, newest first:"),
         ]
         lines += [Content(f"  • {item}") for item in preview.restores]
         if preview.needs_new_shell:
@@ -320,11 +320,11 @@ def _undo_outcome(result: UndoResult) -> Content:
         (f" (recorded as run {result.run_id}).", "$text-muted"),
     ]
     for item in result.reverted:
-        parts.append(f"\n  restored: {item}")
+        parts.append(f"\n  • {item}")
     for item in result.skipped:
-        parts.append(f"\n  skipped: {item}")
+        parts.append(f"\n  • skipped: {item}")
     for item in result.failed:
-        parts.append((f"\n  failed: {item}", "$text-error"))
+        parts.append((f"\n  ✗ {item}", "$text-error"))
     if result.needs_new_shell:
         parts.append(("\nOpen a new terminal for this to take effect.", "$text-warning"))
     return Content.assemble(*parts)

@@ -104,7 +104,7 @@ class KeyPanel(Vertical):
         with Horizontal(id="key-file-row", classes="key-row"):
             yield Static("File:", classes="label")
             yield Input(
-                placeholder="or load it from a file, e.g. ~/Downloads/key.pem",
+                placeholder="a key file, e.g. ~/Downloads/key.pem",
                 suggester=PathSuggester(self._ctx.home, self._ctx.cwd),
                 id="key-file",
                 compact=True,

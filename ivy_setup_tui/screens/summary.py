@@ -186,9 +186,9 @@ def step_lines(state: WizardState) -> Content:
         lines.append(
             Content.assemble(
                 (f"{step.label:<12}", "bold"),
-                (f"{GLYPHS[Status.OK]} {len(fine)} fine", COLOURS[Status.OK]),
-                (f"   {len(skipped)} not checked" if skipped else "", COLOURS[Status.SKIPPED]),
-                (f"   {len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
+                (f"{GLYPHS[Status.OK]} {len(fine)} fine   " if fine else "", COLOURS[Status.OK]),
+                (f"{len(skipped)} not checked   " if skipped else "", COLOURS[Status.SKIPPED]),
+                (f"{len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
             )
         )
         lines.extend(Content.assemble("    ", badge(f.status), " ", plain(f.title)) for f in left)

@@ -37,7 +37,7 @@ INTRO = (
     "a small record of what it found (no key) so the next run can show what changed. Each step "
     "then shows what it "
     "would change (a diff, old → new, the exact command); nothing changes until you press Apply, "
-    "and every change is backed up and undoable (`ivy-setup undo`)."
+    "and every change is backed up and can be undone from the History (h)."
 )
 AUTOMATIC = "automatic"  # Select value: let ivy-setup pick the first candidate
 

@@ -53,6 +53,12 @@ class UndoPreview:
     needs_new_shell: bool
 
 
+def tilde_text(ctx: SystemContext, text: str) -> str:
+    """A sentence with every path under the home folder shown from `~`."""
+    home = str(ctx.home).rstrip("/")
+    return text.replace(home + "/", "~/") if home else text
+
+
 def when(started: str) -> str:
     """A journal timestamp as `YYYY-MM-DD HH:MM UTC` (what users read)."""
     return f"{started[:16].replace('T', ' ')} UTC" if started else ""
@@ -98,7 +104,7 @@ def runs(ctx: SystemContext) -> list[RunView]:
 
 
 def _view(journal: Journal, ctx: SystemContext, record: RunRecord) -> RunView:
-    changes = tuple(ctx.tilde(entry.summary) for entry in record.entries)
+    changes = tuple(tilde_text(ctx, entry.summary) for entry in record.entries)
     why_not: str | None = None
     if not record.entries:
         why_not = "it changed nothing"
@@ -126,7 +132,7 @@ def undo_preview(ctx: SystemContext, run_id: str) -> UndoPreview:
     journal = Journal(ctx)
     record = journal.load(run_id)
     drifts = journal.drift(record)
-    restores = tuple(ctx.tilde(entry.summary) for entry in reversed(record.entries))
+    restores = tuple(tilde_text(ctx, entry.summary) for entry in reversed(record.entries))
     return UndoPreview(
         record.run_id,
         restores,
@@ -174,7 +180,7 @@ def farewell(
         lines.append(f"  Changed: {plural(total, 'change')} in this session.")
         for record in reversed(live):  # oldest first
             lines.append(f"    run {record.run_id}: {describe_command(record)}")
-            lines.extend(f"      - {ctx.tilde(entry.summary)}" for entry in record.entries)
+            lines.extend(f"      - {tilde_text(ctx, entry.summary)}" for entry in record.entries)
     else:
         lines.append("  Changed: nothing in this session.")
     if findings is None:
@@ -187,8 +193,13 @@ def farewell(
         else:
             lines.append("  Left: nothing; ivy should find and accept its key.")
     if any(r.needs_new_shell for r in live):
-        load = f" (or run `. {env_file}` in this one)" if env_file else ""
-        lines.append(f"  New terminal: yes, open one before running ivy{load}.")
+        if env_file:
+            lines.append(
+                "  New terminal: yes, open one before running ivy, or load the values here:"
+            )
+            lines.append(f"    $ . {env_file}")
+        else:
+            lines.append("  New terminal: yes, open one before running ivy.")
     else:
         lines.append("  New terminal: not needed.")
     if live:

@@ -125,10 +125,8 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             r"`ivy-setup check --python PATH`",
             "ivy-setup with that Python chosen on the Welcome screen",
         ),
-        (r"(the (\w+) step) \(or the wizard's \2 step\)", r"\1"),
-        (r"\((the [^()]* steps?), or the wizard's \w+ step\)", r"(\1)"),
         (r"Refused \([a-z_]+\): ", "Refused: "),
-        (r"load them now with `([^`]+)`\.", "load them now with:\n$ \\1"),
+        (r"(load (?:them|the values) now with) `([^`]+)`\.", "\\1:\n$ \\2"),
         (r"\(chosen from --python\)", "(chosen on the Welcome screen)"),
         (r"^--python$", "chosen on the Welcome screen"),
         (r"source=--python", "source=chosen on the Welcome screen"),
@@ -159,6 +157,13 @@ _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+# After the commands became step names: "the Environment step (or the wizard's Environment step)".
+_AFTER: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(the (\w+) step) \(or the wizard's \2 step\)"), r"\1"),
+    (re.compile(r"\((the [^()]* steps?), or the wizard's \w+ step\)"), r"(\1)"),
+)
+
+
 def _steps_phrase(names: str) -> str:
     steps = [name.capitalize() for name in names.split(",")]
     if len(steps) == 1:
@@ -176,4 +181,7 @@ def plain(text: str) -> str:
             continue  # a command to copy stays exactly as it must be typed
         line = _FIX_ONLY.sub(lambda m: _steps_phrase(m.group(1) or m.group(2)), line)
         lines[n] = _CHECK_ID.sub(lambda m: f"“{CHECK_LABELS[m.group(0)]}”", line)
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    for pattern, replacement in _AFTER:
+        text = pattern.sub(replacement, text)
+    return text
