@@ -14,9 +14,9 @@ from ivy_setup_tui.screens.base import WizardScreen
 from ivy_setup_tui.screens.messages import StepRequested
 from ivy_setup_tui.services.history import plural
 from ivy_setup_tui.services.model import CHECK_IDS, Status, Step
-from ivy_setup_tui.widgets.check_list import CheckList, check_deadlines
+from ivy_setup_tui.widgets.check_list import LABEL_WIDTH, CheckList, check_deadlines
 from ivy_setup_tui.widgets.drift_list import DriftList
-from ivy_setup_tui.widgets.status import COLOURS, GLYPHS
+from ivy_setup_tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -41,6 +41,7 @@ class OverviewScreen(WizardScreen):
         with Vertical(id="drift-box"):
             yield DriftList(id="drift")
         yield CheckList(id="checks")
+        yield Static(id="overview-row")
         yield from self.compose_nav(next_label="Version step")
         yield Footer(compact=True)
 
@@ -66,6 +67,29 @@ class OverviewScreen(WizardScreen):
             started_at=state.started_at,
             deadlines=check_deadlines(ctx),
             changed=state.changed_notes(),
+        )
+        checks = self.query_one(CheckList)
+        index = checks.highlighted
+        self._show_whole(checks.get_option_at_index(index).id if index is not None else None)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """A row cut short at this width is shown whole below the list."""
+        self._show_whole(event.option.id)
+
+    def _show_whole(self, check_id: str | None) -> None:
+        row = self.query_one("#overview-row", Static)
+        finding = self.wizard.state.findings.get(check_id or "")
+        room = self.size.width - 4 - (LABEL_WIDTH + 3)  # padding, scrollbar, glyph and label
+        if finding is None or len(plain(finding.title)) <= room:
+            row.display = False
+            return
+        row.display = True
+        row.update(
+            Content.assemble(
+                (f"{CHECK_LABELS.get(finding.id, finding.id)}: ", "bold"),
+                plain(finding.title),
+                ("  (Enter opens its step)", "$text-muted"),
+            )
         )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -16,6 +16,7 @@ from ivy_setup_tui.screens.key import KeyScreen
 from ivy_setup_tui.screens.permissions import PermissionsScreen
 from ivy_setup_tui.screens.version import VersionScreen
 from ivy_setup_tui.services.context import SystemContext
+from ivy_setup_tui.widgets.check_list import CheckList
 from ivy_setup_tui.widgets.diff_view import DiffView, wrap_diff
 from tests.ui.conftest import WizardFactory
 from tests.ui.pilot import open_step, settle, start, text_of
@@ -103,3 +104,21 @@ async def test_checking_writes_nothing_until_the_user_leaves(
     finish_session(app)
     saved = list((ctx.state_dir / "snapshots").glob("*.json"))
     assert len(saved) == 1  # one record per session, however many re-checks
+
+
+async def test_a_row_cut_on_the_overview_is_shown_whole_below_it(
+    shots: ModuleType, tmp_path: Path
+) -> None:
+    sandbox = shots.build_sandbox(tmp_path / "m", broken=True)
+    app = shots.wizard(sandbox.ctx)
+    async with app.run_test(size=SMALL) as pilot:
+        await start(app, pilot)
+        checks = app.screen.query_one(CheckList)
+        row = app.screen.query_one("#overview-row", Static)
+        for check_id, finding in app.state.findings.items():
+            checks.highlighted = checks.get_option_index(check_id)
+            await pilot.pause()
+            if row.display:
+                assert finding.title in text_of(row)
+            else:
+                assert len(finding.title) <= 80 - 4 - 18, check_id

@@ -302,3 +302,25 @@ async def test_verify_asks_for_consent_then_asks_the_server(
         assert "ivy's server accepts this key" in result
         no_key_drawn(app, KEY)
     assert not (home / ".ivy").exists()  # verifying places nothing
+
+
+async def test_a_refusal_replaces_the_last_result_and_says_one_thing(
+    make_ctx: MakeCtx, home: Path
+) -> None:
+    app = build(make_ctx())
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_step(app, pilot, "key", KeyScreen)
+        await paste(app, pilot, KEY)
+        await click(app, pilot, "#key-apply")
+        await settle(app, pilot)
+        result = screen.query_one("#key-result", Static)
+        assert result.display
+        assert "✓" in text_of(result)
+
+        await paste(app, pilot, f"{KEY}\n{OTHER}\n")  # two lines: refused, with a choice
+        assert not result.display  # the old "✓ placed" is gone
+        shown = status(screen)
+        assert "Several lines were given" in shown
+        assert "multiple_lines" not in shown
+        assert "Lines found" not in shown  # the picker below lists them, once
+        assert screen.query_one("#key-pick", OptionList).display

@@ -98,6 +98,10 @@ async def test_a_full_walk_at_80x24_speaks_plainly(shots: ModuleType, tmp_path: 
         for overlay in ("help", "explain", "history"):
             await app.action_open(overlay)
             await settle(app, pilot)
+            if overlay == "explain":
+                app.screen.query_one(TextArea).load_text(shots.TRACEBACK)
+                await pilot.press("ctrl+r")
+                await settle(app, pilot)
             await _look(app, seen, overlay)
         await app.action_open("overview")
         await settle(app, pilot)
