@@ -497,11 +497,8 @@ class IvySetupApp(App[int]):
         )
         yield SystemCommand("Re-check", "Run every check again", self.action_recheck)
         for name in ORDER:
-            title = (
-                f"Go to the {name.capitalize()} step"
-                if name in SCREEN_FOR_STEP.values()
-                else (f"Go to the {name.capitalize()}")
-            )
+            step = " step" if name in SCREEN_FOR_STEP.values() else ""
+            title = f"Go to the {name.capitalize()}{step}"
             yield SystemCommand(title, f"Open the {name} screen", partial(self.action_open, name))
         yield SystemCommand(
             "Explain an error",
