@@ -26,7 +26,7 @@ from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import FixOptions
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.diff_view import DiffView
-from ivy_setup_tui.widgets.status import plain
+from ivy_setup_tui.widgets.status import middle, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -338,6 +338,7 @@ class EnvironmentScreen(StepScreen):
         matrix.add_column(*MATRIX_COLUMNS[3][:1], width=MATRIX_COLUMNS[3][1])
         matrix.display = bool(self.rows)
         notes: list[str] = []
+        cut: list[str] = []  # values too long for their cell: shown whole below the table
         for row in self.rows:
             style = VERDICT_STYLES.get(row.verdict, "$text-muted")
             key_style = VERDICT_STYLES.get(row.key_verdict or "", "$text-muted")
@@ -345,13 +346,17 @@ class EnvironmentScreen(StepScreen):
                 Content.styled(row.shell, "bold" if not row.ok else ""),
                 Content(row.start),
                 Content.styled(("✓ " if row.verdict == "ok" else "✗ ") + row.verdict, style),
-                Content(row.value if row.value is not None else "—"),
+                Content(middle(row.value, value_width) if row.value is not None else "—"),
                 Content.styled(row.key_verdict or "—", key_style),
             )
             if not row.ok:
                 notes.append(f"{row.start}: {row.detail}")
-        detail.display = bool(notes)
-        detail.update(Content.styled("\n".join(notes), "$text-warning"))
+            if row.value is not None and len(row.value) > value_width and row.value not in cut:
+                cut.append(row.value)
+        lines = [Content.styled(note, "$text-warning") for note in notes]
+        lines += [Content.styled(f"Value seen in full: {value}", "$text-muted") for value in cut]
+        detail.display = bool(lines)
+        detail.update(Content("\n").join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Apply and Skip here; Textual then runs the base handler for the nav bar's buttons.

@@ -57,6 +57,14 @@ SCREEN_FOR_STEP: dict[Step, str] = {
 }
 
 
+def middle(text: str, width: int) -> str:
+    """`text` cut in the middle to `width` cells, so a path's start and its last part both show."""
+    if len(text) <= width:
+        return text
+    head = width // 3
+    return text[:head] + "…" + text[-(width - head - 1) :]
+
+
 def badge(status: Status) -> Content:
     """The coloured glyph of a status."""
     return Content.styled(GLYPHS[status], f"bold {COLOURS[status]}")

@@ -29,3 +29,10 @@ def test_no_committed_screenshot_holds_a_temporary_path_or_the_key(shots: Module
 def test_the_screenshots_show_the_sandbox_as_a_home() -> None:
     text = _text(SCREENSHOTS / "overview.svg")
     assert "~/projects/demo" in text
+
+
+def test_each_screenshot_is_a_whole_screen_from_its_top() -> None:
+    # The key input shot starts at the panel's first line, not halfway down a command.
+    assert "Give the ivy API key" in _text(SCREENSHOTS / "key-input.svg")
+    for path in SCREENSHOTS.glob("*.svg"):
+        assert "API key work" in _text(path), path.name  # the header is there: a whole screen
