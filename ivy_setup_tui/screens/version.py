@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Checkbox, Log, ProgressBar, Select, Static
+from textual.widgets import Button, Checkbox, ProgressBar, Select, Static
 
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
@@ -26,6 +26,7 @@ from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, FixOptions
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.output_log import OutputLog
 from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ class VersionScreen(StepScreen):
                 yield ProgressBar(
                     total=None, show_eta=False, show_percentage=False, id="version-progress"
                 )
-            yield Log(id="version-log", max_lines=_LOG_LINES)
+            yield OutputLog(id="version-log", max_lines=_LOG_LINES)
             yield Static(id="version-result")
             yield Static(id="version-advice")
 
@@ -231,7 +232,7 @@ class VersionScreen(StepScreen):
         self.query_one("#version-progress", ProgressBar).display = self.applying
         self.query_one("#version-select", Select).disabled = self.applying
         self.query_one("#version-venv", Checkbox).disabled = self.applying
-        log = self.query_one("#version-log", Log)
+        log = self.query_one("#version-log", OutputLog)
         log.display = self.applying or log.line_count > 0
         result = self.query_one("#version-result", Static)
         result.display = self._result_text is not None
@@ -250,7 +251,7 @@ class VersionScreen(StepScreen):
         self.applying = True
         self._cancel = threading.Event()
         self._result_text = None
-        self.query_one("#version-log", Log).clear()
+        self.query_one("#version-log", OutputLog).clear()
         self._sync_buttons()
         self._apply_plan(diagnosis.ctx, self.preview.plan, self._cancel)
 
@@ -261,7 +262,7 @@ class VersionScreen(StepScreen):
             return
         self._cancel.set()
         self.query_one("#version-cancel", Button).disabled = True
-        self.query_one("#version-log", Log).write_line("… cancelling")
+        self.query_one("#version-log", OutputLog).write_line("… cancelling")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="version-apply")
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan, cancel: threading.Event) -> None:
@@ -276,11 +277,12 @@ class VersionScreen(StepScreen):
 
     def on_installer_output(self, message: InstallerOutput) -> None:
         """Stream the installer's line into the log."""
-        self.query_one("#version-log", Log).write_line(message.line)
+        self.query_one("#version-log", OutputLog).write_line(message.line)
 
     def on_upgrade_finished(self, message: UpgradeFinished) -> None:
         """Show the outcome, then re-run every check so the screen shows the truth."""
         self.reveal("#version-result")
+        self.query_one("#version-log", OutputLog).finish()
         self.applying = False
         self._result_text = _outcome(message)
         self._options = FixOptions()

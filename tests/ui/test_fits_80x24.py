@@ -122,3 +122,28 @@ async def test_a_row_cut_on_the_overview_is_shown_whole_below_it(
                 assert finding.title in text_of(row)
             else:
                 assert len(finding.title) <= 80 - 4 - 18, check_id
+
+
+async def test_installer_output_shows_its_tail_then_all_of_it_without_scrolling() -> None:
+    from textual.app import App, ComposeResult
+    from textual.containers import VerticalScroll
+
+    from ivy_setup_tui.widgets.output_log import OutputLog
+
+    class Harness(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll(id="body"):
+                yield OutputLog(id="log", tail=3)
+
+    app = Harness()
+    async with app.run_test(size=SMALL) as pilot:
+        log = app.query_one(OutputLog)
+        for n in range(40):
+            log.write_line(f"line {n}")
+        await pilot.pause()
+        shown = text_of(log).splitlines()
+        assert shown == ["… 37 earlier lines", "line 37", "line 38", "line 39"]
+        log.finish()
+        await pilot.pause()
+        assert len(text_of(log).splitlines()) == 40
+        assert scrolling(app.screen) == ["body"]  # the page scrolls, never the log itself
