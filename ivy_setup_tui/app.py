@@ -353,10 +353,12 @@ class IvySetupApp(App[int]):
     async def action_open(self, name: str) -> None:
         """Open a main screen or an overlay (Explain, Help, History) by name."""
         if name in OVERLAYS:
-            if not isinstance(self.screen, OVERLAYS[name]):
-                if not isinstance(self.screen, WizardScreen):
-                    await self.pop_screen()  # one overlay at a time
-                await self.push_screen(OVERLAYS[name]())
+            if isinstance(self.screen, OVERLAYS[name]):
+                self.notify(f"This is the {name.capitalize()} already.", timeout=2)
+                return
+            if not isinstance(self.screen, WizardScreen):
+                await self.pop_screen()  # one overlay at a time
+            await self.push_screen(OVERLAYS[name]())
             return
         if name == "overview" and self.state.generation == 0:
             self.start_checks()
