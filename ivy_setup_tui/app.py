@@ -445,7 +445,7 @@ class IvySetupApp(App[int]):
             head = "Checks are still running; their results would be lost. Quit anyway?"
         else:
             head = "The checks have finished. Quit now?"
-        from ivy_setup_tui.services.history import plural
+        from ivy_setup_tui.services.model import plural
 
         if changed is None:
             tail = ""

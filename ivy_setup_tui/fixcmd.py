@@ -23,7 +23,7 @@ from ivy_setup_tui.cli import (
 )
 from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.services.model import Step, plural
 from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
 
 MAX_KEY_INPUT = 64 * 1024  # far above any key; stops a mistaken `--key-file /dev/zero`
@@ -88,7 +88,8 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
     print()
     if applied:
         print(
-            f"Applied {applied} change(s) in run {run_id}; `ivy-setup undo {run_id}` reverts them."
+            f"Applied {plural(applied, 'change')} in run {run_id}; "
+            f"`ivy-setup undo {run_id}` reverts {'it' if applied == 1 else 'them'}."
         )
     else:
         print("Nothing was changed.")
@@ -146,7 +147,7 @@ def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) 
     if len(chosen) > 1 and pending:
         print("(Dry run: each step was planned against the machine as it is now; after applying")
         print(" an earlier step, a later one may propose a little more or less.)")
-    print(f"Dry run: {pending} change(s) would be made; nothing was changed.")
+    print(f"Dry run: {plural(pending, 'change')} would be made; nothing was changed.")
     return EXIT_FINDINGS if pending else EXIT_OK
 
 

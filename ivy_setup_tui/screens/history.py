@@ -290,7 +290,7 @@ class HistoryScreen(Screen[None]):
 
 def _prompt(view: RunView) -> Content:
     """A run as a few lines: id, time and origin; each change; whether it can be undone."""
-    from ivy_setup_tui.services.history import plural
+    from ivy_setup_tui.services.model import plural
 
     head = Content.assemble(
         (view.run_id, "bold"),

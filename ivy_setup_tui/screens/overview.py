@@ -12,8 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 
 from ivy_setup_tui.screens.base import WizardScreen
 from ivy_setup_tui.screens.messages import StepRequested
-from ivy_setup_tui.services.history import plural
-from ivy_setup_tui.services.model import CHECK_IDS, Status, Step
+from ivy_setup_tui.services.model import CHECK_IDS, Status, Step, plural
 from ivy_setup_tui.widgets.check_list import LABEL_WIDTH, CheckList, check_deadlines
 from ivy_setup_tui.widgets.drift_list import DriftList
 from ivy_setup_tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS, plain

@@ -23,8 +23,7 @@ from textual.widgets import Button, DataTable, Static
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.services.facts import VersionFacts
-from ivy_setup_tui.services.history import plural
-from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.services.model import Step, plural
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.status import plain

@@ -15,8 +15,7 @@ from textual.widgets import Button, Footer, Header, Static
 from ivy_setup_tui.screens.base import STEP_ORDER, WizardScreen
 from ivy_setup_tui.screens.messages import QuitRequested
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.history import plural
-from ivy_setup_tui.services.model import Finding, Status, Step
+from ivy_setup_tui.services.model import Finding, Status, Step, plural
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge, plain
 

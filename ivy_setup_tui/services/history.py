@@ -19,13 +19,7 @@ from ivy_setup_tui.services.journal import (
     RunRecord,
     UndoResult,
 )
-from ivy_setup_tui.services.model import Finding
-
-
-def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
-    """`1 change`, `3 changes`: a count with its noun in the right number."""
-    word = noun if count == 1 else (plural_noun or noun + "s")
-    return f"{count} {word}"
+from ivy_setup_tui.services.model import Finding, plural
 
 
 @dataclass(frozen=True)
@@ -184,7 +178,7 @@ def farewell(
     else:
         lines.append("  Changed: nothing in this session.")
     if findings is None:
-        lines.append("  Left: not known (you left before the checks finished).")
+        lines.append("  Left: not known (the checks had not finished).")
     else:
         left = [f for f in findings if f.status.needs_action]
         if left:

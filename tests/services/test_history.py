@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 from ivy_setup_tui.services import history
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.journal import Journal
-from ivy_setup_tui.services.model import Finding, Status
+from ivy_setup_tui.services.model import Finding, Status, plural
 
 
 def test_plural_counts() -> None:
-    assert history.plural(1, "change") == "1 change"
-    assert history.plural(3, "change") == "3 changes"
-    assert history.plural(0, "thing") == "0 things"
+    assert plural(1, "change") == "1 change"
+    assert plural(3, "change") == "3 changes"
+    assert plural(0, "thing") == "0 things"
 
 
 def test_runs_say_when_a_run_can_no_longer_be_undone(

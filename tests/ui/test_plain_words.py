@@ -110,3 +110,19 @@ async def test_a_full_walk_at_80x24_speaks_plainly(shots: ModuleType, tmp_path: 
         await pilot.pause()
     assert seen == {}, "\n".join(f"{k}: {v}" for k, v in seen.items())
     assert jargon(farewell_text(app)) == []
+
+
+def test_plain_names_checks_and_steps_but_leaves_command_lines_alone() -> None:
+    from ivy_setup_tui.widgets.status import plain
+
+    assert plain("(see key.location)") == "(see “Key location”)"
+    assert plain("rewrite it (`ivy-setup fix --only key`).") == "rewrite it (the Key step)."
+    assert plain("Refused (is_private_key): a private key.") == "Refused: a private key."
+    command = "to cover them too: --shells bash,zsh."
+    assert plain(f"zsh is installed; {command}").splitlines()[-1].strip() == (
+        "$ ivy-setup fix --only environment --shells bash,zsh"
+    )
+    assert plain("$ ivy-setup fix --only key") == "$ ivy-setup fix --only key"
+    assert plain("load them now with `. ~/.config/ivy-setup/env.sh`.").endswith(
+        "with:\n$ . ~/.config/ivy-setup/env.sh"
+    )
