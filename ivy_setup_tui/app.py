@@ -21,13 +21,15 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.signal import Signal
+from textual.widgets import Input, OptionList, RadioSet, Select, TextArea
 from textual.worker import WorkerState, get_current_worker
 
 from ivy_setup_tui.screens.base import WizardScreen
-from ivy_setup_tui.screens.confirm import ConfirmScreen
+from ivy_setup_tui.screens.confirm import ConfirmScreen, QuitScreen
 from ivy_setup_tui.screens.environment import EnvironmentScreen
 from ivy_setup_tui.screens.explain import ExplainScreen
 from ivy_setup_tui.screens.help import HelpScreen
+from ivy_setup_tui.screens.history import HistoryScreen
 from ivy_setup_tui.screens.key import KeyScreen
 from ivy_setup_tui.screens.messages import (
     BackRequested,
@@ -71,7 +73,15 @@ MAIN_SCREENS: dict[str, type[WizardScreen]] = {
     "summary": SummaryScreen,
 }
 ORDER = tuple(MAIN_SCREENS)
-OVERLAYS: dict[str, type[Screen[None]]] = {"explain": ExplainScreen, "help": HelpScreen}
+OVERLAYS: dict[str, type[Screen[None]]] = {
+    "explain": ExplainScreen,
+    "help": HelpScreen,
+    "history": HistoryScreen,
+}
+# Screen actions that apply the step shown (the palette's "Apply this step").
+APPLY_ACTIONS = ("apply", "apply_all")
+# Fields in which Escape leaves the field rather than the screen.
+FIELDS = (Input, Select, RadioSet, TextArea, OptionList)
 
 # Row marks for the kinds of drift (status changes read "was <status>").
 SHORT_CHANGES = {
@@ -173,6 +183,11 @@ class IvySetupApp(App[int]):
         Binding("b", "back", "Back", show=False),
         Binding("e", "open('explain')", "Explain"),
         Binding("question_mark,f1", "open('help')", "Help", key_display="?"),
+        Binding("h", "open('history')", "History", show=False),
+        # Fallbacks: a step's Apply (or the History's Undo) that has nothing to do is dimmed in
+        # the footer and its key lands here, which says why nothing happened.
+        Binding("a", "apply_step", "Apply", show=False),
+        Binding("u", "undo_last", "Undo last run", show=False),
         Binding("o", "open('overview')", "Overview", show=False),
         Binding("s", "open('summary')", "Summary", show=False),
         Binding("t", "toggle_dark", "Theme", show=False),
@@ -192,6 +207,19 @@ class IvySetupApp(App[int]):
         self.state_changed: Signal[WizardState] = Signal(self, "state-changed")
         self.current: str | None = None  # name of the main screen shown
         self._history: list[str] = []
+        self._snapshot: snapshots.Snapshot | None = None  # saved when the user leaves
+
+    def save_snapshot(self) -> str | None:
+        """Store the last complete run's snapshot (what the next run compares with); checking
+        itself writes nothing. Returns why it could not be stored, or None."""
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is None:
+            return None
+        try:
+            snapshots.SnapshotStore(self.state.ctx).save(snapshot)
+        except Exception as exc:  # noqa: BLE001 - costs only the next run's comparison
+            return f"{type(exc).__name__}: {exc}"
+        return None
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -272,7 +300,7 @@ class IvySetupApp(App[int]):
             self.post_message(ChecksFailed(f"{type(result).__name__}: {result}", generation))
             return
         seconds = time.monotonic() - started
-        changes, previous_at, problem = _compare_with_last_run(result, show_drift=first)
+        changes, previous_at, problem, snapshot = _compare_with_last_run(result, show_drift=first)
         self.post_message(
             ChecksFinished(
                 result,
@@ -281,6 +309,7 @@ class IvySetupApp(App[int]):
                 changes=changes,
                 previous_at=previous_at,
                 snapshot_error=problem,
+                snapshot=snapshot,
             )
         )
 
@@ -297,6 +326,8 @@ class IvySetupApp(App[int]):
         if message.generation != self.state.generation:
             return
         diagnosis = message.diagnosis
+        if message.snapshot is not None:
+            self._snapshot = message.snapshot
         self.set_state(
             replace(
                 self.state,
@@ -352,19 +383,25 @@ class IvySetupApp(App[int]):
         await self.switch_screen(name)
 
     async def action_open(self, name: str) -> None:
-        """Open a main screen or an overlay (Explain, Help) by name."""
+        """Open a main screen or an overlay (Explain, Help, History) by name."""
         if name in OVERLAYS:
-            if not isinstance(self.screen, OVERLAYS[name]):
-                if not isinstance(self.screen, WizardScreen):
-                    await self.pop_screen()  # one overlay at a time
-                await self.push_screen(OVERLAYS[name]())
+            if isinstance(self.screen, OVERLAYS[name]):
+                self.notify(f"This is the {name.capitalize()} already.", timeout=2)
+                return
+            if not isinstance(self.screen, WizardScreen):
+                await self.pop_screen()  # one overlay at a time
+            await self.push_screen(OVERLAYS[name]())
             return
         if name == "overview" and self.state.generation == 0:
             self.start_checks()
+        if name == self.current and isinstance(self.screen, WizardScreen):
+            self.notify(f"This is the {name.capitalize()} screen already.", timeout=2)
         await self.navigate(name)
 
     async def action_back(self) -> None:
-        """Close an overlay, else return to the previous screen (Welcome has nowhere to go)."""
+        """Leave a field, else close an overlay, else return to the previous screen."""
+        if self._leave_field():
+            return
         if not isinstance(self.screen, WizardScreen):
             await self.pop_screen()
             return
@@ -373,12 +410,28 @@ class IvySetupApp(App[int]):
         elif self.current in ORDER and ORDER.index(self.current) > 0:
             await self.navigate(ORDER[ORDER.index(self.current) - 1], remember=False)
         else:
-            self.bell()
+            self.notify("This is the first screen: there is nothing to go back to.", timeout=3)
+
+    def _leave_field(self) -> bool:
+        """Escape in a text field or picker leaves it (focus goes to the screen), not the step.
+
+        The screen's own main list (the Overview's checks, the History's runs) is not a field.
+        """
+        focused = self.focused
+        if not isinstance(focused, FIELDS) or focused.id in ("checks", "history-runs"):
+            return False
+        screen = self.screen
+        target = next(iter(screen.query(screen.AUTO_FOCUS)), None) if screen.AUTO_FOCUS else None
+        if target is not None and target is not focused and target.focusable:
+            target.focus()
+        else:
+            screen.set_focus(None)
+        return True
 
     async def action_next(self) -> None:
         """The screen after the current one in wizard order."""
         if self.current is None or self.current == ORDER[-1]:
-            self.bell()
+            self.notify("This is the last screen: press f to finish, or q to quit.", timeout=3)
             return
         await self.navigate(ORDER[ORDER.index(self.current) + 1])
 
@@ -396,15 +449,12 @@ class IvySetupApp(App[int]):
         )
 
     async def action_quit(self) -> None:
-        """Quit, asking first while checks run (their answer would be lost) or changes apply."""
-        if self.changes_running:
-            question = (
-                "A change is being applied. Quit anyway? ivy-setup stops it; whatever was "
-                "already done is journaled and `ivy-setup undo` reverts it."
-            )
-        elif self.checks_running:
-            question = "Checks are still running. Quit anyway? (Nothing has been changed.)"
-        else:
+        """Quit, asking first while checks run (their answer would be lost) or changes apply.
+
+        The dialog follows the live state: it says when the checks finish while it is open, and
+        whether this session changed anything (from the journal, read in a worker).
+        """
+        if not (self.changes_running or self.state.running):
             self.exit(self.state.exit_code())
             return
 
@@ -413,7 +463,32 @@ class IvySetupApp(App[int]):
                 self.exit(self.state.exit_code())
 
         if not isinstance(self.screen, ConfirmScreen):
-            await self.push_screen(ConfirmScreen(question, yes="Quit", no="Keep going"), answered)
+            await self.push_screen(QuitScreen(), answered)
+
+    def quit_question(self, changed: int | None) -> str:
+        """The quit dialog's text for the state now; `changed`: changes this session (None: not
+        known yet)."""
+        if self.changes_running:
+            head = (
+                "A change is being applied. Quit anyway? ivy-setup stops it; whatever was "
+                "already done is journaled and can be undone."
+            )
+        elif self.state.running:
+            head = "Checks are still running; their results would be lost. Quit anyway?"
+        else:
+            head = "The checks have finished. Quit now?"
+        from ivy_setup_tui.services.model import plural
+
+        if changed is None:
+            tail = ""
+        elif changed:
+            tail = (
+                f" This session made {plural(changed, 'change')}; they stay made, and "
+                "the summary printed after quitting says how to undo them."
+            )
+        else:
+            tail = " Nothing has been changed in this session."
+        return head + tail
 
     @on(SettingsChosen)
     async def _settings_chosen(self, message: SettingsChosen) -> None:
@@ -435,7 +510,7 @@ class IvySetupApp(App[int]):
 
     @on(RecheckRequested)
     def _recheck_requested(self) -> None:
-        self.start_checks()
+        self.action_recheck()
 
     @on(QuitRequested)
     async def _quit_requested(self) -> None:
@@ -446,49 +521,124 @@ class IvySetupApp(App[int]):
         self.notify("Copied to the clipboard (if your terminal allows it).", timeout=3)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The command palette: every screen, re-check, explain, help, theme, quit."""
-        yield from super().get_system_commands(screen)
+        """The command palette: ivy-setup's own actions and screens (not Textual's Theme,
+        Screenshot or Keys: the wizard has its own theme toggle and Help)."""
+        yield SystemCommand(
+            "Apply this step", "Make the change the step shows", self.action_apply_step
+        )
+        yield SystemCommand(
+            "Undo last run", "Show what it restores, then undo it", self.action_undo_last
+        )
+        yield SystemCommand("Re-check", "Run every check again", self.action_recheck)
         for name in ORDER:
-            yield SystemCommand(
-                f"Go to {name.capitalize()}",
-                f"Open the {name} screen",
-                partial(self.action_open, name),
-            )
-        yield SystemCommand("Re-check", "Run every check again", self.start_checks)
+            step = " step" if name in SCREEN_FOR_STEP.values() else ""
+            title = f"Go to the {name.capitalize()}{step}"
+            yield SystemCommand(title, f"Open the {name} screen", partial(self.action_open, name))
         yield SystemCommand(
             "Explain an error",
             "Paste a traceback and read what it means",
             partial(self.action_open, "explain"),
         )
         yield SystemCommand(
+            "History",
+            "Every run ivy-setup recorded; undo one",
+            partial(self.action_open, "history"),
+        )
+        yield SystemCommand(
+            "Report", "Save a redacted report to share in a bug tracker", self.action_report
+        )
+        yield SystemCommand(
             "Help", "Keys, steps, and where files live", partial(self.action_open, "help")
         )
         yield SystemCommand("Light / dark theme", "Toggle the theme", self.action_toggle_dark)
+        yield SystemCommand("Quit", "Leave ivy-setup", self.action_quit)
+
+    async def action_apply_step(self) -> None:
+        """Apply the step on screen (the palette's "Apply this step")."""
+        screen = self.screen
+        for name in APPLY_ACTIONS:
+            action = getattr(screen, f"action_{name}", None)
+            if action is not None:
+                action()
+                return
+        self.notify(
+            "Nothing to apply here: open a step (Version, Key, Permissions, Environment) first.",
+            severity="warning",
+        )
+
+    async def action_undo_last(self) -> None:
+        """Open the History with the newest undoable run's undo preview."""
+        if isinstance(self.screen, HistoryScreen):
+            self.screen.action_undo()
+            return
+        if not isinstance(self.screen, WizardScreen):
+            await self.pop_screen()
+        await self.push_screen(HistoryScreen(undo_last=True))
+
+    def action_recheck(self) -> None:
+        """Run every check again (and say so)."""
+        self.start_checks()
+        self.notify("Checking again…", timeout=2)
+
+    def action_report(self) -> None:
+        """Write the redacted report into ivy-setup's state folder, in a worker."""
+        diagnosis = self.state.diagnosis
+        if diagnosis is None:
+            self.notify(
+                "The checks have not finished yet: a report needs them.", severity="warning"
+            )
+            return
+        self._write_report(diagnosis)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report")
+    def _write_report(self, diagnosis: Diagnosis) -> None:
+        from ivy_setup_tui.services import fsops
+        from ivy_setup_tui.services.report import render_report
+
+        ctx = diagnosis.ctx
+        try:
+            text = render_report(diagnosis)
+            folder = ctx.state_dir / "reports"
+            fsops.ensure_dir(folder, 0o700)
+            path = folder / f"report-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"
+            fsops.atomic_write(path, text.encode("utf-8"), mode=0o600)
+        except Exception as exc:  # noqa: BLE001 - said in a notification
+            self.call_from_thread(
+                self.notify, f"The report could not be written: {exc}", severity="error"
+            )
+            return
+        self.call_from_thread(self.copy_to_clipboard, text)
+        self.call_from_thread(
+            self.notify,
+            f"Report saved to {ctx.tilde(path)} (home shown as ~, no key) and copied to the "
+            "clipboard if your terminal allows it.",
+            timeout=8,
+        )
 
 
 def _compare_with_last_run(
     diagnosis: Diagnosis, *, show_drift: bool = True
-) -> tuple[tuple[Change, ...], str | None, str | None]:
-    """Drift against the previous snapshot and the journal, then store this run's snapshot.
+) -> tuple[tuple[Change, ...], str | None, str | None, snapshots.Snapshot | None]:
+    """Drift against the previous snapshot and the journal, and this run's snapshot (not stored:
+    the app stores the last one when the user leaves, so checking writes nothing).
 
-    Runs in the checks worker (it reads and writes files). A failure costs only the drift display.
-    With `show_drift` False (a re-check later in the same session) only the snapshot is stored.
+    Runs in the checks worker (it reads files). A failure costs only the drift display.
+    With `show_drift` False (a re-check later in the same session) only the snapshot is taken.
     """
     ctx = diagnosis.ctx
+    current = None
     try:
         store = snapshots.SnapshotStore(ctx)
         current = snapshots.take(diagnosis)
         if not show_drift:
-            store.save(current)
-            return (), None, None
+            return (), None, None, current
         previous = store.latest(project=current.project, python=current.python)
         rewritten = snapshots.rewritten_since(ctx, previous.taken_at) if previous else set()
         changes = snapshots.drift(previous, current, rewritten=rewritten)
         changes += snapshots.journal_changes(ctx)
-        store.save(current)
     except Exception as exc:  # noqa: BLE001 - drift is a bonus; the findings stand without it
-        return (), None, f"{type(exc).__name__}: {exc}"
-    return tuple(changes), previous.taken_at if previous else None, None
+        return (), None, f"{type(exc).__name__}: {exc}", current
+    return tuple(changes), previous.taken_at if previous else None, None, current
 
 
 # The real services, imported on first use: `ivy-setup` starts the UI before any check module loads.
@@ -533,20 +683,9 @@ def _real_last_run(ctx: SystemContext) -> RunRecord | None:
 
 def _real_session_runs(ctx: SystemContext, since: datetime) -> list[RunRecord]:
     """The runs started since `since` that changed something, newest first."""
-    from ivy_setup_tui.services.journal import Journal
+    from ivy_setup_tui.services.history import session_records
 
-    journal = Journal(ctx)
-    records = []
-    for info in journal.list_runs():
-        try:
-            started = datetime.fromisoformat(info.started.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=timezone.utc)
-        if started >= since and info.changes:
-            records.append(journal.load(info.run_id))
-    return records
+    return session_records(ctx, since)
 
 
 def make_app(
@@ -573,7 +712,43 @@ def make_app(
     return IvySetupApp(ctx, services, cursor_blink=cursor_blink)
 
 
+def finish_session(app: IvySetupApp) -> str:
+    """Once the wizard has exited: store the snapshot the next run compares with, and return the
+    summary to print."""
+    problem = app.save_snapshot()
+    text = farewell_text(app)
+    if problem is not None:
+        text += f"\n  (The record for the next run's comparison could not be saved: {problem}.)"
+    return text
+
+
+def farewell_text(app: IvySetupApp) -> str:
+    """What the terminal shows once the wizard has exited: what changed (run ids), what is left,
+    whether a new terminal is needed, how to undo."""
+    from ivy_setup_tui.services.history import farewell
+
+    ctx = app.state.ctx
+    try:
+        session = app.services.session_runs(ctx, app.session_started)
+    except Exception as exc:  # noqa: BLE001 - the summary says so rather than hiding the exit
+        return (
+            f"ivy-setup: the journal could not be read ({exc}); `ivy-setup undo --list` lists runs."
+        )
+    diagnosis = app.state.diagnosis
+    findings = diagnosis.findings if diagnosis is not None else None
+    env_file = None
+    if any(r.needs_new_shell for r in session):
+        from ivy_setup_tui.services.fix_environment import POSIX
+        from ivy_setup_tui.services.fix_environment import env_file as env_path
+
+        env_file = ctx.tilde(env_path(ctx, POSIX))
+    return farewell(ctx, session, findings, env_file=env_file)
+
+
 def run_wizard(ctx: SystemContext) -> int:
-    """Run the wizard in this terminal; returns the SPEC exit code (130: left before the end)."""
-    code = make_app(ctx).run()
+    """Run the wizard in this terminal, then print what it did; returns the SPEC exit code
+    (130: left before the end)."""
+    app = make_app(ctx)
+    code = app.run()
+    print(finish_session(app))
     return EXIT_CANCELLED if code is None else code

@@ -25,7 +25,7 @@ from ivy_setup_tui.cli import (
 )
 from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.services.model import Step, plural
 from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
 
 if TYPE_CHECKING:
@@ -122,9 +122,10 @@ def _verdict(
     for line in outcome.format_rows(rows):
         print(line)
     if applied:
-        changes = "1 change" if applied == 1 else f"{applied} changes"
-        them = "it" if applied == 1 else "them"
-        print(f"Applied {changes} in run {run_id}; `ivy-setup undo {run_id}` reverts {them}.")
+        print(
+            f"Applied {plural(applied, 'change')} in run {run_id}; "
+            f"`ivy-setup undo {run_id}` reverts {'it' if applied == 1 else 'them'}."
+        )
     else:
         print("Nothing was changed.")
     if left:
@@ -215,7 +216,7 @@ def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) 
     if len(chosen) > 1 and pending:
         print("(Dry run: each step was planned against the machine as it is now; after applying")
         print(" an earlier step, a later one may propose a little more or less.)")
-    print(f"Dry run: {pending} change(s) would be made; nothing was changed.")
+    print(f"Dry run: {plural(pending, 'change')} would be made; nothing was changed.")
     return EXIT_FINDINGS if pending else EXIT_OK
 
 

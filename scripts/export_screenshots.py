@@ -5,7 +5,10 @@ The sandboxes are real: a venv (made with `python -m venv --without-pip`) holdin
 file ending in a newline and readable by others, `IVY_ROOT="~/.ivy"` quoted in `.bashrc`), one is
 healthy. The real checks run against them (offline), so the pictures show what users would see.
 
-    python scripts/export_screenshots.py [--out screenshots] [--size 100x32]
+    python scripts/export_screenshots.py [--out screenshots] [--size 100x32] [--home-base /home]
+
+The sandbox home is built at `<home base>/demo` (default `/home/demo` where `/home` is writable),
+so the pictures show paths as on a real machine, never a temporary folder; it is removed after.
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ if str(ROOT) not in sys.path:
 
 from textual.widgets import TextArea  # noqa: E402
 
-from ivy_setup_tui.app import IvySetupApp, make_app  # noqa: E402
+from ivy_setup_tui.app import IvySetupApp, finish_session, make_app  # noqa: E402
 from ivy_setup_tui.services.context import SystemContext, state_dir_for  # noqa: E402
+from ivy_setup_tui.services.interpreter import Candidate  # noqa: E402
 from tests.services.venvs import install_fake_ivy, make_venv, site_packages  # noqa: E402
 
 # A key that looks real; the exported pictures must never contain it.
 DEMO_KEY = "ivy-demo-7Hq2LrX9mWc4TzB8kPn6VsY3dFg5JaE1uRo0="
 USER = "demo"
+MARKER = ".ivy-setup-screenshot-sandbox"  # a home the script made (and may remove) holds this
 TRACEBACK = f"""Traceback (most recent call last):
   File "/home/{USER}/projects/vision/train.py", line 12, in <module>
     graph = ivy.trace_graph(model, args=(x,))
@@ -54,10 +59,11 @@ class Sandbox:
     ctx: SystemContext
 
 
-def build_sandbox(root: Path, *, broken: bool) -> Sandbox:
-    """A home under `root` with ivy 0.0.9.0 in a venv and a key placed well or badly."""
-    home = root / "home" / USER
-    project = home / "projects" / "vision"
+def build_sandbox(root: Path, *, broken: bool, home: Path | None = None) -> Sandbox:
+    """A home (`home`, else under `root`) with ivy 0.0.9.0 in a venv and a key placed well or
+    badly."""
+    home = home or root / "home" / USER
+    project = home / "projects" / "demo"
     project.mkdir(parents=True)
     venv = home / ".venvs" / "ml"
     python = make_venv(venv)
@@ -108,8 +114,14 @@ def build_sandbox(root: Path, *, broken: bool) -> Sandbox:
 
 
 def wizard(ctx: SystemContext) -> IvySetupApp:
-    """The real app with the real services, animations and cursor blinking off."""
-    app = make_app(ctx, cursor_blink=False)
+    """The real app with the real services, animations and cursor blinking off; interpreters
+    outside the sandbox (the one running this script) are not offered."""
+    from ivy_setup_tui.services.interpreter import discover
+
+    def inside(c: SystemContext) -> list[Candidate]:
+        return [found for found in discover(c) if str(found.path).startswith(str(c.home))]
+
+    app = make_app(ctx, cursor_blink=False, discover=inside)
     app.animation_level = "none"
     return app
 
@@ -136,7 +148,7 @@ async def capture(
         await pilot.pause()
         print(f"{prefix or 'broken-'}overview complete in {time.monotonic() - started:.2f} s")
         save("overview")
-        screens = ("version", "key", "permissions", "environment", "summary")
+        screens = ("version", "key", "permissions", "environment", "summary", "history")
         for name in screens if every_screen else ("summary",):
             await app.action_open(name)
             await app.workers.wait_for_complete()
@@ -165,17 +177,33 @@ async def capture(
             await pilot.pause()
             save("help")
         await pilot.press("q")
+    finish_session(app)  # the snapshot the next run compares with is stored on leaving
     return written
 
 
-def export(out: Path, size: tuple[int, int], root: Path) -> list[Path]:
-    """Build the sandboxes under `root` (emptied first) and write every screenshot into `out`."""
+def claim_home(home: Path) -> Path:
+    """Make `home` a fresh, empty sandbox home; refuses a folder this script did not make."""
+    if home.exists() and not (home / MARKER).exists():
+        raise SystemExit(f"{home} exists and is not a screenshot sandbox: pass another --home-base")
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    (home / MARKER).write_text("made by scripts/export_screenshots.py\n", encoding="utf-8")
+    return home
+
+
+def release_home(home: Path) -> None:
+    """Remove a sandbox home this script made (and nothing else)."""
+    if (home / MARKER).exists():
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def export(out: Path, size: tuple[int, int], home_base: Path) -> list[Path]:
+    """Build each sandbox in turn at `<home_base>/demo` and write every screenshot into `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
+    home = home_base / USER
     written: list[Path] = []
     try:
-        broken = build_sandbox(root / "broken", broken=True)
+        broken = build_sandbox(home_base, broken=True, home=claim_home(home))
         written += asyncio.run(capture(wizard(broken.ctx), out, "", size, every_screen=True))
 
         # A second run after the user replaced the key and loosened its mode by hand: drift.
@@ -185,14 +213,14 @@ def export(out: Path, size: tuple[int, int], root: Path) -> list[Path]:
         rerun = wizard(broken.ctx)
         written += asyncio.run(capture(rerun, out, "rerun-", size, every_screen=False))
 
-        healthy = wizard(build_sandbox(root / "healthy", broken=False).ctx)
+        healthy = wizard(build_sandbox(home_base, broken=False, home=claim_home(home)).ctx)
         healthy.theme = "textual-light"
         written += asyncio.run(capture(healthy, out, "healthy-", size, every_screen=False))
 
-        small = wizard(build_sandbox(root / "small", broken=True).ctx)
+        small = wizard(build_sandbox(home_base, broken=True, home=claim_home(home)).ctx)
         written += asyncio.run(capture(small, out, "80x24-", (80, 24), every_screen=False))
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        release_home(home)
     return written
 
 
@@ -201,18 +229,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     parser.add_argument("--size", default="100x32", help="terminal size, COLSxROWS")
+    default_base = (
+        Path("/home") if os.access("/home", os.W_OK) else Path(tempfile.gettempdir()) / "screens"
+    )
     parser.add_argument(
-        "--root",
+        "--home-base",
         type=Path,
-        default=Path(tempfile.gettempdir()) / "ivy-setup-screens",
-        help="where the sandboxes are built (a fixed path keeps the pictures stable)",
+        default=default_base,
+        help="the sandbox home is <this>/demo (a fixed, real-looking path keeps pictures stable)",
     )
     args = parser.parse_args(argv)
     cols, rows = (int(n) for n in args.size.lower().split("x"))
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
     if shutil.which("bash") is None:
         print("note: bash is not installed; the shell checks will say so", file=sys.stderr)
-    for path in export(args.out, (cols, rows), args.root):
+    for path in export(args.out, (cols, rows), args.home_base):
         print(path)
     return 0
 

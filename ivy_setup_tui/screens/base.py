@@ -97,6 +97,16 @@ class StepScreen(WizardScreen):
                 return None
         return True
 
+    def cannot_apply(self, *, busy: bool, planned: bool) -> None:
+        """Say why Apply did nothing (a key press always gets an answer)."""
+        if busy:
+            text = "Already working on this step: wait for it to finish."
+        elif not planned:
+            text = "This step is still being worked out: wait a moment."
+        else:
+            text = "Nothing to apply in this step."
+        self.notify(text, severity="warning" if busy or not planned else "information", timeout=3)
+
     def reveal(self, selector: str) -> None:
         """Scroll `selector` into view once the screen has redrawn (e.g. an Apply's outcome,
         which at 80x24 would otherwise sit below the fold or inside a capped panel)."""
@@ -233,5 +243,7 @@ def step_status(findings: tuple[Finding | None, ...], running: bool) -> Content:
     if warnings:
         parts.append((f"{GLYPHS[Status.WARNING]} {warnings} to look at  ", COLOURS[Status.WARNING]))
     if done and not errors and not warnings and not pending:
-        parts.append((f"{GLYPHS[Status.OK]} nothing to do in this step", COLOURS[Status.OK]))
+        parts.append(
+            (f"{GLYPHS[Status.OK]} no problem found by this step's checks", COLOURS[Status.OK])
+        )
     return Content.assemble(*parts)

@@ -25,7 +25,9 @@ from ivy_setup_tui.services.facts import VersionFacts
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import FixOptions
 from ivy_setup_tui.services.steps import journaled_note
+from ivy_setup_tui.widgets.diff_view import DiffView
 from ivy_setup_tui.widgets.outcome import OutcomeTable
+from ivy_setup_tui.widgets.status import middle, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -232,7 +234,7 @@ class EnvironmentScreen(StepScreen):
             )
             shown.append(Static(Content.styled(change.summary, "bold"), classes="env-diff-title"))
             if change.diff:
-                shown.append(Static(_diff(change.diff), classes="env-diff"))
+                shown.append(DiffView(change.diff, classes="env-diff"))
             elif change.old is not None or change.new is not None:
                 before, after = change.old or "(none)", change.new or "(none)"
                 shown.append(Static(f"{before} → {after}", classes="env-diff"))
@@ -251,7 +253,7 @@ class EnvironmentScreen(StepScreen):
         await conflicts.mount_all(conflict_widgets)
         shown_notes = [n for n in plan.notes if not n.startswith(("IVY_ROOT:", "IVY_KEY:"))]
         notes.display = bool(shown_notes)
-        notes.update(Content.styled("\n".join(f"ℹ {n}" for n in shown_notes), "$text-muted"))
+        notes.update(Content.styled("\n".join(f"ℹ {plain(n)}" for n in shown_notes), "$text-muted"))
         details.display = bool(shown or manual_widgets or conflict_widgets or shown_notes)
         self._sync_buttons()
 
@@ -290,7 +292,7 @@ class EnvironmentScreen(StepScreen):
         changes = self.chosen()
         diagnosis = self._planned_for
         if self.applying or self.proposal is None or not changes or diagnosis is None:
-            self.app.bell()
+            self.cannot_apply(busy=self.applying, planned=self.proposal is not None)
             return
         self.applying = True
         self._result_text = Content.styled("Applying, then starting each shell…", "$text-muted")
@@ -341,6 +343,7 @@ class EnvironmentScreen(StepScreen):
         matrix.add_column(*MATRIX_COLUMNS[3][:1], width=MATRIX_COLUMNS[3][1])
         matrix.display = bool(self.rows)
         notes: list[str] = []
+        cut: list[str] = []  # values too long for their cell: shown whole below the table
         for row in self.rows:
             style = VERDICT_STYLES.get(row.verdict, "$text-muted")
             key_style = VERDICT_STYLES.get(row.key_verdict or "", "$text-muted")
@@ -348,13 +351,17 @@ class EnvironmentScreen(StepScreen):
                 Content.styled(row.shell, "bold" if not row.ok else ""),
                 Content(row.start),
                 Content.styled(("✓ " if row.verdict == "ok" else "✗ ") + row.verdict, style),
-                Content(row.value if row.value is not None else "—"),
+                Content(middle(row.value, value_width) if row.value is not None else "—"),
                 Content.styled(row.key_verdict or "—", key_style),
             )
             if not row.ok:
                 notes.append(f"{row.start}: {row.detail}")
-        detail.display = bool(notes)
-        detail.update(Content.styled("\n".join(notes), "$text-warning"))
+            if row.value is not None and len(row.value) > value_width and row.value not in cut:
+                cut.append(row.value)
+        lines = [Content.styled(note, "$text-warning") for note in notes]
+        lines += [Content.styled(f"Value seen in full: {value}", "$text-muted") for value in cut]
+        detail.display = bool(lines)
+        detail.update(Content("\n").join(lines))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Apply and Skip here; Textual then runs the base handler for the nav bar's buttons.
@@ -377,7 +384,8 @@ def _headline(ctx: SystemContext, proposal: Proposal) -> Content:
         parts += [("IVY_ROOT → ", "bold"), (str(root.path), "bold $text-accent")]
     else:
         parts += [("IVY_ROOT: ", "bold"), ("not persisted", "$text-muted")]
-    parts += ["\n", (root.reason[:1].upper() + root.reason[1:] + ".", "$text-muted")]
+    reason = plain(root.reason)
+    parts += ["\n", (reason[:1].upper() + reason[1:] + ".", "$text-muted")]
     if proposal.key.fingerprint:
         parts += [
             "\n",
@@ -386,26 +394,8 @@ def _headline(ctx: SystemContext, proposal: Proposal) -> Content:
             (f"  ({proposal.key.reason})", "$text-muted"),
         ]
     for note in proposal.root.notes:
-        parts += ["\n", (note, "$text-warning")]
+        parts += ["\n", (plain(note), "$text-warning")]
     return Content.assemble(*parts)
-
-
-def _diff(text: str) -> Content:
-    """A unified diff with added lines green, removed red, hunk headers muted."""
-    parts: list[Content | str | tuple[str, str]] = []
-    for line in text.rstrip("\n").split("\n"):
-        if line.startswith(("+++", "---")):
-            style = "bold"
-        elif line.startswith("@@") or line.startswith("\\"):
-            style = "$text-muted"
-        elif line.startswith("+"):
-            style = "$text-success"
-        elif line.startswith("-"):
-            style = "$text-error"
-        else:
-            style = ""
-        parts += [(line, style) if style else line, "\n"]
-    return Content.assemble(*parts[:-1])
 
 
 def _manual_widgets(plan: StepPlan) -> list[Static]:
@@ -414,7 +404,9 @@ def _manual_widgets(plan: StepPlan) -> list[Static]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )
@@ -462,7 +454,7 @@ def _outcome(ctx: SystemContext, message: EnvironmentApplied) -> Content:
     for text in result.messages:
         if text.startswith(("Verified in new shells", "  ✓", "  ✗")):
             continue  # the matrix below shows these
-        parts.append((text + "\n", "$text-accent"))
+        parts.append((plain(text) + "\n", "$text-accent"))
     if message.run_id and result.applied:
         parts.append((journaled_note(message.run_id), "$text-muted"))
     if not parts:

@@ -14,7 +14,7 @@ from textual.widgets import Button, Footer, Header, Static, TextArea
 from ivy_setup_tui.screens.messages import BackRequested, StepRequested
 from ivy_setup_tui.services.explain import scrub_key_like
 from ivy_setup_tui.services.model import Step
-from ivy_setup_tui.widgets.status import SCREEN_FOR_STEP
+from ivy_setup_tui.widgets.status import SCREEN_FOR_STEP, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import IvySetupApp
@@ -133,12 +133,14 @@ def match_widgets(n: int, match: Match) -> list[Static | Horizontal]:
     """A match: title, meaning, what it means here, and buttons opening the steps that fix it."""
     widgets: list[Static | Horizontal] = [
         Static(Content.styled(f"{n}. {match.title}", "bold $text-accent"), classes="match-title"),
-        Static(Content(match.meaning), classes="match-meaning"),
+        Static(Content(plain(match.meaning)), classes="match-meaning"),
     ]
     if match.detail_for_this_machine:
         widgets.append(
             Static(
-                Content.assemble(("On this machine: ", "bold"), match.detail_for_this_machine),
+                Content.assemble(
+                    ("On this machine: ", "bold"), plain(match.detail_for_this_machine)
+                ),
                 classes="match-here",
             )
         )

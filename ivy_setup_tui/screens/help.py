@@ -19,14 +19,17 @@ if TYPE_CHECKING:
 KEYS = (
     ("Enter / click", "open the selected row or press the focused button"),
     ("n", "next screen"),
-    ("Escape / b", "back to where you came from"),
+    ("Escape / b", "leave a text field; else back to where you came from"),
     ("r", "run every check again"),
     ("o / s", "go to the Overview / the Summary"),
+    ("a", "apply the change the step shows"),
+    ("h", "history: every run ivy-setup made; undo one"),
+    ("u", "undo the last run (shows what it restores first)"),
     ("e", "explain an error message or traceback"),
     ("? / F1", "this help"),
     ("t", "switch between the light and the dark theme"),
     ("ctrl+p", "command palette: every step and action by name"),
-    ("q / ctrl+q", "quit (asks first while checks are running)"),
+    ("q / ctrl+q", "quit (asks first while work runs); prints what changed and how to undo"),
 )
 
 STEPS = (
@@ -69,7 +72,7 @@ class HelpScreen(Screen[None]):
             ("State folder", ctx.tilde(state)),
             ("Journal of each run", ctx.tilde(state / "runs" / "<run id>" / "journal.json")),
             ("Backups (0600)", ctx.tilde(state / "runs" / "<run id>" / "backups")),
-            ("Snapshots (for drift)", ctx.tilde(state / "snapshots")),
+            ("Snapshots (on leaving)", ctx.tilde(state / "snapshots")),
             ("ivy's usual key file", ctx.tilde(ctx.home / ".ivy" / "key.pem")),
             ("This project's .ivy", ctx.tilde(ctx.project / ".ivy")),
         )

@@ -31,6 +31,7 @@ from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.key_input import PathSuggester, SecretInput
 from ivy_setup_tui.widgets.lookup_chain import LookupChain
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -103,7 +104,7 @@ class KeyPanel(Vertical):
         with Horizontal(id="key-file-row", classes="key-row"):
             yield Static("File:", classes="label")
             yield Input(
-                placeholder="or load it from a file, e.g. ~/Downloads/key.pem",
+                placeholder="a key file, e.g. ~/Downloads/key.pem",
                 suggester=PathSuggester(self._ctx.home, self._ctx.cwd),
                 id="key-file",
                 compact=True,
@@ -293,7 +294,11 @@ class KeyScreen(StepScreen):
         self.preview = None
         self.plan = None
         self._refusal = message.reason
+        self._result_text = None  # the last Apply's outcome is about another key: drop it
         self._show_candidates(message.candidates)
+        if any(c.usable for c in message.candidates):
+            # One message, not two: the picker below says what to do.
+            self._refusal = "Several lines were given, and only one can be the key."
         await self._show_plan()
 
     def _show_candidates(self, found: tuple[Candidate, ...]) -> None:
@@ -305,7 +310,7 @@ class KeyScreen(StepScreen):
         picker.display = bool(usable)
         help_line.display = bool(usable)
         if usable:
-            help_line.update("Several lines were given: pick the one that is your key.")
+            help_line.update("Pick the line that is your key (Enter), or paste only the key.")
             picker.add_options(
                 Option(
                     f"line {c.line}: {c.preview}  (fingerprint {c.fingerprint})",
@@ -326,7 +331,7 @@ class KeyScreen(StepScreen):
         preview, plan = self.preview, self.plan
         if self._refusal is not None:
             intro.update(_intro(preview))
-            status.update(Content.assemble(("✗ ", "bold $error"), self._refusal))
+            status.update(Content.assemble(("✗ ", "bold $error"), plain(self._refusal)))
             after.update("")
         elif preview is None or plan is None:
             intro.update(Content.styled("Waiting for the checks…", "$text-muted"))
@@ -346,12 +351,15 @@ class KeyScreen(StepScreen):
         value = event.value
         self._raw = value.encode("utf-8") if value else None
         self._source = "paste" if value else None
+        if value:
+            self._result_text = None  # a new key: the last outcome no longer applies
         self._replan()
 
     @on(SecretInput.LinesPasted)
     def _lines_pasted(self, event: SecretInput.LinesPasted) -> None:
         self._raw = event.text.encode("utf-8")
         self._source = "paste"
+        self._result_text = None
         self._replan()
 
     @on(OptionList.OptionSelected, "#key-pick")
@@ -380,7 +388,7 @@ class KeyScreen(StepScreen):
         """Read the key file named in the path field (bounded) in a worker."""
         text = self.query_one("#key-file", Input).value.strip()
         if not text:
-            self.app.bell()
+            self.notify("Type the path of the key file first.", severity="warning", timeout=3)
             return
         ctx = self.wizard.state.ctx
         path = PathSuggester(ctx.home, ctx.cwd).expand(text)
@@ -425,6 +433,7 @@ class KeyScreen(StepScreen):
             field.value = ""
         self._raw = message.data
         self._source = f"file:{message.path}"
+        self._result_text = None
         self._replan()
 
     def action_toggle_peek(self) -> None:
@@ -466,7 +475,10 @@ class KeyScreen(StepScreen):
         """Place the key: the plan's changes in a worker, inside one journal run."""
         diagnosis = self._planned_for
         if self.applying or self.plan is None or self.plan.empty or diagnosis is None:
-            self.app.bell()
+            if self._refusal is not None and not self.applying:
+                self.notify("Nothing to apply: the key given was refused.", severity="warning")
+                return
+            self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
         self.applying = True
         self._result_text = Content.styled("Applying…", "$text-muted")
@@ -506,7 +518,12 @@ class KeyScreen(StepScreen):
         preview = self.preview
         diagnosis = self._planned_for
         if self.verifying or preview is None or preview.key is None or diagnosis is None:
-            self.app.bell()
+            text = (
+                "Already asking ivy's server."
+                if self.verifying
+                else "There is no key to verify yet."
+            )
+            self.notify(text, severity="warning", timeout=3)
             return
         from ivy_setup_tui.services import verify
 
@@ -571,8 +588,10 @@ class KeyScreen(StepScreen):
     def action_focus_key(self) -> None:
         """Jump to the key field (it sits below the findings)."""
         field = self.query_one("#key-input", SecretInput)
-        self.query_one("#step-body").scroll_to_widget(field, animate=False)
-        field.focus()
+        # The panel's top first, so the view starts with its intro, not halfway down a line.
+        panel = self.query_one("#key-panel")
+        self.query_one("#step-body").scroll_to_widget(panel, animate=False, top=True)
+        field.focus(scroll_visible=False)
 
 
 # --- rendering helpers (plain text in, Content out; nothing here ever sees the raw input) ------
@@ -615,7 +634,7 @@ def _status(preview: KeyPreview, plan: StepPlan) -> Content:
                 " (it is backed up and replaced only when you press Apply)",
             ]
     for warning in preview.warnings:
-        parts += ["\n", ("⚠ ", "bold $warning"), warning]
+        parts += ["\n", ("⚠ ", "bold $warning"), plain(warning)]
     if plan.needs_input and preview.key is None:
         parts.append(("Waiting for the key.", "$text-muted"))
     return Content.assemble(*parts)
@@ -637,7 +656,9 @@ def _change_widgets(plan: StepPlan) -> list[Static | CommandLine]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )
@@ -670,7 +691,7 @@ def _after(ctx: SystemContext, preview: KeyPreview, plan: StepPlan) -> Content:
     warned = {f"⚠ {w}" for w in preview.warnings}
     for note in plan.notes:
         if note not in chains and note not in warned and not note.startswith("Key "):
-            lines.append(Content.assemble(("ℹ ", "$text-accent"), note))
+            lines.append(Content.assemble(("ℹ ", "$text-accent"), plain(note)))
     return Content("\n").join(lines)
 
 
@@ -696,8 +717,9 @@ def _outcome(message: KeyApplied) -> Content:
         parts.append((f"✗ {change.summary}\n", "bold $error"))
         parts.append(reason + "\n")
     for text in result.messages:
-        style = "$success" if ": ok" in text else "$warning"
-        parts.append((text + "\n", style))
+        if text.startswith(("key.location:", "key.content:")):
+            continue  # the service's quick re-check: every check runs again and shows below
+        parts.append((plain(text) + "\n", "$warning"))
     if message.run_id and result.applied:
         parts.append((journaled_note(message.run_id), "$text-muted"))
     return Content.assemble(*parts)

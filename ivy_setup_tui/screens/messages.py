@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from ivy_setup_tui.services.model import Finding, Step
-from ivy_setup_tui.services.snapshots import Change
+from ivy_setup_tui.services.snapshots import Change, Snapshot
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
@@ -74,8 +74,10 @@ class ChecksFinished(Message):
         changes: tuple[Change, ...],
         previous_at: str | None,
         snapshot_error: str | None,
+        snapshot: Snapshot | None = None,
     ) -> None:
         super().__init__()
+        self.snapshot = snapshot  # this run's record, written only when the user leaves
         self.diagnosis = diagnosis
         self.generation = generation
         self.seconds = seconds

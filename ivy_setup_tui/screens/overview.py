@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Footer, Header, OptionList, Static
 
 from ivy_setup_tui.screens.base import WizardScreen
 from ivy_setup_tui.screens.messages import StepRequested
-from ivy_setup_tui.services.model import CHECK_IDS, Status, Step
-from ivy_setup_tui.widgets.check_list import CheckList, check_deadlines
+from ivy_setup_tui.services.model import CHECK_IDS, Status, Step, plural
+from ivy_setup_tui.widgets.check_list import LABEL_WIDTH, CheckList, check_deadlines
 from ivy_setup_tui.widgets.drift_list import DriftList
 from ivy_setup_tui.widgets.outcome import OutcomeTable
-from ivy_setup_tui.widgets.status import COLOURS, GLYPHS
+from ivy_setup_tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -39,9 +39,10 @@ class OverviewScreen(WizardScreen):
             yield Static(id="overview-target", classes="title")
             yield Static(id="overview-progress", classes="subtitle")
         yield OutcomeTable(id="overview-outcome")
-        with VerticalScroll(id="drift-box"):
+        with Vertical(id="drift-box"):
             yield DriftList(id="drift")
         yield CheckList(id="checks")
+        yield Static(id="overview-row")
         yield from self.compose_nav(next_label="Version step")
         yield Footer(compact=True)
 
@@ -73,6 +74,29 @@ class OverviewScreen(WizardScreen):
             deadlines=check_deadlines(ctx),
             changed=state.changed_notes(),
         )
+        checks = self.query_one(CheckList)
+        index = checks.highlighted
+        self._show_whole(checks.get_option_at_index(index).id if index is not None else None)
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        """A row cut short at this width is shown whole below the list."""
+        self._show_whole(event.option.id)
+
+    def _show_whole(self, check_id: str | None) -> None:
+        row = self.query_one("#overview-row", Static)
+        finding = self.wizard.state.findings.get(check_id or "")
+        room = self.size.width - 4 - (LABEL_WIDTH + 3)  # padding, scrollbar, glyph and label
+        if finding is None or len(plain(finding.title)) <= room:
+            row.display = False
+            return
+        row.display = True
+        row.update(
+            Content.assemble(
+                (f"{CHECK_LABELS.get(finding.id, finding.id)}: ", "bold"),
+                plain(finding.title),
+                ("  (Enter opens its step)", "$text-muted"),
+            )
+        )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         """A selected row opens the step its check belongs to."""
@@ -99,7 +123,9 @@ def progress_line(state: WizardState) -> Content:
     parts: list[Content | str | tuple[str, str]] = []
     for status in (Status.ERROR, Status.WARNING, Status.OK, Status.INFO, Status.SKIPPED):
         if counts[status]:
-            parts.append((f"{GLYPHS[status]} {counts[status]} {status.value}   ", COLOURS[status]))
+            word = {Status.ERROR: "error", Status.WARNING: "warning"}.get(status)
+            label = plural(counts[status], word) if word else f"{counts[status]} {status.value}"
+            parts.append((f"{GLYPHS[status]} {label}   ", COLOURS[status]))
     if state.seconds is not None:
         parts.append((f"checked in {state.seconds:.1f} s", "$text-muted"))
     if state.snapshot_error is not None:

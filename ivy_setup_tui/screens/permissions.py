@@ -23,9 +23,10 @@ from textual.widgets import Button, DataTable, Static
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.services.facts import VersionFacts
-from ivy_setup_tui.services.model import Step
+from ivy_setup_tui.services.model import Step, plural
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -245,7 +246,7 @@ class PermissionsScreen(StepScreen):
             (ctx.tilde(row.path), "bold"),
             f" ({row.role}) ",
             (label, colour),
-            f": {row.reason}.",
+            f": {plain(row.reason)}.",
         ]
         if row.target is not None:
             parts.append(f" Through a symlink to {ctx.tilde(row.target)}, which is what counts.")
@@ -275,7 +276,7 @@ class PermissionsScreen(StepScreen):
     def action_apply_all(self) -> None:
         """Apply every change of the plan in a worker."""
         if self.applying or self.plan is None or self.plan.empty:
-            self.app.bell()
+            self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
         self._start_apply(self.plan)
 
@@ -283,7 +284,10 @@ class PermissionsScreen(StepScreen):
         """Apply only the highlighted row's change."""
         row = self.highlighted()
         if self.applying or self.plan is None or row is None or row.change is None:
-            self.app.bell()
+            if row is not None and not self.applying and self.plan is not None:
+                self.notify("Nothing to apply for this row.", timeout=3)
+                return
+            self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
         self._start_apply(replace(self.plan, changes=(row.change,)))
 
@@ -360,7 +364,7 @@ def _middle(text: str, width: int) -> str:
 def _headline(rows: list[PathRow], plan: StepPlan) -> Content:
     """How many paths, how many ivy-setup will change, how many need the user."""
     yours = sum(1 for row in rows if row.action in ("chown", "manual", "modeless", "sudo"))
-    parts: list[Content | str | tuple[str, str]] = [f"{len(rows)} path(s) checked"]
+    parts: list[Content | str | tuple[str, str]] = [f"{plural(len(rows), 'path')} checked"]
     if plan.changes:
         parts += ["  ·  ", (f"{len(plan.changes)} to restrict", "bold $text-accent")]
     if yours:
@@ -369,7 +373,7 @@ def _headline(rows: list[PathRow], plan: StepPlan) -> Content:
         parts += ["  ·  ", ("nothing to change", "$text-success")]
     for note in plan.notes:
         if "nothing to change" not in note:
-            parts += ["\n", (note, "$text-muted")]
+            parts += ["\n", (plain(note), "$text-muted")]
     return Content.assemble(*parts)
 
 
@@ -379,7 +383,9 @@ def _manual_widgets(plan: StepPlan) -> list[Static | CommandLine]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )

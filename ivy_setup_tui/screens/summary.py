@@ -15,10 +15,10 @@ from textual.widgets import Button, Footer, Header, Static
 from ivy_setup_tui.screens.base import STEP_ORDER, WizardScreen
 from ivy_setup_tui.screens.messages import QuitRequested
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Finding, Status, Step
+from ivy_setup_tui.services.model import Finding, Status, Step, plural
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.outcome import OutcomeTable
-from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge
+from ivy_setup_tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -32,6 +32,7 @@ class SummaryScreen(WizardScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "recheck", "Re-check"),
         Binding("f", "finish", "Finish"),
+        Binding("n", "next", "Next", show=False),  # says this is the last screen
     ]
 
     class JournalRead(Message):
@@ -64,6 +65,9 @@ class SummaryScreen(WizardScreen):
             yield Static(Content.styled("How to undo", "bold"), classes="section")
             yield Static(id="summary-undo")
             yield Vertical(CommandLine("ivy-setup undo --list"), id="undo-commands")
+            yield Button(
+                "History: every run, undo one here (h)", id="summary-history", compact=True
+            )
         yield from self.compose_nav(next_label="Finish", next_id="finish")
         yield Footer(compact=True)
 
@@ -120,7 +124,7 @@ class SummaryScreen(WizardScreen):
             Content.assemble(
                 "The last run that changed files is ",
                 (record.run_id, "bold"),
-                f" ({record.command}, {when} UTC, {record.changes} change(s)).{shell} "
+                f" ({record.command}, {when} UTC, {plural(record.changes, 'change')}).{shell} "
                 "To take it back, byte for byte:",
             )
         )
@@ -143,6 +147,10 @@ class SummaryScreen(WizardScreen):
             event.stop()
             event.prevent_default()
             self.action_finish()
+        elif event.button.id == "summary-history":
+            event.stop()
+            event.prevent_default()
+            self.app.call_next(self.wizard.action_open, "history")
 
     def action_finish(self) -> None:
         """Leave the wizard (the exit code says whether anything is left)."""
@@ -164,7 +172,7 @@ def verdict(state: WizardState) -> Content:
             f"bold {COLOURS[Status.OK]}",
         )
     return Content.styled(
-        f"{len(left)} thing(s) left to do; ivy-setup will exit with code 1.",
+        f"{plural(len(left), 'thing')} left to do: see each below.",
         f"bold {COLOURS[Status.WARNING]}",
     )
 
@@ -182,12 +190,12 @@ def step_lines(state: WizardState) -> Content:
         lines.append(
             Content.assemble(
                 (f"{step.label:<12}", "bold"),
-                (f"{GLYPHS[Status.OK]} {len(fine)} fine", COLOURS[Status.OK]),
-                (f"   {len(skipped)} not checked" if skipped else "", COLOURS[Status.SKIPPED]),
-                (f"   {len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
+                (f"{GLYPHS[Status.OK]} {len(fine)} fine   " if fine else "", COLOURS[Status.OK]),
+                (f"{len(skipped)} not checked   " if skipped else "", COLOURS[Status.SKIPPED]),
+                (f"{len(left)} left{where}" if left else "", COLOURS[Status.WARNING]),
             )
         )
-        lines.extend(Content.assemble("    ", badge(f.status), " ", f.title) for f in left)
+        lines.extend(Content.assemble("    ", badge(f.status), " ", plain(f.title)) for f in left)
     return Content("\n").join(lines)
 
 
@@ -218,14 +226,14 @@ def shell_advice(state: WizardState, session: tuple[RunRecord, ...] = ()) -> Con
         from ivy_setup_tui.services.fix_environment import FISH, POSIX, env_file
 
         ctx = state.ctx
-        loads = [f"`. {ctx.tilde(env_file(ctx, POSIX))}`"]
+        # Each command on a line of its own, so a narrow terminal never splits one.
+        loads = [f"$ . {ctx.tilde(env_file(ctx, POSIX))}"]
         if env_file(ctx, FISH).exists():
-            loads.append(f"fish: `source {ctx.tilde(env_file(ctx, FISH))}`")
+            loads.append(f"$ source {ctx.tilde(env_file(ctx, FISH))}   (fish)")
         return Content(
             "Yes: ivy-setup changed what new terminals load. Open a new terminal before running "
-            f"ivy, or load the values into this one now with {' ('.join(loads)}"
-            + (")" if len(loads) > 1 else "")
-            + ". Running terminals and programs keep the old values."
+            "ivy (running terminals and programs keep the old values), or load the values into "
+            "this one now with:\n" + "\n".join(loads)
         )
     env_left = [
         f for f in state.findings.values() if f.step is Step.ENVIRONMENT and f.status.needs_action

@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Checkbox, Log, ProgressBar, Select, Static
+from textual.widgets import Button, Checkbox, ProgressBar, Select, Static
 
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
@@ -26,6 +26,8 @@ from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, FixOptions
 from ivy_setup_tui.services.steps import journaled_note
 from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.output_log import OutputLog
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -102,7 +104,7 @@ class VersionScreen(StepScreen):
                 yield ProgressBar(
                     total=None, show_eta=False, show_percentage=False, id="version-progress"
                 )
-            yield Log(id="version-log", max_lines=_LOG_LINES)
+            yield OutputLog(id="version-log", max_lines=_LOG_LINES)
             yield Static(id="version-result")
             yield Static(id="version-advice")
 
@@ -231,7 +233,7 @@ class VersionScreen(StepScreen):
         self.query_one("#version-progress", ProgressBar).display = self.applying
         self.query_one("#version-select", Select).disabled = self.applying
         self.query_one("#version-venv", Checkbox).disabled = self.applying
-        log = self.query_one("#version-log", Log)
+        log = self.query_one("#version-log", OutputLog)
         log.display = self.applying or log.line_count > 0
         result = self.query_one("#version-result", Static)
         result.display = self._result_text is not None
@@ -242,7 +244,7 @@ class VersionScreen(StepScreen):
     def action_apply(self) -> None:
         """Run the plan's commands (the installer of the target Python) in a worker."""
         if self.applying or self.preview is None or self.preview.plan.empty:
-            self.app.bell()
+            self.cannot_apply(busy=self.applying, planned=self.preview is not None)
             return
         diagnosis = self._planned_for
         if diagnosis is None:
@@ -250,16 +252,18 @@ class VersionScreen(StepScreen):
         self.applying = True
         self._cancel = threading.Event()
         self._result_text = None
-        self.query_one("#version-log", Log).clear()
+        self.query_one("#version-log", OutputLog).clear()
         self._sync_buttons()
         self._apply_plan(diagnosis.ctx, self.preview.plan, self._cancel)
 
     def action_cancel_install(self) -> None:
         """Stop the installer (terminate, then kill after a grace period)."""
-        if self.applying:
-            self._cancel.set()
-            self.query_one("#version-cancel", Button).disabled = True
-            self.query_one("#version-log", Log).write_line("… cancelling")
+        if not self.applying:
+            self.notify("Nothing is being installed: there is nothing to cancel.", timeout=3)
+            return
+        self._cancel.set()
+        self.query_one("#version-cancel", Button).disabled = True
+        self.query_one("#version-log", OutputLog).write_line("… cancelling")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="version-apply")
     def _apply_plan(self, ctx: SystemContext, plan: StepPlan, cancel: threading.Event) -> None:
@@ -274,11 +278,12 @@ class VersionScreen(StepScreen):
 
     def on_installer_output(self, message: InstallerOutput) -> None:
         """Stream the installer's line into the log."""
-        self.query_one("#version-log", Log).write_line(message.line)
+        self.query_one("#version-log", OutputLog).write_line(message.line)
 
     def on_upgrade_finished(self, message: UpgradeFinished) -> None:
         """Show the outcome, then re-run every check so the screen shows the truth."""
         self.reveal("#version-result")
+        self.query_one("#version-log", OutputLog).finish()
         self.applying = False
         self._result_text = _outcome(message)
         self._options = FixOptions()
@@ -309,7 +314,9 @@ class VersionScreen(StepScreen):
 
 def _advice(plan: StepPlan) -> list[str]:
     """The plan's notes after the headline, without the release list (the Select shows it)."""
-    return [n for n in plan.notes[1:] if not n.startswith("Releases that install on this Python")]
+    return [
+        plain(n) for n in plan.notes[1:] if not n.startswith("Releases that install on this Python")
+    ]
 
 
 def release_options(preview: Preview) -> list[tuple[str, str]]:
@@ -357,7 +364,9 @@ def _plan_widgets(plan: StepPlan) -> list[Static | CommandLine]:
     for refusal in plan.refusals:
         widgets.append(
             Static(
-                Content.assemble(("Not done automatically: ", "bold $warning"), refusal.reason),
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
                 classes="refusal",
             )
         )

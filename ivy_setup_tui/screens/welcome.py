@@ -20,6 +20,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from ivy_setup_tui.screens.base import WizardScreen
 from ivy_setup_tui.screens.messages import SettingsChosen
 from ivy_setup_tui.services.context import SystemContext
+from ivy_setup_tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.app import WizardState
@@ -32,9 +33,11 @@ INTRO = (
     "  2. Key          where that ivy looks for the key, from your project folder\n"
     "  3. Permissions  who can read the key file and write the .ivy folder\n"
     "  4. Environment  IVY_ROOT now and in new terminals; the ivy servers\n"
-    "Checking changes nothing on disk and sends your key nowhere. Each step then shows what it "
+    "Checking changes nothing on disk and sends your key nowhere; when you leave, ivy-setup keeps "
+    "a small record of what it found (no key) so the next run can show what changed. Each step "
+    "then shows what it "
     "would change (a diff, old → new, the exact command); nothing changes until you press Apply, "
-    "and every change is backed up and undoable (`ivy-setup undo`)."
+    "and every change is backed up and can be undone from the History (h)."
 )
 AUTOMATIC = "automatic"  # Select value: let ivy-setup pick the first candidate
 
@@ -119,7 +122,9 @@ class WelcomeScreen(WizardScreen):
         """Offer the candidates in the picker and list them with where they came from."""
         ctx = self.wizard.state.ctx
         options = [("Automatic (first candidate below)", AUTOMATIC)]
-        options += [(f"{ctx.tilde(c.path)}  ({c.source})", str(c.path)) for c in event.candidates]
+        options += [
+            (f"{ctx.tilde(c.path)}  ({plain(c.source)})", str(c.path)) for c in event.candidates
+        ]
         choice = self.query_one("#python-choice", Select)
         choice.set_options(options)
         typed = self.query_one("#python", Input).value.strip()
@@ -132,7 +137,7 @@ class WelcomeScreen(WizardScreen):
         else:
             text = Content.styled(
                 f"{len(event.candidates)} found: "
-                + ", ".join(f"{ctx.tilde(c.path)} ({c.source})" for c in event.candidates),
+                + ", ".join(f"{ctx.tilde(c.path)} ({plain(c.source)})" for c in event.candidates),
                 "$text-muted",
             )
         self.query_one("#candidates", Static).update(text)

@@ -482,7 +482,7 @@ def choose_root(
         )
     if scheme in (NONE, IVY_KEY):
         if prev_path is not None:
-            return RootChoice(prev_path, "the value ivy-setup persisted before (still valid)")
+            return RootChoice(prev_path, "already set up by ivy-setup, and still valid")
         why = (
             "this ivy needs no key, so no IVY_ROOT is needed"
             if scheme == NONE
@@ -498,7 +498,7 @@ def choose_root(
             drop_note,
         )
     if prev_path is not None and (prev_path / KEY_FILE_NAME).is_file():
-        return RootChoice(prev_path, "the value ivy-setup persisted before: it holds key.pem")
+        return RootChoice(prev_path, "already set up by ivy-setup, and it holds key.pem")
     home_ivy = ctx.home / IVY_DIR_NAME
     why_home = (
         "~/.ivy holds key.pem; with an absolute IVY_ROOT ivy finds it from any working folder, "
@@ -518,7 +518,7 @@ def choose_root(
             suggested, f"{ctx.tilde(suggested)} holds the key ivy should read", drop_note
         )
     if prev_path is not None:
-        return RootChoice(prev_path, "the value ivy-setup persisted before (still valid)")
+        return RootChoice(prev_path, "already set up by ivy-setup, and still valid")
     return RootChoice(
         None,
         "there is no key.pem in ~/.ivy yet, so there is no IVY_ROOT to persist (run the Key step, "

@@ -34,7 +34,7 @@ from ivy_setup_tui.services.keyfile import (
     read_key_line,
 )
 from ivy_setup_tui.services.keys import SearchedPath
-from ivy_setup_tui.services.model import Finding, Step
+from ivy_setup_tui.services.model import Finding, Step, plural
 from ivy_setup_tui.services.plan import (
     BadInput,
     Change,
@@ -1003,7 +1003,7 @@ def plan_from(
         )
     elif existing is not None and existing.fingerprint == key.fingerprint:
         dropped = (
-            f"; drops {existing.dropped_lines} extra line(s), kept in the backup"
+            f"; drops {plural(existing.dropped_lines, 'extra line')}, kept in the backup"
             if existing.dropped_lines
             else ""
         )

@@ -22,7 +22,7 @@ from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import fsops
 from ivy_setup_tui.services import permissions as P
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Finding, Step
+from ivy_setup_tui.services.model import Finding, Step, plural
 from ivy_setup_tui.services.plan import (
     Change,
     FixOptions,
@@ -562,7 +562,9 @@ def plan_from_rows(ctx: SystemContext, rows: Sequence[PathRow]) -> StepPlan:
         listed = ", ".join(ctx.tilde(row.path) for row in chown_rows)
         refusals.append(
             Refusal(
-                f"{len(chown_rows)} path(s) belong to another user: {listed}. ivy-setup never "
+                f"{plural(len(chown_rows), 'path')} "
+                f"{'belongs' if len(chown_rows) == 1 else 'belong'} to another user: {listed}. "
+                "ivy-setup never "
                 "changes owners; give them back with these commands (each path named, never a "
                 "recursive chown of your home)" + (", then restrict them:" if chmods else ":"),
                 (*chowns, *chmods),
@@ -621,7 +623,8 @@ def apply(
     for n, change in enumerate(plan.changes):
         if cancel is not None and cancel.is_set():
             result.messages.append(
-                f"Cancelled: {len(plan.changes) - n} change(s) were not applied."
+                f"Cancelled: {plural(len(plan.changes) - n, 'change')} "
+                f"{'was' if len(plan.changes) - n == 1 else 'were'} not applied."
             )
             break
         if change.kind != "chmod" or change.path is None:

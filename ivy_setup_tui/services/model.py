@@ -46,6 +46,12 @@ class Step(str, Enum):
         return self.value.capitalize()
 
 
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """`1 change`, `3 changes`: a count with its noun in the right number (never `change(s)`)."""
+    word = noun if count == 1 else (plural_noun or noun + "s")
+    return f"{count} {word}"
+
+
 # Every check id of SPEC §3, in display order. A run always reports each of them exactly once.
 CHECK_IDS: tuple[str, ...] = (
     "version.interpreter",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Finding, Fix, Status
+from ivy_setup_tui.services.model import Finding, Fix, Status, plural
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.keys import KeyLookup
@@ -806,12 +806,16 @@ def check_privilege(ctx: SystemContext) -> Finding:
         )
     if via_sudo:
         title = (
-            f"Running through sudo, and {len(foreign)} file(s) in .ivy are not yours"
+            f"Running through sudo, and {plural(len(foreign), 'file')} in .ivy "
+            f"{'is' if len(foreign) == 1 else 'are'} not yours"
             if foreign
             else "Running as root through sudo"
         )
     elif foreign:
-        title = f"{len(foreign)} file(s) in .ivy are not owned by {who.name}"
+        title = (
+            f"{plural(len(foreign), 'file')} in .ivy {'is' if len(foreign) == 1 else 'are'} "
+            f"not owned by {who.name}"
+        )
     elif own_foreign:
         title = f"{len(own_foreign)} of ivy-setup's own files are not owned by {who.name}"
     else:

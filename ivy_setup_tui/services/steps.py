@@ -128,4 +128,7 @@ def apply_in_run(
 
 def journaled_note(run_id: str) -> str:
     """The sentence that tells the user how to take a wizard run back."""
-    return f"Journaled as run {run_id}: `ivy-setup undo {run_id}` reverts it."
+    return (
+        f"Recorded as run {run_id}: undo it from the History (h), or in a terminal:\n"
+        f"$ ivy-setup undo {run_id}"
+    )

@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import CHECK_IDS, Finding, Status, Step
-from ivy_setup_tui.widgets.status import CHECK_LABELS, COLOURS, badge
+from ivy_setup_tui.widgets.status import CHECK_LABELS, COLOURS, badge, plain
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 LABEL_WIDTH = 15
@@ -131,7 +131,7 @@ class CheckList(OptionList):
 
     def _row(self, finding: Finding) -> Content:
         label = _label(finding.id)
-        row = Content.assemble(badge(finding.status), label, finding.title)
+        row = Content.assemble(badge(finding.status), label, plain(finding.title))
         note = self._changed.get(finding.id)
         if note:
             row = row + Content.styled(f"  △ {note}", "italic $text-accent")

@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ivy_setup_tui.services.snapshots import Change
+from ivy_setup_tui.widgets.status import plain
 
 
 class DriftList(Static):
@@ -23,7 +24,9 @@ class DriftList(Static):
         lines = [Content.styled(f"Changed since the last run{when}:", "bold $text-accent")]
         lines.extend(
             Content.assemble(
-                ("  △ ", "$text-accent"), (change.title, "bold"), f" — {change.detail}"
+                ("  △ ", "$text-accent"),
+                (plain(change.title), "bold"),
+                f" — {plain(change.detail)}",
             )
             for change in changes
         )

@@ -10,7 +10,7 @@ from textual.widgets import Collapsible, Static
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding
 from ivy_setup_tui.widgets.fix_view import FixView
-from ivy_setup_tui.widgets.status import CHECK_LABELS, badge, evidence_lines, status_words
+from ivy_setup_tui.widgets.status import CHECK_LABELS, badge, evidence_lines, plain, status_words
 
 
 class FindingDetail(Vertical):
@@ -30,7 +30,7 @@ class FindingDetail(Vertical):
             Content.assemble(
                 badge(finding.status),
                 " ",
-                (finding.title, "bold"),
+                (plain(finding.title), "bold"),
                 (f"  ({label}: {status_words(finding.status)})", "$text-muted"),
             ),
             classes="finding-title",
@@ -40,14 +40,14 @@ class FindingDetail(Vertical):
                 Content.styled(f"△ Since the last run: {self._note}", "italic $text-accent"),
                 classes="finding-drift",
             )
-        yield Static(Content(finding.detail), classes="finding-detail")
+        yield Static(Content(plain(finding.detail)), classes="finding-detail")
         if finding.fix is not None:
             yield FixView(finding.fix)
         if finding.evidence:
             # Collapsed: the detail already says what matters; this is for checking the facts.
             lines = evidence_lines(self._ctx, finding.evidence)
-            with Collapsible(title=f"Evidence ({finding.id})", collapsed=True, classes="evidence"):
-                yield Static(Content("\n".join(lines)), classes="evidence-text")
+            with Collapsible(title="Evidence", collapsed=True, classes="evidence"):
+                yield Static(Content(plain("\n".join(lines))), classes="evidence-text")
 
 
 def _dom_id(check_id: str) -> str:

@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from ivy_setup_tui.services.model import Fix
+from ivy_setup_tui.widgets.status import plain
 
 
 class CommandLine(Horizontal):
@@ -54,7 +55,7 @@ class FixView(Vertical):
             else "What to do:"
         )
         yield Static(
-            Content.assemble(("Fix: ", "bold $text-accent"), self.fix.summary),
+            Content.assemble(("Fix: ", "bold $text-accent"), plain(self.fix.summary)),
             classes="fix-summary",
         )
         if self.fix.commands:

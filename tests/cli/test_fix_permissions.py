@@ -70,7 +70,7 @@ def test_dry_run_then_fix_then_check_then_undo(ivy_setup: Runner, home: Path) ->
     assert dry.returncode == 1, dry.stderr
     assert "0644 → 0600" in dry.stdout
     assert "0755 → 0700" in dry.stdout
-    assert "Dry run: 2 change(s) would be made; nothing was changed." in dry.stdout
+    assert "Dry run: 2 changes would be made; nothing was changed." in dry.stdout
     assert (mode_of(key), mode_of(home / ".ivy")) == (0o644, 0o755)
     assert not (home / ".local" / "state" / "ivy-setup").exists()
 
@@ -320,7 +320,7 @@ def test_under_sudo_check_works_and_fix_refuses(
     assert not (home / ".local").exists(), "not even a journal may be written into that home"
     assert dry.returncode in (0, 1), dry.stderr  # `fix` decides; nothing is pending
     assert "running as root for nobody" in dry.stdout
-    assert "Dry run: 0 change(s) would be made" in dry.stdout
+    assert "Dry run: 0 changes would be made" in dry.stdout
 
 
 # --- mounts -------------------------------------------------------------------------------------

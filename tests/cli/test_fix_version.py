@@ -89,7 +89,7 @@ def test_dry_run_prints_the_exact_command_and_changes_nothing(
     assert "$ " + shlex.join(argv) in out.stdout
     assert "0.0.9.0 → 0.0.9.1" in out.stdout
     assert "1.0.0.5, 0.0.9.1, 0.0.9.0" in out.stdout
-    assert "Dry run: 1 change(s) would be made; nothing was changed." in out.stdout
+    assert "Dry run: 1 change would be made; nothing was changed." in out.stdout
     assert installed_ivy(python) == "0.0.9.0"
 
 

@@ -556,7 +556,7 @@ def test_cancel_stops_before_the_next_change(make_ctx: MakeCtx, home: Path) -> N
     result = apply(ctx, plan_for(ctx), cancel=cancel)
 
     assert result.applied == []
-    assert "Cancelled: 2 change(s) were not applied." in result.messages
+    assert "Cancelled: 2 changes were not applied." in result.messages
     assert mode_of(key) == 0o644
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -13,6 +17,19 @@ from tests.ui.fakes import FakeDiagnose, broken_findings
 from tests.ui.pilot import wizard_app
 
 WizardFactory = Callable[..., IvySetupApp]
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "export_screenshots.py"
+
+
+@pytest.fixture(scope="session")
+def shots() -> ModuleType:
+    """scripts/export_screenshots.py (its real sandbox machines), imported as a module."""
+    spec = importlib.util.spec_from_file_location("export_screenshots_ui", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["export_screenshots_ui"] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(autouse=True)

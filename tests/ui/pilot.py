@@ -79,3 +79,16 @@ async def open_step(
     screen = app.screen
     assert isinstance(screen, screen_type)
     return screen
+
+
+def record_notices(app: IvySetupApp) -> list[str]:
+    """Every notification's text from now on (the app still shows them)."""
+    seen: list[str] = []
+    original = app.notify
+
+    def notify(message: str, *args: Any, **kwargs: Any) -> None:
+        seen.append(str(message))
+        original(message, *args, **kwargs)
+
+    app.notify = notify  # type: ignore[method-assign]
+    return seen

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ivy_setup_tui.app import make_app
+from ivy_setup_tui.app import finish_session, make_app
 from ivy_setup_tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.screens.help import HelpScreen
 from ivy_setup_tui.screens.messages import FindingReady
@@ -217,9 +217,11 @@ async def test_a_broken_snapshot_store_costs_only_the_drift(
     app = wizard(ctx=ctx)
     async with app.run_test(size=SIZE) as pilot:
         await start(app, pilot)
-        assert app.state.snapshot_error is not None
         assert len(app.state.findings) == len(CHECK_IDS)
-        assert "no comparison with the last run" in screen_text(app)
+        await pilot.press("q")
+        await pilot.pause()
+    # Checking writes nothing; storing the record on leaving fails, and the summary says so.
+    assert "could not be saved" in finish_session(app)
 
 
 async def test_keys_work_while_a_real_probe_hangs(

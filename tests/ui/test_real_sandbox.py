@@ -10,6 +10,7 @@ from types import ModuleType
 
 import pytest
 
+from ivy_setup_tui.app import finish_session
 from ivy_setup_tui.screens.key import KeyScreen
 from ivy_setup_tui.screens.overview import OverviewScreen
 from ivy_setup_tui.services.model import CHECK_IDS, Status
@@ -64,6 +65,9 @@ async def test_broken_sandbox_with_the_real_checks(shots: ModuleType, tmp_path: 
         assert content.evidence["path"] == str(sandbox.home / ".ivy" / "key.pem")
         await pilot.press("q")
     assert app.return_value == 1
+    assert not (sandbox.ctx.state_dir / "snapshots").exists()  # checking wrote nothing
+    finish_session(app)  # leaving stores what the next run compares with
+    assert list((sandbox.ctx.state_dir / "snapshots").glob("*.json"))
 
     # The user replaces the key by hand and opens the wizard again: the Overview says so.
     key = sandbox.home / ".ivy" / "key.pem"
@@ -82,7 +86,7 @@ def test_exported_screenshots_cover_every_screen_and_hide_the_key(
     shots: ModuleType, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    written = shots.export(out, (100, 32), tmp_path / "root")
+    written = shots.export(out, (100, 32), tmp_path)
     names = {path.name for path in written}
     for screen in (
         "welcome",
@@ -94,6 +98,7 @@ def test_exported_screenshots_cover_every_screen_and_hide_the_key(
         "summary",
         "explain",
         "help",
+        "history",
     ):
         assert f"{screen}.svg" in names
     assert {"rerun-overview.svg", "healthy-overview.svg", "80x24-overview.svg"} <= names
@@ -106,4 +111,4 @@ def test_exported_screenshots_cover_every_screen_and_hide_the_key(
     assert "Changed since the last run" in (out / "rerun-overview.svg").read_text().replace(
         "&#160;", " "
     )
-    assert not (tmp_path / "root").exists()
+    assert not (tmp_path / shots.USER).exists()

@@ -131,7 +131,7 @@ async def test_summary_names_the_last_run_and_its_undo(
         commands = [line.command for line in app.screen.query(CommandLine)]
         assert f"ivy-setup undo {run_id}" in commands
         text = screen_text(app)
-        assert "3 thing(s) left" in text
+        assert "3 things left" in text
         assert "Key content" not in text  # titles, not labels
         assert "ends with a newline" in text
         assert "No: ivy-setup changed no shell file" in text
@@ -182,8 +182,8 @@ async def test_command_palette_lists_steps_and_actions(wizard: WizardFactory) ->
     async with app.run_test(size=SIZE) as pilot:
         await start(app, pilot)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        for title in ("Go to Version", "Go to Key", "Go to Permissions", "Go to Environment"):
-            assert title in titles
+        for step in ("Version", "Key", "Permissions", "Environment"):
+            assert f"Go to the {step} step" in titles
         assert {"Re-check", "Explain an error", "Help", "Summary"} - set(titles) == {"Summary"}
         await pilot.press("ctrl+p")
         await pilot.pause()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pytest_httpserver import HTTPServer
 from textual.pilot import Pilot
-from textual.widgets import Button, Log, Select
+from textual.widgets import Button, Select
 from werkzeug import Request, Response
 
 from ivy_setup_tui.app import IvySetupApp
@@ -26,6 +26,7 @@ from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.fix_version import shell_line
 from ivy_setup_tui.services.journal import Journal
 from ivy_setup_tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.widgets.output_log import OutputLog
 from tests.services.wheels import (
     clone_venv,
     installed_ivy,
@@ -105,7 +106,7 @@ async def test_apply_streams_pip_then_rechecks_and_shows_the_new_version(
         await pilot.press("a")
         await settle(app, pilot)
 
-        log = "\n".join(screen.query_one("#version-log", Log).lines)
+        log = "\n".join(screen.query_one("#version-log", OutputLog).lines)
         assert "Successfully installed ivy-0.0.9.1" in log
         result = text_of(screen.query_one("#version-result"))
         assert "ivy 0.0.9.1 is now installed" in result
@@ -182,7 +183,7 @@ async def test_cancel_stops_pip_and_the_screen_ends_in_the_true_state(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_version(app, pilot)
         await pilot.press("a")
-        log = screen.query_one("#version-log", Log)
+        log = screen.query_one("#version-log", OutputLog)
         deadline = time.monotonic() + 20
         while not any("Looking in indexes" in line for line in log.lines):
             assert time.monotonic() < deadline, log.lines
@@ -217,7 +218,8 @@ async def test_offline_shows_the_facts_and_offers_nothing_to_apply(
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_version(app, pilot)
         text = panel_text(screen)
-        assert "Not done automatically: The upgrade needs the package index (offline" in text
+        assert "Not done automatically: The upgrade needs the package index" in text
+        assert "--offline" not in text
         assert "0.0.9.1 removes it" in text
         assert screen.query_one("#version-apply", Button).disabled
         assert not screen.query_one("#version-select", Select).display

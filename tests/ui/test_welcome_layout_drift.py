@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Button, Input, Select
 
+from ivy_setup_tui.app import finish_session
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.overview import OverviewScreen
 from ivy_setup_tui.screens.summary import SummaryScreen
@@ -118,6 +119,7 @@ async def test_drift_between_two_runs(wizard: WizardFactory) -> None:
         await start(first, pilot)
         assert first.state.changes == ()
         assert not first.screen.query_one(DriftList).display
+    finish_session(first)  # leaving stores what the next run compares with
 
     def replaced(ctx: SystemContext) -> list[Finding]:
         return broken_findings(ctx, fingerprint="9999aaaabbbb")
@@ -148,6 +150,7 @@ async def test_a_recheck_in_the_same_session_does_not_report_the_wizards_own_cha
     earlier = wizard(diagnose=FakeDiagnose(findings))
     async with earlier.run_test(size=SIZE) as pilot:
         await start(earlier, pilot)
+    finish_session(earlier)
     app = wizard(diagnose=FakeDiagnose(findings))
     async with app.run_test(size=SIZE) as pilot:
         await start(app, pilot)
