@@ -157,7 +157,9 @@ def main() -> int:
     where.add_argument("--project", default=None, help="project dir (default: a temp dir)")
     args = parser.parse_args()
     if args.runs < 21:
-        print("note: fewer than 21 rounds; the issue's budgets are stated for >= 21", file=sys.stderr)
+        print(
+            "note: fewer than 21 rounds; the issue's budgets are stated for >= 21", file=sys.stderr
+        )
 
     python = sys.executable
     compile_package(python)
