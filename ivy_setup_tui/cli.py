@@ -160,15 +160,18 @@ _VALUE_OPTIONS = frozenset({"--project", "--python"})
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
-    """The subcommand `argv` names before any help or version option, else None (then the whole
-    parser is built: top-level help lists every command, and errors name them)."""
+    """The subcommand `argv` names before any help option, "" for `--version` before a command
+    (it prints and exits first), else None (then the whole parser is built: top-level help lists
+    every command, and errors name them)."""
     after_value = False
     for token in argv:
         if after_value:
             after_value = False
         elif token in _VALUE_OPTIONS:
             after_value = True
-        elif token in ("-h", "--help", "--version", "--"):
+        elif token == "--version":
+            return ""
+        elif token in ("-h", "--help", "--"):
             return None
         elif not token.startswith("-"):
             return token if token in _COMMANDS else None
