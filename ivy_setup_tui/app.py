@@ -45,10 +45,8 @@ from ivy_setup_tui.screens.permissions import PermissionsScreen
 from ivy_setup_tui.screens.summary import SummaryScreen
 from ivy_setup_tui.screens.version import VersionScreen
 from ivy_setup_tui.screens.welcome import WelcomeScreen
-from ivy_setup_tui.services import snapshots
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding
-from ivy_setup_tui.services.snapshots import Change
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.status import SCREEN_FOR_STEP
 
@@ -57,6 +55,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.services.explain import Explanation
     from ivy_setup_tui.services.interpreter import Candidate
     from ivy_setup_tui.services.journal import RunRecord
+    from ivy_setup_tui.services.snapshots import Change
 
 # The main screens in wizard order; Explain and Help open on top of any of them.
 MAIN_SCREENS: dict[str, type[WizardScreen]] = {
@@ -442,6 +441,8 @@ def _compare_with_last_run(
     Runs in the checks worker (it reads and writes files). A failure costs only the drift display.
     With `show_drift` False (a re-check later in the same session) only the snapshot is stored.
     """
+    from ivy_setup_tui.services import snapshots  # after the checks: not on the way to Welcome
+
     ctx = diagnosis.ctx
     try:
         store = snapshots.SnapshotStore(ctx)

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from ivy_setup_tui.services.model import Finding, Step
-from ivy_setup_tui.services.snapshots import Change
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.plan import StepResult
+    from ivy_setup_tui.services.snapshots import Change
 
 
 class StepRequested(Message):
