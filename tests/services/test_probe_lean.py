@@ -364,3 +364,30 @@ def test_setuptools_distutils_shim_is_not_asked_about_pip(
         timeout=60,
     )
     assert "SHIM-ASKED-FOR-PIP" in check.stderr
+
+
+_AWKWARD = [
+    "",
+    "plain",
+    'quote " and backslash \\',
+    "tab\tnewline\ncarriage\rbell\x07del\x7f backspace\b formfeed\f",
+    "caf\u00e9 \u2603 \U0001f600",
+    "lone surrogate from a non-UTF-8 path: \udcff",
+    "/opt/\u00fcber/bin/python3",
+]
+
+
+def test_the_probe_writes_json_that_reads_back_as_json_dumps_would() -> None:
+    from ivy_setup_tui.services.probe import _json
+
+    answer = {
+        "strings": _AWKWARD,
+        "nested": {"z": None, "a": [True, False, 0, -3, 2**40], "m": {"k": "v"}},
+        "version_info": (3, 11, 7, "final", 0),
+    }
+    text = _json(answer)
+    assert text.isascii()
+    assert json.loads(text) == json.loads(json.dumps(answer, sort_keys=True))
+    assert text == json.dumps(answer, sort_keys=True)  # even the same bytes
+    with pytest.raises(TypeError):
+        _json({"float": 1.5})  # not in the answer: main() lets json write it
