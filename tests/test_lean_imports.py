@@ -35,6 +35,7 @@ NOT_ON_CHECK = (
     "importlib.metadata",
     "socket",
     "ssl",
+    "_hashlib",  # OpenSSL: 3.5 MiB; the key's fingerprint uses CPython's own sha256
 )
 # Not needed to paint Welcome: the checks themselves (they load in the checks worker), Explain's
 # service (loads when Explain is used) and the snapshots (they load after the checks).
@@ -62,9 +63,11 @@ def _loaded(code: str, cwd: Path) -> list[str]:
 
 
 def test_check_offline_loads_nothing_it_does_not_use(work: Path, home: Path) -> None:
-    # A key and a shell file that sets IVY_ROOT: the shells are started, as on a configured machine.
-    (home / ".ivy").mkdir()
-    (home / ".ivy" / "key.pem").write_text("abcd1234efgh5678=", encoding="utf-8")
+    # A key ivy finds from the project and a shell file that sets IVY_ROOT: the key is read and
+    # fingerprinted, the shells are started, as on a configured machine.
+    for ivy_dir in (home / ".ivy", work / ".ivy"):
+        ivy_dir.mkdir()
+        (ivy_dir / "key.pem").write_text("abcd1234efgh5678ijkl9012mnop3456=", encoding="utf-8")
     (home / ".bashrc").write_text('export IVY_ROOT="$HOME/.ivy"\n', encoding="utf-8")
     code = (
         "import sys, json, io, contextlib\n"
@@ -123,3 +126,15 @@ def test_a_lone_subparser_parses_and_helps_as_the_whole_parser_does(command: str
 def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"ivy-setup {cli.__version__}"
+
+
+def test_the_fingerprint_digest_is_sha256() -> None:
+    import hashlib
+
+    from ivy_setup_tui.services import keyfile, shells
+
+    for data in (b"", b"abc", "caf\u00e9=\n".encode(), bytes(range(256)) * 9):
+        assert keyfile.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    assert keyfile.fingerprint("k\udcff") == hashlib.sha256(b"k\xff").hexdigest()[:12]
+    expected = hashlib.sha256("x\udcff".encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    assert shells.fingerprint(" x\udcff ") == expected
