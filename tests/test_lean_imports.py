@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ivy_setup_tui import cli
+from ivy_setup_tui import __version__, cli
 
 # Not needed to diagnose: the fix, undo, explain, report and journal machinery, and stdlib modules
 # that cost milliseconds (logging via concurrent.futures, email via importlib.metadata, sockets).
@@ -125,7 +125,7 @@ def test_a_lone_subparser_parses_and_helps_as_the_whole_parser_does(command: str
 
 def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"ivy-setup {cli.__version__}"
+    assert capsys.readouterr().out.strip() == f"ivy-setup {__version__}"
 
 
 def test_the_fingerprint_digest_is_sha256() -> None:
