@@ -145,7 +145,27 @@ def report(results: dict[str, Samples], baseline: str, runs: int, where: str) ->
             f"(limit {NOISE_LIMIT}): the machine was busy; do not quote the wall ratio. "
             "The CPU ratio (which counts the probe interpreter and shells `check` starts) holds."
         )
+    busy_warning()
     return ok
+
+
+def busy_warning() -> bool:
+    """Print the load average; warn (and return True) when it says the machine was not idle.
+
+    A steady load slows every run alike, so the baseline's spread can look fine while the
+    ratios are still off (other processes share the caches and cores)."""
+    if not hasattr(os, "getloadavg"):
+        return False
+    load = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    print(f"load average (1 min): {load:.2f} on {cores} cores")
+    if load > max(0.5, cores / 4):
+        print(
+            "WARNING: the machine was not idle while measuring: the budgets are for an idle "
+            "machine; quote the CPU ratio, not the wall ratio."
+        )
+        return True
+    return False
 
 
 def main() -> int:

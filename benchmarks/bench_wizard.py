@@ -198,6 +198,9 @@ def main() -> int:
             f"WARNING: the baseline's median is {ms(imports) / (min(imports) * 1000):.2f}x its "
             f"minimum (limit {NOISE_LIMIT}): the machine was busy; do not quote these figures."
         )
+    from bench_check import busy_warning
+
+    busy_warning()
     ok = (
         paint_ratio <= PAINT_BUDGET
         and checks_ratio <= CHECKS_BUDGET
