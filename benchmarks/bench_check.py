@@ -172,9 +172,9 @@ def main() -> int:
     """Build the setup, alternate the commands, report medians, ratios, peak memory, noise."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=21)
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--sandbox", action="store_true", help="a realistic setup (see above)")
-    where.add_argument("--project", default=None, help="project dir (default: a temp dir)")
+    setups = parser.add_mutually_exclusive_group()
+    setups.add_argument("--sandbox", action="store_true", help="a realistic setup (see above)")
+    setups.add_argument("--project", default=None, help="project dir (default: a temp dir)")
     args = parser.parse_args()
     if args.runs < 21:
         print(

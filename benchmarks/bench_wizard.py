@@ -54,7 +54,12 @@ async def _drive(python: Path) -> dict[str, float]:
     painted = asyncio.Event()
     painted_at: list[float] = []
     async with app.run_test(headless=True, size=SIZE) as pilot:
-        app.call_after_refresh(lambda: (painted_at.append(time.time()), painted.set()))
+
+        def on_painted() -> None:
+            painted_at.append(time.time())
+            painted.set()
+
+        app.call_after_refresh(on_painted)
         await painted.wait()
         await app.workers.wait_for_complete()  # Welcome's interpreter discovery
         await pilot.pause()
@@ -63,11 +68,13 @@ async def _drive(python: Path) -> dict[str, float]:
         ticks: list[float] = []
         complete_at: list[float] = []
 
+        def on_complete() -> None:
+            complete_at.append(time.perf_counter())
+            done.set()
+
         def on_state(state: WizardState) -> None:
             if state.diagnosis is not None and not state.running:
-                app.call_after_refresh(
-                    lambda: (complete_at.append(time.perf_counter()), done.set())
-                )
+                app.call_after_refresh(on_complete)
 
         app.state_changed.subscribe(app, on_state)
         timer = app.set_interval(TICK, lambda: ticks.append(time.perf_counter()))
