@@ -167,8 +167,8 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     for token in argv:
         if after_value:
             after_value = False
-        elif token in _VALUE_OPTIONS:
-            after_value = True
+        elif token.startswith("--") and any(o.startswith(token) for o in _VALUE_OPTIONS):
+            after_value = True  # argparse also takes unambiguous prefixes (`--proj DIR`)
         elif token == "--version":
             return ""
         elif token in ("-h", "--help", "--"):

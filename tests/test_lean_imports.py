@@ -95,6 +95,8 @@ def test_the_wizard_module_loads_no_checks_before_welcome(work: Path) -> None:
         (["check", "--offline"], "check"),
         (["--offline", "--python", "check", "explain"], "explain"),  # `check` is the --python value
         (["--project", "/p", "fix", "--yes"], "fix"),
+        (["--proj", "check", "fix"], "fix"),  # an abbreviated --project takes `check` as its value
+        (["--pyth", "python3", "report"], "report"),
         (["undo", "--list"], "undo"),
         (["--version"], ""),
         (["--offline", "--version", "check"], ""),
