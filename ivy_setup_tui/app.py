@@ -48,19 +48,19 @@ from ivy_setup_tui.screens.permissions import PermissionsScreen
 from ivy_setup_tui.screens.summary import SummaryScreen
 from ivy_setup_tui.screens.version import VersionScreen
 from ivy_setup_tui.screens.welcome import WelcomeScreen
-from ivy_setup_tui.services import snapshots
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding
-from ivy_setup_tui.services.snapshots import Change
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.status import SCREEN_FOR_STEP
 
 if TYPE_CHECKING:
+    from ivy_setup_tui.services import snapshots
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.explain import Explanation
     from ivy_setup_tui.services.interpreter import Candidate
     from ivy_setup_tui.services.journal import RunRecord
     from ivy_setup_tui.services.outcome import OutcomeRow
+    from ivy_setup_tui.services.snapshots import Change
 
 # The main screens in wizard order; Explain and Help open on top of any of them.
 MAIN_SCREENS: dict[str, type[WizardScreen]] = {
@@ -215,6 +215,8 @@ class IvySetupApp(App[int]):
         snapshot, self._snapshot = self._snapshot, None
         if snapshot is None:
             return None
+        from ivy_setup_tui.services import snapshots  # only when leaving: not on Welcome's way
+
         try:
             snapshots.SnapshotStore(self.state.ctx).save(snapshot)
         except Exception as exc:  # noqa: BLE001 - costs only the next run's comparison
@@ -625,6 +627,8 @@ def _compare_with_last_run(
     Runs in the checks worker (it reads files). A failure costs only the drift display.
     With `show_drift` False (a re-check later in the same session) only the snapshot is taken.
     """
+    from ivy_setup_tui.services import snapshots  # after the checks: not on the way to Welcome
+
     ctx = diagnosis.ctx
     current = None
     try:

@@ -19,6 +19,9 @@ from ivy_setup_tui import __version__
 # delays it: `typing` (annotations are never evaluated) and `json` (--json) load only when needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.context import SystemContext
 
@@ -37,8 +40,12 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line and exit code 2, never a traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole CLI: the wizard at top level and the scriptable subcommands."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI: the wizard at top level and the scriptable subcommands.
+
+    With `only` (see `_chosen_command`), the other subcommands get no parser: argparse builds and
+    translates every help text of each one, which `check` would pay for on every run.
+    """
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument(
         "--project",
@@ -73,8 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ivy-setup {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = commands.add_parser if only is None else _only(commands, only)
 
-    check = commands.add_parser(
+    check = add_parser(
         "check", parents=[target], help="diagnose the setup; changes nothing on disk"
     )
     check.add_argument("--json", action="store_true", help="print one JSON object (schema 1)")
@@ -85,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--verbose", "-v", action="store_true", help="details for every finding")
 
-    explain = commands.add_parser(
+    explain = add_parser(
         "explain", parents=[target], help="say what an ivy error message means for this machine"
     )
     explain.add_argument(
@@ -93,12 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
 
-    report = commands.add_parser(
+    report = add_parser(
         "report", parents=[target], help="a redacted Markdown report to share in a bug tracker"
     )
     report.add_argument("--output", "-o", metavar="FILE", type=Path, help="write it to FILE")
 
-    fix = commands.add_parser(
+    fix = add_parser(
         "fix", parents=[target], help="apply the fixes the checks propose (for scripts)"
     )
     fix.add_argument("--yes", "-y", action="store_true", help="apply without asking")
@@ -137,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the env files only and print the line to add to your shell files",
     )
 
-    undo = commands.add_parser("undo", help="revert the changes of a run (default: the last one)")
+    undo = add_parser("undo", help="revert the changes of a run (default: the last one)")
     undo.add_argument("run_id", nargs="?", metavar="RUN_ID")
     undo.add_argument("--list", action="store_true", help="list the runs that can be undone")
     undo.add_argument(
@@ -146,9 +154,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_COMMANDS = frozenset({"check", "explain", "report", "fix", "undo"})
+# Top-level options that take a value: the token after them is not a command.
+_VALUE_OPTIONS = frozenset({"--project", "--python"})
+
+
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` names before any help option, "" for `--version` before a command
+    (it prints and exits first), else None (then the whole parser is built: top-level help lists
+    every command, and errors name them)."""
+    after_value = False
+    for token in argv:
+        if after_value:
+            after_value = False
+        elif token.startswith("--") and any(o.startswith(token) for o in _VALUE_OPTIONS):
+            after_value = True  # argparse also takes unambiguous prefixes (`--proj DIR`)
+        elif token == "--version":
+            return ""
+        elif token in ("-h", "--help", "--"):
+            return None
+        elif not token.startswith("-"):
+            return token if token in _COMMANDS else None
+    return None
+
+
+class _Skipped(argparse.ArgumentParser):
+    """Stands in for the parser of a subcommand the command line does not name (never used)."""
+
+    def __init__(self) -> None:  # no super().__init__(): not building a parser is the point
+        pass
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        """Nothing to add to a parser that is not built."""
+        return None
+
+
+def _only(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], only: str
+) -> Callable[..., argparse.ArgumentParser]:
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(name, **kwargs) if name == only else _Skipped()
+
+    return add_parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ivy-setup with `argv` and return the exit code."""
-    parser = build_parser()
+    parser = build_parser(_chosen_command(sys.argv[1:] if argv is None else argv))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the reason

@@ -12,7 +12,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Static, TextArea
 
 from ivy_setup_tui.screens.messages import BackRequested, StepRequested
-from ivy_setup_tui.services.explain import scrub_key_like
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.widgets.status import SCREEN_FOR_STEP, plain
 
@@ -66,6 +65,9 @@ class ExplainScreen(Screen[None]):
         wizard = cast("IvySetupApp", self.app)
         content = wizard.state.findings.get("key.content")
         known = [str(content.evidence.get("fingerprint") or "")] if content is not None else []
+        # The explain service loads a good part of the checks: only once Explain is used.
+        from ivy_setup_tui.services.explain import scrub_key_like
+
         scrubbed = scrub_key_like(area.text, known)
         if scrubbed != area.text:
             # The explain service still reads the original (e.g. a newline sent after the key).

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from ivy_setup_tui.services.model import Finding, Step
-from ivy_setup_tui.services.snapshots import Change, Snapshot
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.outcome import OutcomeRow
     from ivy_setup_tui.services.plan import StepResult
+    from ivy_setup_tui.services.snapshots import Change, Snapshot
 
 
 class StepRequested(Message):

@@ -56,10 +56,24 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 
 def fingerprint(data: str | bytes) -> str:
     """The first 12 hex digits of sha256(data): how ivy-setup names a key without revealing it."""
-    import hashlib  # loads OpenSSL: only when there is a key to fingerprint
-
     raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
-    return hashlib.sha256(raw).hexdigest()[:12]
+    return sha256_hex(raw)[:12]
+
+
+def sha256_hex(data: bytes) -> str:
+    """sha256 of `data` in hex, by CPython's built-in implementation when it has one: hashlib
+    loads OpenSSL, which costs `check` about 3.5 MiB of memory and milliseconds to map."""
+    import importlib
+
+    for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11 and older
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        return str(module.sha256(data).hexdigest())
+    import hashlib  # a build without the built-in hashes (some FIPS builds)
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def mask(key: str) -> str | None:

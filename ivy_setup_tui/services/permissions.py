@@ -216,6 +216,8 @@ def _options(text: str) -> set[str]:
 
 def _unescape(field: str) -> str:
     # /proc escapes space, tab, newline and backslash in paths as octal (\040 ...).
+    if "\\" not in field:
+        return field  # the usual case, without the loop below (it runs for every mount)
     out: list[str] = []
     index = 0
     while index < len(field):

@@ -172,32 +172,61 @@ def _dist_name(folder: str) -> str | None:
     return _normalize(low.rpartition(".")[0].partition("-")[0])
 
 
-def _scan_path() -> tuple[list[tuple[str, str]], bool]:
+class _Scan:
+    """What one pass over sys.path found (see `_scan_path`)."""
+
+    def __init__(self) -> None:
+        self.pip: list[tuple[str, str]] = []  # (sys.path entry, metadata folder), in path order
+        self.ivy: list[tuple[str, str]] = []  # the same for ivy
+        self.ivy_traced = False  # any ivy metadata at all (also an ivy*.egg entry)
+        self.plain = True  # every entry a listable absolute folder: nothing a listing cannot see
+
+
+def _scan_path() -> _Scan:
     """One pass over sys.path with os.listdir: pip's metadata folders, and any trace of ivy's.
 
     importlib.metadata costs the target tens of milliseconds to import; this scan (of what its
     path finder reads) tells whether there is anything for it to find. Entries that cannot be
     listed (zip files) are skipped, except an `ivy*.egg`, which counts as a trace of ivy.
     """
-    pip: list[tuple[str, str]] = []
-    ivy = False
+    found = _Scan()
     for entry in sys.path:
         if not isinstance(entry, str):
+            found.plain = False
             continue
+        if not _plain_folder_name(entry):
+            found.plain = False
         base = os.path.basename(entry.rstrip("/\\")).lower()
-        if base.endswith(".egg") and _normalize(base[:-4].partition("-")[0]) == "ivy":
-            ivy = True
+        if base.endswith(".egg"):
+            found.plain = False  # importlib.metadata reads eggs its own way
+            if _normalize(base[:-4].partition("-")[0]) == "ivy":
+                found.ivy_traced = True
         try:
             children = os.listdir(entry or ".")
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            if not isinstance(exc, FileNotFoundError):
+                found.plain = False  # a zip file, or a folder we may not list
             continue
         for child in children:
             name = _dist_name(child)
             if name == "ivy":
-                ivy = True
+                found.ivy_traced = True
+                found.ivy.append((entry, child))
             elif name == "pip":
-                pip.append((entry or ".", child))
-    return pip, ivy
+                found.pip.append((entry or ".", child))
+    return found
+
+
+def _plain_folder_name(entry: str) -> bool:
+    """True for an absolute POSIX path that pathlib would print unchanged (no `//`, `.`, `..`,
+    trailing slash): then `str(Path(entry, child))` is just `os.path.join(entry, child)`."""
+    return (
+        os.name == "posix"
+        and entry.startswith("/")
+        and not entry.startswith("//")
+        and entry == os.path.normpath(entry)
+        and "/../" not in entry + "/"
+    )
 
 
 def _header_version(path: str) -> str | None:
@@ -342,21 +371,27 @@ def _describe_dist(dist: Any) -> dict[str, Any]:
     }
 
 
-def _ivy(traced: bool) -> dict[str, Any]:
+def _ivy(scan: _Scan) -> dict[str, Any]:
     """ivy's distribution as importlib.metadata sees it, every copy on the path, and its spec.
 
-    `traced` is False when no ivy metadata folder lies on sys.path (see `_scan_path`).
+    Without any ivy metadata folder on sys.path (see `_scan_path`) there is nothing to find. When
+    every copy is a plain `.dist-info` folder that `_PlainDist` reads exactly as importlib.metadata
+    would, it answers; anything else is left to importlib.metadata itself.
     """
     import importlib.util
 
     result: dict[str, Any] = {"ivy": None, "ivy_all": [], "ivy_module": None}
-    if not traced:
+    plain = _plain_dists(scan)
+    if not scan.ivy_traced or plain is not None:
         # No ivy metadata folder anywhere on sys.path: nothing for importlib.metadata to find,
         # so spare the target its import (only whether it exists is reported).
         if importlib.util.find_spec("importlib.metadata") is None:
             result["metadata_available"] = False
             return result
         result["metadata_available"] = True
+        if plain:
+            result["ivy"] = _describe_dist(plain[0])
+            result["ivy_all"] = _describe_all(plain)
         _ivy_module(result)
         return result
     try:
@@ -369,14 +404,106 @@ def _ivy(traced: bool) -> dict[str, Any]:
         result["ivy"] = _describe_dist(metadata.distribution("ivy"))
     except metadata.PackageNotFoundError:
         result["ivy"] = None
+    result["ivy_all"] = _describe_all(metadata.distributions(name="ivy"))
+    _ivy_module(result)
+    return result
+
+
+def _describe_all(dists: Any) -> list[dict[str, Any]]:
+    """Every copy, each metadata folder once, in the order importlib.metadata finds them."""
     seen = []
-    for dist in metadata.distributions(name="ivy"):
+    out = []
+    for dist in dists:
         entry = _describe_dist(dist)
         if entry["metadata_path"] not in seen:
             seen.append(entry["metadata_path"])
-            result["ivy_all"].append(entry)
-    _ivy_module(result)
-    return result
+            out.append(entry)
+    return out
+
+
+class _PlainDist:
+    """A `.dist-info` folder read as importlib.metadata's PathDistribution reads it (3.10-3.13).
+
+    Only for the plain case, checked by `_plain_dists`: the folder lies directly in an absolute,
+    listable sys.path folder, and its METADATA names the version in a header importlib.metadata
+    parses the same way (email's compat32 rules, see `_email_header`).
+    """
+
+    def __init__(self, entry: str, folder: str, version: str) -> None:
+        self._path = os.path.join(entry, folder)
+        self._location = entry
+        self.version = version
+
+    def read_text(self, name: str) -> str | None:
+        """A metadata file's text (None when it cannot be read), as PathDistribution.read_text."""
+        try:
+            with open(os.path.join(self._path, name), encoding="utf-8") as handle:
+                return handle.read()
+        except Exception:  # noqa: BLE001 - importlib.metadata's callers see None (or skip it)
+            return None
+
+    def locate_file(self, path: str) -> str:
+        """The folder holding the metadata folder (`path` is always "" here)."""
+        return os.path.join(self._location, path) if path else self._location
+
+
+def _plain_dists(scan: _Scan) -> list[_PlainDist] | None:
+    """ivy's copies without importlib.metadata, or None when only importlib.metadata can tell.
+
+    importlib.metadata asks each finder on sys.meta_path that has `find_distributions`; when that
+    is only the standard PathFinder, it lists each sys.path folder in order and takes every child
+    named `<name>-*.dist-info`/`.egg-info` whose name normalizes to `ivy` (as `_scan_path` does),
+    and reads the version from its METADATA with the email parser. Checked against
+    importlib.metadata on Python 3.8 to 3.13 (tests/services/test_probe_lean.py).
+    """
+    if not scan.ivy or not scan.plain or not (3, 10) <= sys.version_info[:2] <= (3, 13):
+        return None
+    import importlib.machinery
+
+    for finder in sys.meta_path:
+        if finder is not importlib.machinery.PathFinder and hasattr(finder, "find_distributions"):
+            return None
+    out = []
+    for entry, folder in scan.ivy:
+        if not folder.lower().endswith(".dist-info"):
+            return None  # egg-info: PKG-INFO, or a single file; importlib.metadata knows
+        path = os.path.join(entry, folder)
+        try:
+            with open(os.path.join(path, "METADATA"), encoding="utf-8") as handle:
+                text = handle.read()
+        except Exception:  # noqa: BLE001 - not a folder, unreadable, not UTF-8: fall back
+            return None
+        version = _email_header(text, "version")
+        if version is None:
+            return None
+        out.append(_PlainDist(entry, folder, version))
+    return out
+
+
+def _email_header(text: str, wanted: str) -> str | None:
+    """The first `wanted` header of `text` as `email.message_from_string(text)[wanted]` returns it,
+    or None when the headers are anything but plain (then the caller asks importlib.metadata).
+
+    compat32 rules: the headers end at the first line that is not `Name: value` (Name made of
+    printable ASCII without space or colon) or a continuation; the value is what follows the
+    colon without leading spaces and tabs, line end removed (trailing spaces stay).
+    """
+    lines = text.split("\n")  # read in text mode: \r\n and \r are already \n
+    for n, line in enumerate(lines):
+        if line[:1] in (" ", "\t"):
+            continue  # a continuation of some other header
+        if line.startswith("From "):
+            return None  # an envelope line: email treats it specially
+        colon = line.find(":")
+        name = line[:colon]
+        if colon <= 0 or not all("!" <= c <= "~" for c in name):
+            return None  # the end of the headers (or a defect) before the header was found
+        if name.lower() == wanted:
+            following = lines[n + 1] if n + 1 < len(lines) else ""
+            if following[:1] in (" ", "\t"):
+                return None  # folded over several lines: email re-indents it
+            return line[colon + 1 :].lstrip(" \t")
+    return None
 
 
 def _ivy_module(result: dict[str, Any]) -> None:
@@ -432,10 +559,12 @@ def collect() -> dict[str, Any]:
     info["glibc"] = _guarded(errors, "glibc", _glibc, None)
     info["musl"] = _guarded(errors, "musl", _musl, None) if info["glibc"] is None else None
     info["mac_version"] = _guarded(errors, "mac_version", _mac_version, None)
-    # On failure, pretend ivy may be there: importlib.metadata then looks for itself.
-    pip_folders, ivy_traced = _guarded(errors, "scan", _scan_path, ([], True))
+    scan = _guarded(errors, "scan", _scan_path, None)
+    if scan is None:  # on failure, pretend ivy may be there: importlib.metadata then looks
+        scan = _Scan()
+        scan.ivy_traced, scan.plain = True, False
     info.update(
-        _guarded(errors, "pip", lambda: _pip(pip_folders), {"pip": False, "pip_version": None})
+        _guarded(errors, "pip", lambda: _pip(scan.pip), {"pip": False, "pip_version": None})
     )
     info.update(
         _guarded(
@@ -450,7 +579,7 @@ def collect() -> dict[str, Any]:
         _guarded(
             errors,
             "ivy",
-            lambda: _ivy(ivy_traced),
+            lambda: _ivy(scan),
             {"ivy": None, "ivy_all": [], "ivy_module": None},
         )
     )
@@ -464,11 +593,70 @@ def _extension_suffixes() -> list[str]:
     return list(importlib.machinery.EXTENSION_SUFFIXES)
 
 
+def _json(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True)` for the answer's plain data (None, bool, int, str, list,
+    dict with str keys), without importing json: json (with re and enum) would be a good part of
+    the probe's start-up. Anything else raises TypeError, and `main` lets json do it all."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        return _json_string(value)
+    if type(value) in (list, tuple):
+        return "[" + ", ".join(_json(item) for item in value) + "]"
+    if type(value) is dict and all(type(key) is str for key in value):
+        return (
+            "{" + ", ".join(_json_string(k) + ": " + _json(value[k]) for k in sorted(value)) + "}"
+        )
+    raise TypeError(f"not plain JSON data: {type(value).__name__}")
+
+
+_JSON_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _json_string(text: str) -> str:
+    """A JSON string literal for `text`, ASCII only (as json.dumps writes it by default)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in _JSON_SHORT:
+            out.append(_JSON_SHORT[char])
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:  # outside the BMP: a surrogate pair, as json.dumps writes it
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}")
+    out.append('"')
+    return "".join(out)
+
+
 def main() -> None:
     """Print the probe's answer as one marked JSON line on stdout."""
-    import json
+    answer = collect()
+    try:
+        text = _json(answer)
+    except TypeError:
+        import json
 
-    sys.stdout.write(MARKER + json.dumps(collect(), sort_keys=True) + "\n")
+        text = json.dumps(answer, sort_keys=True)
+    sys.stdout.write(MARKER + text + "\n")
     sys.stdout.flush()
 
 

@@ -292,14 +292,16 @@ class _Run:
         chunks = bytearray()
         reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
         reader.start()
-        timed_out = False
-        try:
-            proc.wait(timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        # `proc.wait(timeout=...)` polls with sleeps growing to 50 ms, so it notices a shell's
+        # exit up to tens of milliseconds late, on every check. A blocking wait in a thread, joined
+        # with the timeout, notices it at once.
+        waiter = threading.Thread(target=proc.wait, daemon=True)
+        waiter.start()
+        waiter.join(self.timeout)
+        timed_out = waiter.is_alive()
+        if timed_out:
             _kill_group(proc)
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=2)
+            waiter.join(2)
         # A background child may keep the pipe open after the shell exits: do not wait for it.
         reader.join(timeout=0.5 if not timed_out else 0.2)
         if reader.is_alive():

@@ -269,9 +269,9 @@ class Scan:
 
 def fingerprint(secret: str) -> str:
     """sha256 of the stripped secret's UTF-8 bytes, first 12 hex digits (the project-wide form)."""
-    import hashlib  # loads OpenSSL: only when there is a secret to fingerprint
+    from ivy_setup_tui.services.keyfile import sha256_hex  # no OpenSSL (see there)
 
-    return hashlib.sha256(secret.strip().encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return sha256_hex(secret.strip().encode("utf-8", "surrogatepass"))[:12]
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
-from ivy_setup_tui.services.snapshots import Change
 from ivy_setup_tui.widgets.status import plain
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ivy_setup_tui.services.snapshots import Change
 
 
 class DriftList(Static):

@@ -75,17 +75,86 @@ def test_without_ivy_the_probe_imports_nothing_slow(bare_python: Path) -> None:
     assert _loaded_after_probe(bare_python, _env()) == []
 
 
-def test_with_an_ivy_dist_the_probe_does_use_importlib_metadata(
+def test_a_plain_ivy_dist_info_is_read_without_importlib_metadata(
     bare_python: Path, tmp_path: Path
 ) -> None:
     extra = tmp_path / "extra"
     install_fake_ivy(extra, "0.0.9.1", installer="pip", with_package=False)
     env = _env(PYTHONPATH=str(extra))
-    assert "importlib.metadata" in _loaded_after_probe(bare_python, env)
+    assert "importlib.metadata" not in _loaded_after_probe(bare_python, env)
     target = interpreter.probe(bare_python, env=env, timeout=20)
     assert target.ivy is not None
     assert target.ivy.version == "0.0.9.1"
     assert target.ivy.installer == "pip"
+
+
+def test_an_ivy_egg_info_is_left_to_importlib_metadata(bare_python: Path, tmp_path: Path) -> None:
+    extra = tmp_path / "extra"
+    (extra / "ivy.egg-info").mkdir(parents=True)
+    (extra / "ivy.egg-info" / "PKG-INFO").write_text("Name: ivy\nVersion: 0.0.4.0\n")
+    env = _env(PYTHONPATH=str(extra))
+    assert "importlib.metadata" in _loaded_after_probe(bare_python, env)
+    target = interpreter.probe(bare_python, env=env, timeout=20)
+    assert target.ivy is not None
+    assert target.ivy.version == "0.0.4.0"
+
+
+# The probe's own reading of ivy's metadata against importlib.metadata's, in the same interpreter:
+# (folder, METADATA text, whether the probe may read it itself). Layouts it does not read itself
+# must come out the same too, from importlib.metadata.
+_LAYOUTS = [
+    ("ivy-0.0.9.0.dist-info", "Metadata-Version: 2.1\nName: ivy\nVersion: 0.0.9.0\n", True),
+    ("Ivy-2.0.dist-info", "Name: ivy\nversion:\t2.0  \n", True),  # case, tab, trailing spaces
+    ("ivy-1.dist-info", "Name: ivy\r\nVersion: 1.0\r\n\r\nbody\r\n", True),
+    ("ivy-1.dist-info", "Name: ivy\nVersion: 1.0\nVersion: 2.0\n", True),  # the first wins
+    ("ivy-1.dist-info", "Name: ivy\nVersion: 1.0\u00e9\n", True),
+    ("ivy-1.dist-info", "Name: ivy\nVersion: 1.0\n  folded\n", False),
+    ("ivy-1.dist-info", "Name: ivy\nnot a header\nVersion: 1.0\n", False),
+    ("ivy-1.dist-info", "\ufeffName: ivy\nVersion: 1.0\n", False),
+    ("ivy-1.dist-info", "Name: ivy\nSummary: no version\n", False),
+    ("ivy-1.dist-info", "", False),
+]
+
+
+@pytest.mark.parametrize(("folder", "text", "read_by_probe"), _LAYOUTS)
+def test_the_probe_reads_ivy_metadata_exactly_as_importlib_metadata(
+    bare_python: Path, tmp_path: Path, folder: str, text: str, read_by_probe: bool
+) -> None:
+    extra, other = tmp_path / "extra", tmp_path / "other"
+    (extra / folder).mkdir(parents=True)
+    (extra / folder / "METADATA").write_bytes(text.encode("utf-8"))
+    (extra / folder / "INSTALLER").write_text("uv\n")
+    install_fake_ivy(other, "0.0.7.0", installer=None, with_package=False)  # a second copy
+    probe_dir = tmp_path / "probe"
+    probe_dir.mkdir()
+    (probe_dir / "ivy_setup_probe.py").write_text(PROBE_SOURCE, encoding="utf-8")
+    code = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(probe_dir)!r})\n"
+        "import ivy_setup_probe as p\n"
+        "del sys.path[0]\n"
+        "while sys.path and sys.path[0] == '': del sys.path[0]\n"
+        "scan = p._scan_path()\n"
+        "def answer():\n"
+        "    try:\n"
+        "        return p._ivy(scan)\n"
+        "    except Exception as exc:\n"
+        "        return {'exception': type(exc).__name__}\n"
+        "own = p._plain_dists(scan) is not None\n"
+        "fast = answer()\n"
+        "scan.plain = False  # as if the probe could not read it: importlib.metadata answers\n"
+        "print(json.dumps({'own': own, 'fast': fast, 'metadata': answer()}))\n"
+    )
+    env = _env(PYTHONPATH=os.pathsep.join([str(extra), str(other)]))
+    out = subprocess.run(
+        [str(bare_python), "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["own"] is read_by_probe
+    assert result["fast"] == result["metadata"]
+    if read_by_probe:
+        assert len(result["fast"]["ivy_all"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -295,3 +364,30 @@ def test_setuptools_distutils_shim_is_not_asked_about_pip(
         timeout=60,
     )
     assert "SHIM-ASKED-FOR-PIP" in check.stderr
+
+
+_AWKWARD = [
+    "",
+    "plain",
+    'quote " and backslash \\',
+    "tab\tnewline\ncarriage\rbell\x07del\x7f backspace\b formfeed\f",
+    "caf\u00e9 \u2603 \U0001f600",
+    "lone surrogate from a non-UTF-8 path: \udcff",
+    "/opt/\u00fcber/bin/python3",
+]
+
+
+def test_the_probe_writes_json_that_reads_back_as_json_dumps_would() -> None:
+    from ivy_setup_tui.services.probe import _json
+
+    answer = {
+        "strings": _AWKWARD,
+        "nested": {"z": None, "a": [True, False, 0, -3, 2**40], "m": {"k": "v"}},
+        "version_info": (3, 11, 7, "final", 0),
+    }
+    text = _json(answer)
+    assert text.isascii()
+    assert json.loads(text) == json.loads(json.dumps(answer, sort_keys=True))
+    assert text == json.dumps(answer, sort_keys=True)  # even the same bytes
+    with pytest.raises(TypeError):
+        _json({"float": 1.5})  # not in the answer: main() lets json write it

@@ -1,0 +1,224 @@
+"""Time the wizard: start to first painted screen, and "Start checks" to a complete Overview.
+
+Each wizard run is a fresh process (this file with `--child`) that drives the real app with the real
+services through Textual's public test harness (`App.run_test`, headless, 100x32), in the sandbox of
+benchmarks/sandbox.py (a venv with ivy 0.0.9.0, a key, bash/zsh/fish files), offline:
+
+- first paint: from spawning the process to the first refresh after the Welcome screen mounted,
+  against spawning `python -c "import textual.app"` until it has imported (budget <= 1.5x);
+- checks: from pressing "n" (Start checks) on Welcome to the refresh after the Overview holds every
+  finding of the finished run, against a whole `ivy-setup check --offline` process in the same
+  sandbox (budget <= 2x);
+- UI blocking: a 10 ms interval timer runs on the app while the checks run; the longest gap between
+  two of its callbacks is how long the event loop was held up at worst (budget < 50 ms).
+
+All three kinds of process run alternately. Wall times only mean something on an idle machine: when
+the baseline's median is more than 1.5x its minimum the run warns that the machine was busy.
+
+    python benchmarks/bench_wizard.py [--runs 11]
+"""
+
+from __future__ import annotations
+
+# The child process times its own start: it imports only what the wizard itself needs (the parent's
+# modules load in `main`).
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+NOISE_LIMIT = 1.5
+PAINT_BUDGET = 1.5
+CHECKS_BUDGET = 2.0
+GAP_BUDGET_MS = 50.0
+TICK = 0.01
+SIZE = (100, 32)
+
+
+# ---------------------------------------------------------------------------------- child process
+
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.app import WizardState
+
+
+async def _drive(python: Path) -> dict[str, float]:
+    """Run the wizard headless until the Overview is complete; return the measured times."""
+    from ivy_setup_tui.app import make_app
+    from ivy_setup_tui.services.context import SystemContext
+
+    ctx = SystemContext.from_process(python=python, offline=True)
+    app = make_app(ctx)
+    painted = asyncio.Event()
+    painted_at: list[float] = []
+    async with app.run_test(headless=True, size=SIZE) as pilot:
+
+        def on_painted() -> None:
+            painted_at.append(time.time())
+            painted.set()
+
+        app.call_after_refresh(on_painted)
+        await painted.wait()
+        await app.workers.wait_for_complete()  # Welcome's interpreter discovery
+        await pilot.pause()
+
+        done = asyncio.Event()
+        ticks: list[float] = []
+        complete_at: list[float] = []
+
+        def on_complete() -> None:
+            complete_at.append(time.perf_counter())
+            done.set()
+
+        def on_state(state: WizardState) -> None:
+            if state.diagnosis is not None and not state.running:
+                app.call_after_refresh(on_complete)
+
+        app.state_changed.subscribe(app, on_state)
+        timer = app.set_interval(TICK, lambda: ticks.append(time.perf_counter()))
+        started = time.perf_counter()
+        ticks.append(started)
+        await pilot.press("n")  # Welcome: Start checks
+        await asyncio.wait_for(done.wait(), timeout=60)
+        timer.stop()
+        ticks = [t for t in ticks if t <= complete_at[0]] + [complete_at[0]]
+        if app.state.error is not None:
+            raise SystemExit(f"the checks failed: {app.state.error}")
+        screen = type(app.screen).__name__
+        if screen != "OverviewScreen":
+            raise SystemExit(f"expected the Overview after Start checks, got {screen}")
+        gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+        return {
+            "painted": painted_at[0],
+            "checks": complete_at[0] - started,
+            "max_gap": max(gaps),
+            "ticks": float(len(ticks)),
+        }
+
+
+def child(python: Path) -> int:
+    """`--child`: print the measurements of one wizard run as JSON."""
+    result = asyncio.run(_drive(python))
+    print(json.dumps(result))
+    return 0
+
+
+# ---------------------------------------------------------------------------------- parent process
+
+
+def _until_exit(argv: list[str], env: dict[str, str], cwd: str) -> tuple[float, str]:
+    """Spawn `argv`; return (spawn time as epoch seconds, its stdout); fail on a bad exit."""
+    import subprocess
+
+    spawned = time.time()
+    out = subprocess.run(
+        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True
+    )
+    if out.returncode not in (0, 1):
+        raise SystemExit(f"{argv} exited {out.returncode}:\n{out.stderr[-2000:]}")
+    return spawned, out.stdout
+
+
+def _wall(argv: list[str], env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    _until_exit(argv, env, cwd)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    """Alternate the wizard, the import baseline and `check --offline`; report the budgets."""
+    if sys.argv[1:2] == ["--child"]:
+        return child(Path(sys.argv[2]))
+    import argparse
+    import shutil
+    import statistics
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import sandbox as sandbox_mod  # benchmarks/ is not a package
+    from bench_check import compile_package, entry_point
+
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=11)
+    args = parser.parse_args()
+
+    python = sys.executable
+    compile_package(python)
+    root = Path(tempfile.mkdtemp(prefix="ivy-setup-bench-wizard-"))
+    try:
+        box = sandbox_mod.build(root)
+        env, cwd = box.env, str(box.project)
+        wizard = [python, str(Path(__file__).resolve()), "--child", str(box.python)]
+        importer = [python, "-c", "import time, textual.app; print(time.time())"]
+        check = [*entry_point(python), "check", "--offline", "--python", str(box.python)]
+        paint: list[float] = []
+        imports: list[float] = []
+        checks: list[float] = []
+        whole_check: list[float] = []
+        gaps: list[float] = []
+        for argv in (wizard, importer, check):  # warm the OS file cache
+            _until_exit(argv, env, cwd)
+        for _ in range(args.runs):
+            spawned, out = _until_exit(wizard, env, cwd)
+            result = json.loads(out.strip().splitlines()[-1])
+            paint.append(result["painted"] - spawned)
+            checks.append(result["checks"])
+            gaps.append(result["max_gap"])
+            spawned, out = _until_exit(importer, env, cwd)
+            imports.append(float(out.strip().splitlines()[-1]) - spawned)
+            whole_check.append(_wall(check, env, cwd))
+        imported = sandbox_mod.imported_ivy(box)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+    def ms(values: list[float]) -> float:
+        return statistics.median(values) * 1000
+
+    paint_ratio = ms(paint) / ms(imports)
+    checks_ratio = ms(checks) / ms(whole_check)
+    worst_gap = max(gaps) * 1000
+    noisy = ms(imports) > NOISE_LIMIT * min(imports) * 1000
+    print(f"interpreter: {python}")
+    print(f"setup:       sandbox (ivy {sandbox_mod.IVY_VERSION} venv, key, bash/zsh/fish files)")
+    print(f"runs:        {args.runs} of each, alternating; headless {SIZE[0]}x{SIZE[1]}")
+    print(f"first paint:                 {ms(paint):7.1f} ms")
+    print(f'python -c "import textual.app": {ms(imports):5.1f} ms (min {min(imports) * 1000:.1f})')
+    print(
+        f"  ratio {paint_ratio:.2f}  budget <= {PAINT_BUDGET}: "
+        f"{'met' if paint_ratio <= PAINT_BUDGET else 'NOT met'}"
+    )
+    print(f"Start checks -> Overview:    {ms(checks):7.1f} ms")
+    print(f"check --offline (process):   {ms(whole_check):7.1f} ms")
+    print(
+        f"  ratio {checks_ratio:.2f}  budget <= {CHECKS_BUDGET}: "
+        f"{'met' if checks_ratio <= CHECKS_BUDGET else 'NOT met'}"
+    )
+    print(
+        f"longest gap between 10 ms timer callbacks while checks ran: {worst_gap:.1f} ms "
+        f"(median run {ms(gaps):.1f})  budget < {GAP_BUDGET_MS:g}: "
+        f"{'met' if worst_gap < GAP_BUDGET_MS else 'NOT met'}"
+    )
+    if noisy:
+        print(
+            f"WARNING: the baseline's median is {ms(imports) / (min(imports) * 1000):.2f}x its "
+            f"minimum (limit {NOISE_LIMIT}): the machine was busy; do not quote these figures."
+        )
+    from bench_check import busy_warning
+
+    busy_warning()
+    ok = (
+        paint_ratio <= PAINT_BUDGET
+        and checks_ratio <= CHECKS_BUDGET
+        and worst_gap < GAP_BUDGET_MS
+        and not imported
+    )
+    if imported:
+        print("ERROR: something imported the target's ivy package")
+    print("all budgets met" if ok else "budgets NOT met")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

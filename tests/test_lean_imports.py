@@ -1,0 +1,142 @@
+"""Start-up cost guards: `check` and the wizard's first screen load only what they use (issue 13).
+
+Each module named here was measured on the way to `check --offline` or to the wizard's first paint
+and moved off it; these tests keep it off. A new import of one of them on that path should either
+be made lazy (imported where it is used) or be a conscious decision to update this list.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from ivy_setup_tui import __version__, cli
+
+# Not needed to diagnose: the fix, undo, explain, report and journal machinery, and stdlib modules
+# that cost milliseconds (logging via concurrent.futures, email via importlib.metadata, sockets).
+NOT_ON_CHECK = (
+    "ivy_setup_tui.fixcmd",
+    "ivy_setup_tui.services.explain",
+    "ivy_setup_tui.services.fsops",
+    "ivy_setup_tui.services.journal",
+    "ivy_setup_tui.services.plan",
+    "ivy_setup_tui.services.report",
+    "ivy_setup_tui.services.snapshots",
+    "ivy_setup_tui.services.steps",
+    "concurrent.futures",
+    "logging",
+    "email",
+    "importlib.metadata",
+    "socket",
+    "ssl",
+    "_hashlib",  # OpenSSL: 3.5 MiB; the key's fingerprint uses CPython's own sha256
+)
+# Not needed to paint Welcome: the checks themselves (they load in the checks worker), Explain's
+# service (loads when Explain is used) and the snapshots (they load after the checks).
+NOT_BEFORE_WELCOME = (
+    "ivy_setup_tui.services.checks",
+    "ivy_setup_tui.services.environment",
+    "ivy_setup_tui.services.explain",
+    "ivy_setup_tui.services.keys",
+    "ivy_setup_tui.services.shells",
+    "ivy_setup_tui.services.snapshots",
+)
+
+
+def _loaded(code: str, cwd: Path) -> list[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nprint(json.dumps(sorted(sys.modules)))\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+    )
+    assert out.returncode == 0, out.stderr
+    modules: list[str] = json.loads(out.stdout.strip().splitlines()[-1])
+    return modules
+
+
+def test_check_offline_loads_nothing_it_does_not_use(work: Path, home: Path) -> None:
+    # A key ivy finds from the project and a shell file that sets IVY_ROOT: the key is read and
+    # fingerprinted, the shells are started, as on a configured machine.
+    for ivy_dir in (home / ".ivy", work / ".ivy"):
+        ivy_dir.mkdir()
+        (ivy_dir / "key.pem").write_text("abcd1234efgh5678ijkl9012mnop3456=", encoding="utf-8")
+    (home / ".bashrc").write_text('export IVY_ROOT="$HOME/.ivy"\n', encoding="utf-8")
+    code = (
+        "import sys, json, io, contextlib\n"
+        "from ivy_setup_tui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check', '--offline', '--json'])\n"
+    )
+    loaded = set(_loaded(code, work))
+    assert "ivy_setup_tui.services.checks" in loaded  # the run really diagnosed
+    assert sorted(loaded & set(NOT_ON_CHECK)) == []
+
+
+def test_the_wizard_module_loads_no_checks_before_welcome(work: Path) -> None:
+    loaded = set(_loaded("import sys, json\nimport ivy_setup_tui.app\n", work))
+    assert "textual.app" in loaded
+    assert sorted(loaded & set(NOT_BEFORE_WELCOME)) == []
+
+
+# ------------------------------------------------------------------------ argparse: one subparser
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["check", "--offline"], "check"),
+        (["--offline", "--python", "check", "explain"], "explain"),  # `check` is the --python value
+        (["--project", "/p", "fix", "--yes"], "fix"),
+        (["--proj", "check", "fix"], "fix"),  # an abbreviated --project takes `check` as its value
+        (["--pyth", "python3", "report"], "report"),
+        (["undo", "--list"], "undo"),
+        (["--version"], ""),
+        (["--offline", "--version", "check"], ""),
+        (["--help"], None),
+        (["-h", "check"], None),
+        (["chek"], None),
+        ([], None),
+        (["--", "check"], None),
+    ],
+)
+def test_chosen_command(argv: list[str], expected: str | None) -> None:
+    assert cli._chosen_command(argv) == expected
+
+
+def _help(parser_argv: list[str], only: str | None) -> tuple[str, object]:
+    buf = io.StringIO()
+    with redirect_stdout(buf), pytest.raises(SystemExit) as exit_info:
+        cli.build_parser(only).parse_args(parser_argv)
+    return buf.getvalue(), exit_info.value.code
+
+
+@pytest.mark.parametrize("command", ["check", "explain", "report", "fix", "undo"])
+def test_a_lone_subparser_parses_and_helps_as_the_whole_parser_does(command: str) -> None:
+    assert _help([command, "--help"], command) == _help([command, "--help"], None)
+    argv = [command, "--offline"] if command != "undo" else [command, "--list"]
+    assert cli.build_parser(command).parse_args(argv) == cli.build_parser().parse_args(argv)
+
+
+def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"ivy-setup {__version__}"
+
+
+def test_the_fingerprint_digest_is_sha256() -> None:
+    import hashlib
+
+    from ivy_setup_tui.services import keyfile, shells
+
+    for data in (b"", b"abc", "caf\u00e9=\n".encode(), bytes(range(256)) * 9):
+        assert keyfile.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    assert keyfile.fingerprint("k\udcff") == hashlib.sha256(b"k\xff").hexdigest()[:12]
+    expected = hashlib.sha256("x\udcff".encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    assert shells.fingerprint(" x\udcff ") == expected
