@@ -3,12 +3,15 @@ before this session's changes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
-from ivy_setup_tui.services.outcome import OutcomeRow
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ivy_setup_tui.services.outcome import OutcomeRow
 
 _OK = ("✓", "$text-success")
 _BAD = ("✗", "$text-error")
