@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
         "report", parents=[target], help="a redacted Markdown report to share in a bug tracker"
     )
     report.add_argument("--output", "-o", metavar="FILE", type=Path, help="write it to FILE")
+    report.add_argument(
+        "--force", action="store_true", help="with --output: replace FILE if it exists"
+    )
 
     fix = commands.add_parser(
         "fix", parents=[target], help="apply the fixes the checks propose (for scripts)"
@@ -171,6 +174,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): nothing more to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # The one place every file-system failure ends: a sentence and exit 2, no traceback.
+        print(f"ivy-setup: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        from ivy_setup_tui.services.fsops import WriteRefused
+
+        if not isinstance(exc, WriteRefused):
+            raise
+        print(f"ivy-setup: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         if pause_gc:
             # What exists now lives until the process ends: frozen, the interpreter's final
@@ -178,6 +192,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             # it by reference counting; only cycles among it would stay.
             gc.freeze()
             gc.enable()
+
+
+# What the user can do about a file-system failure, by errno (ENOSPC, EDQUOT, EROFS, EACCES...).
+_OS_ERROR_ADVICE = {
+    "ENOSPC": "the disk is full: free some space and run the command again",
+    "EDQUOT": "your disk quota is used up: free some space and run the command again",
+    "EROFS": "it is on a read-only file system: remount it writable, or make the change yourself",
+    "EACCES": "permission denied: make it writable for your user (or run as its owner)",
+    "EPERM": "the operation is not permitted (an immutable file, or a foreign owner)",
+    "EIO": "the disk reported an input/output error: check it, then run the command again",
+}
+
+
+def os_error_message(exc: Exception) -> str:
+    """One plain sentence for an OSError: where, what, what to do, and how to undo a cut run."""
+    import errno
+
+    from ivy_setup_tui.services.fsops import WriteRefused
+
+    if isinstance(exc, WriteRefused):
+        text = exc.reason
+    elif not isinstance(exc, OSError):
+        text = str(exc)
+    else:
+        name = errno.errorcode.get(exc.errno or 0, "")
+        where = f" {exc.filename}" if exc.filename else ""
+        what = exc.strerror or str(exc) or type(exc).__name__
+        advice = _OS_ERROR_ADVICE.get(name)
+        text = f"cannot write{where}: {what}" + (f"; {advice}." if advice else ".")
+    run_id = getattr(exc, "ivy_setup_run", None)
+    if isinstance(run_id, str):
+        text += (
+            f" Run {run_id} stopped part-way; its journal records every change it made, so "
+            f"`ivy-setup undo {run_id}` reverts them (once there is room again)."
+        )
+    return text
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -190,7 +240,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "explain":
         return _cmd_explain(ctx, args.file, as_json=args.json)
     if command == "report":
-        return _cmd_report(ctx, args.output)
+        return _cmd_report(ctx, args.output, force=args.force)
     if command == "fix":
         from ivy_setup_tui.fixcmd import run_fix
 
@@ -358,20 +408,45 @@ def _read_input(source: str | None) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _cmd_report(ctx: SystemContext, output: Path | None) -> int:
+def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False) -> int:
     from ivy_setup_tui.services.report import render_report
 
+    if output is not None:
+        _check_report_output(ctx, output, force=force)
     diagnosis = _diagnose(ctx)
     text = render_report(diagnosis, secrets=_key_secrets(diagnosis))
     if output is None:
         sys.stdout.write(text)
         return _exit_for(diagnosis)
+    from ivy_setup_tui.services import fsops
+
     try:
-        output.write_text(text, encoding="utf-8")
+        # Atomic: a full disk leaves the old file whole, never a mix of old and new.
+        fsops.atomic_write(output, text.encode("utf-8"))
+    except fsops.WriteRefused as exc:
+        raise UsageError(f"cannot write the report to {output}: {exc.reason}") from None
     except OSError as exc:
-        raise UsageError(f"cannot write the report to {output}: {exc.strerror}.") from None
+        raise UsageError(f"cannot write the report to {output}: {os_error_message(exc)}") from None
     print(f"Report written to {output} (home shown as ~, user name and key removed).")
     return _exit_for(diagnosis)
+
+
+def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> None:
+    """Refuse `report -o FILE` before any work: an existing FILE without --force, or a write
+    into the home folder as root for another user."""
+    absolute = Path(os.path.abspath(output))
+    if os.path.lexists(absolute) and not force:
+        raise UsageError(
+            f"{output} already exists; ivy-setup does not replace it without asking. Pass "
+            "--force to replace it, or choose another file name."
+        )
+    home = Path(os.path.abspath(ctx.home))
+    if absolute == home or home in absolute.parents:
+        from ivy_setup_tui.services.permissions import write_refusal
+
+        refused = write_refusal(ctx, "report -o")
+        if refused is not None:
+            raise UsageError(refused)
 
 
 def _key_secrets(diagnosis: Diagnosis) -> list[str]:
@@ -396,7 +471,15 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     from ivy_setup_tui.services.context import SystemContext
     from ivy_setup_tui.services.journal import Journal, JournalError
 
-    journal = Journal(SystemContext.from_process())
+    ctx = SystemContext.from_process()
+    journal = Journal(ctx)
+    if not args.list:
+        from ivy_setup_tui.services.permissions import write_refusal
+
+        # Before the journal takes its lock: a refused undo must create nothing, not even a folder.
+        refused = write_refusal(ctx, "undo")
+        if refused is not None:
+            raise UsageError(refused)
     if args.list:
         runs = journal.list_runs()
         if not runs:

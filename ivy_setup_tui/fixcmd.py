@@ -26,6 +26,10 @@ from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Step
 from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ivy_setup_tui.services.journal import Run
+
 MAX_KEY_INPUT = 64 * 1024  # far above any key; stops a mistaken `--key-file /dev/zero`
 
 
@@ -47,10 +51,14 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
         return _dry_run(ctx, chosen, options)
     # Root working on someone else's home: even the journal would leave root-owned files there.
     from ivy_setup_tui.services.fix_permissions import sudo_home_refusal
+    from ivy_setup_tui.services.permissions import write_refusal
 
     refused = sudo_home_refusal(ctx)
     if refused is not None:
         raise UsageError(" ".join((refused.reason, *refused.manual)))
+    refusal_text = write_refusal(ctx, "fix")
+    if refusal_text is not None:
+        raise UsageError(refusal_text)
 
     from ivy_setup_tui.services.journal import Journal, JournalError
 
@@ -62,6 +70,7 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                 if plan is None:
                     continue
                 _print_plan(plan)
+                _refuse_unsafe_links(plan, run)
                 changes = [c for c in plan.changes if args.yes or _confirm(c)]
                 if not changes:
                     continue
@@ -118,6 +127,24 @@ def _plan(
     except (EOFError, KeyboardInterrupt):
         raise SystemExit(EXIT_CANCELLED) from None
     return plan
+
+
+def _refuse_unsafe_links(plan: StepPlan, run: Run) -> None:
+    """A path behind a link the policy forbids (someone else's file) is refused input: exit 2."""
+    from ivy_setup_tui.services.fsops import POLICY_CODES
+
+    unsafe = [refusal for refusal in plan.refusals if refusal.code in POLICY_CODES]
+    if not unsafe:
+        return
+    done = (
+        f" The changes already made are run {run.run_id} (`ivy-setup undo {run.run_id}`)."
+        if run.record.entries
+        else " Nothing was changed."
+    )
+    raise UsageError(
+        f"{plan.step.label}: refused to write through a symbolic link (see above); replace the "
+        f"link with a real file, then run `ivy-setup fix` again.{done}"
+    )
 
 
 def _validate(chosen: tuple[Step, ...], options: FixOptions) -> None:

@@ -938,18 +938,27 @@ class Proposal:
         return out
 
 
-def _writable(path: Path, snippet: str) -> fsops.WriteRefused | None:
-    """Why `path` (a file, possibly in folders still to create) must not be written, or None."""
+def _writable(
+    ctx: SystemContext, path: Path, snippet: str, *, confined: bool
+) -> fsops.WriteRefused | None:
+    """Why `path` (a file, possibly in folders still to create) must not be written, or None.
+
+    `confined` (the env file, which may hold the key): a link on the way must also stay inside
+    home and project; shell files only need to be the user's (see `fsops.PathPolicy`).
+    """
+    policy = fsops.policy_for(ctx)
+    if not confined:
+        policy = policy.owned_only()
     cursor = path.parent
     missing: Path | None = None
     while not os.path.lexists(cursor) and cursor.parent != cursor:
         missing = cursor
         cursor = cursor.parent
     if missing is None:
-        return fsops.refusal(path, snippet=snippet)
+        return fsops.refusal(path, snippet=snippet, policy=policy)
     if not os.path.isdir(cursor):
-        return fsops.refusal(cursor, want_dir=True, snippet=snippet)
-    return fsops.refusal(missing, want_dir=True, snippet=snippet)
+        return fsops.refusal(cursor, want_dir=True, snippet=snippet, policy=policy)
+    return fsops.refusal(missing, want_dir=True, snippet=snippet, policy=policy)
 
 
 def propose(
@@ -1183,11 +1192,12 @@ def _env_change(
         return None
     shown_new = render_env_file(target.family, values, mask=True).encode("utf-8")
     snippet = render_env_file(target.family, values, mask=KEY in values)
-    refused = _writable(target.path, snippet)
+    refused = _writable(ctx, target.path, snippet, confined=True)
     if refused is not None:
         return Refusal(
             refused.for_display(ctx.tilde),
             tuple(snippet.rstrip("\n").split("\n")) if KEY not in values else (),
+            code=refused.code,
         )
     label = ctx.tilde(target.path)
     diff = unified_diff(label, _mask_env_bytes(target.family, old), shown_new)
@@ -1242,10 +1252,12 @@ def _startup_change(
             "you add these lines to it:",
             tuple(block.split("\n")),
         )
-    refused = _writable(target.path, block)
+    refused = _writable(ctx, target.path, block, confined=False)
     if refused is not None:
         return Refusal(
-            refused.for_display(ctx.tilde) + " The lines to add:", tuple(block.split("\n"))
+            refused.for_display(ctx.tilde) + " The lines to add:",
+            tuple(block.split("\n")),
+            code=refused.code,
         )
     data = _change_common(ctx, target, old, new, expect)
     data["content"] = new
@@ -1285,9 +1297,13 @@ def _desktop_change(
     if old == new:
         return None
     label = ctx.tilde(path)
-    refused = _writable(path, new.decode())
+    refused = _writable(ctx, path, new.decode(), confined=False)
     if refused is not None:
-        return Refusal(refused.for_display(ctx.tilde), tuple(new.decode().rstrip("\n").split("\n")))
+        return Refusal(
+            refused.for_display(ctx.tilde),
+            tuple(new.decode().rstrip("\n").split("\n")),
+            code=refused.code,
+        )
     target = Target(path, DESKTOP_ROLE, DESKTOP, (DESKTOP,), "apps started from the desktop")
     data = _change_common(ctx, target, old, new, expect)
     data["content"] = new
@@ -1552,8 +1568,13 @@ def _apply_change(ctx: SystemContext, change: Change, run: journal.Run) -> None:
     if not isinstance(content, bytes):
         raise ValueError("the file's content is missing from the plan")
     # An existing file keeps its mode; a new startup file gets the usual 0644 (it holds no secret).
+    # A shell file may be a link into the user's dotfiles anywhere: only ownership is required.
     run.write_file(
-        path, content, mode=None if current is not None else 0o644, summary=change.summary
+        path,
+        content,
+        mode=None if current is not None else 0o644,
+        summary=change.summary,
+        confined=False,
     )
 
 
@@ -1593,6 +1614,8 @@ def apply_and_verify(
         except StaleChange as exc:
             result.failed.append((change, str(exc)))
             continue
+        except fsops.NoSpace:
+            raise  # no room even for the journal: the run stops, the CLI says how to undo
         except OSError as exc:
             where = ctx.tilde(str(exc.filename or change.path))
             result.failed.append((change, f"{exc.strerror or exc} ({where})"))

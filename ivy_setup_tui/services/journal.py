@@ -8,6 +8,7 @@ backups.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -571,8 +572,13 @@ class Journal:
             path=run_dir / JOURNAL_NAME,
         )
         run = Run(self, lock, record)
-        run._save()
-        lock.note(run_id)
+        try:
+            run._save()
+            lock.note(run_id)
+        except BaseException:
+            # No journal, no run: never leave a folder that later reads as a damaged journal.
+            run._abandon()
+            raise
         return run
 
     # -- reading ---------------------------------------------------------------------------------
@@ -638,7 +644,12 @@ class Journal:
             children = list(self.runs_dir.iterdir())
         except FileNotFoundError:
             return []
-        return [child for child in children if _RUN_ID.match(child.name) and child.is_dir()]
+        # An empty run folder is a run that never started (its journal could not be written).
+        return [
+            child
+            for child in children
+            if _RUN_ID.match(child.name) and child.is_dir() and not _empty_dir(child)
+        ]
 
     def _resolve_id(self, run_id: str) -> str:
         run_id = run_id.strip()
@@ -741,6 +752,8 @@ class Journal:
                     continue
                 try:
                     outcome, message = self._revert(entry, record, run)
+                except fsops.NoSpace:
+                    raise  # no room for the journal either: stop; a later undo carries on
                 except Exception as exc:  # noqa: BLE001 - report each failure, revert the rest
                     result.failed.append(f"{entry.summary}: {_error_text(exc, self.ctx)}")
                     continue
@@ -784,6 +797,10 @@ class Journal:
             if entry.kind in FILE_KINDS and entry.where:
                 last_for_path[entry.where] = entry.n
         run_dir = record.path.parent
+        # An earlier undo of this run was cut short: what it reverted is simply done.
+        resumed = any(
+            info.undo_of == record.run_id and info.status != OK for info in self.list_runs()
+        )
         for entry in record.entries:
             if entry.kind not in FILE_KINDS:
                 drifts.extend(self._action_drift(entry))
@@ -811,6 +828,11 @@ class Journal:
                     continue
             elif last_for_path.get(where) == entry.n:
                 drift = _after_drift(entry, now, shown, record.run_id)
+                if drift is not None and resumed and _matches_before(entry, now):
+                    # Already as it was before the run (an undo cut short, e.g. by a full disk,
+                    # got this far): nothing to reverse here, and nothing to lose.
+                    never_happened.add(entry.n)
+                    continue
                 if drift is not None:
                     drifts.append(drift)
                     continue
@@ -917,6 +939,8 @@ class Run:
         self._record = record
         self._mutex = threading.RLock()
         self._finished = False
+        # The path policy (fsops.PathPolicy) for every change this run makes.
+        self._policy = fsops.policy_for(self._ctx)
         with _ACTIVE_LOCK:
             _ACTIVE_RUNS.add(record.run_id)
 
@@ -959,8 +983,17 @@ class Run:
         if not self._finished:
             if exc_type is None:
                 self.finish(OK)
-            else:
+                return
+            if isinstance(exc, (OSError, fsops.WriteRefused)) and self._record.entries:
+                # The CLI names the run in its message, so the user knows what to undo.
+                with suppress(AttributeError):
+                    exc.ivy_setup_run = self.run_id  # type: ignore[union-attr]
+            try:
                 self.finish(PARTIAL if self._record.entries else FAILED)
+            except OSError:
+                # The status could not be saved (full disk): the journal stays `running`, which
+                # reads as interrupted, and every entry in it is accurate; keep the first error.
+                pass
 
     def finish(self, status: str = OK) -> None:
         """Close the run with `status` (ok/failed/partial) and release the lock."""
@@ -988,15 +1021,24 @@ class Run:
         mode: int | None = None,
         summary: str | None = None,
         snippet: str | None = None,
+        confined: bool = True,
     ) -> fsops.WriteResult:
         """Atomically write `data` to `path` (through symlinks), backing up what was there.
 
         `secret` makes the file 0600 from creation. Returns the write's result; when the file
         already holds exactly this content and mode, nothing is written or recorded (`changed` is
-        False).
+        False). `confined=False` (shell files) follows the user's own links anywhere; otherwise
+        a link must also stay inside home and project (`fsops.PathPolicy`).
         """
         return self._write(
-            Path(path), data, mode=mode, secret=secret, owner=None, summary=summary, snippet=snippet
+            Path(path),
+            data,
+            mode=mode,
+            secret=secret,
+            owner=None,
+            summary=summary,
+            snippet=snippet,
+            policy=self._policy if confined else self._policy.owned_only(),
         )
 
     def _write(
@@ -1009,10 +1051,12 @@ class Run:
         owner: tuple[int, int] | None,
         summary: str | None,
         snippet: str | None = None,
+        policy: fsops.PathPolicy | None = None,
     ) -> fsops.WriteResult:
+        policy = policy or self._policy
         with self._mutex:
             self._check_open()
-            problem = fsops.refusal(path, snippet=snippet)
+            problem = fsops.refusal(path, snippet=snippet, policy=policy)
             if problem is not None:
                 raise problem
             target = Path(os.path.realpath(path))
@@ -1060,7 +1104,13 @@ class Run:
             self._append(entry)
             try:
                 result = fsops.atomic_write(
-                    path, data, mode=mode, secret=secret, owner=owner, snippet=snippet
+                    path,
+                    data,
+                    mode=mode,
+                    secret=secret,
+                    owner=owner,
+                    snippet=snippet,
+                    policy=policy,
                 )
             except BaseException:
                 self._settle(entry)
@@ -1082,6 +1132,9 @@ class Run:
         with self._mutex:
             self._check_open()
             path = Path(path)
+            unsafe = fsops.link_refusal(path, self._policy)
+            if unsafe is not None:
+                raise unsafe
             if os.path.isdir(path):
                 return False
             missing: list[Path] = []
@@ -1109,7 +1162,7 @@ class Run:
                 )
                 self._append(entry)
                 try:
-                    fsops.ensure_dir(target, mode, parents=False)
+                    fsops.ensure_dir(target, mode, parents=False, policy=self._policy)
                 except BaseException:
                     self._settle(entry)
                     raise
@@ -1123,6 +1176,9 @@ class Run:
         """Set `mode` on `path` and return the mode really in force (which may differ: say so)."""
         with self._mutex:
             self._check_open()
+            unsafe = fsops.link_refusal(path, self._policy)
+            if unsafe is not None:
+                raise unsafe
             target = Path(os.path.realpath(path))
             info = os.stat(target)
             before = stat.S_IMODE(info.st_mode)
@@ -1145,7 +1201,7 @@ class Run:
             )
             self._append(entry)
             try:
-                actual = fsops.chmod(path, mode)
+                actual = fsops.chmod(path, mode, policy=self._policy)
             except BaseException:
                 self._settle(entry)
                 raise
@@ -1177,7 +1233,7 @@ class Run:
                 entry.target = str(Path(os.path.realpath(path.parent)) / path.name)
                 entry.link = os.readlink(path)
             else:
-                problem = fsops.refusal(path)
+                problem = fsops.refusal(path, policy=self._policy)
                 if problem is not None:
                     raise problem
                 target = Path(os.path.realpath(path))
@@ -1278,6 +1334,16 @@ class Run:
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
+    def _abandon(self) -> None:
+        """Forget a run whose journal could not even be created (its folder is removed)."""
+        self._finished = True
+        with _ACTIVE_LOCK:
+            _ACTIVE_RUNS.discard(self._record.run_id)
+        with suppress(OSError):
+            os.unlink(self._record.path)
+        with suppress(OSError):
+            os.rmdir(self.dir)
+
     def _check_open(self) -> None:
         if self._finished:
             raise RunClosed(f"Run {self.run_id} has finished; start a new run to change more.")
@@ -1312,15 +1378,22 @@ class Run:
         self._save()
 
     def _settle(self, entry: Entry) -> None:
-        """After a failed change: forget it if nothing changed, else record what is there now."""
+        """After a failed change: forget it if nothing changed, else record what is there now.
+
+        Best effort: when even that cannot be saved (a full disk), the pending entry already on
+        disk stays, and undo tells from the file whether the change happened.
+        """
         where = entry.where
         now = _observe(where) if where else None
-        if now is None or _matches_before(entry, now):
-            self._drop(entry)
+        try:
+            if now is None or _matches_before(entry, now):
+                self._drop(entry)
+                return
+            entry.after_sha256 = now.sha256
+            entry.after_mode = fsops.format_mode(now.mode)
+            self._done(entry)
+        except OSError:
             return
-        entry.after_sha256 = now.sha256
-        entry.after_mode = fsops.format_mode(now.mode)
-        self._done(entry)
 
     def _store_backup(self, n: int, data: bytes) -> str:
         backups = self.dir / BACKUPS_NAME
@@ -1480,9 +1553,40 @@ def _backup_bytes(entry: Entry, run_dir: Path) -> bytes:
 
 def _read_existing(target: Path) -> tuple[bytes, os.stat_result] | None:
     """The bytes and stat of the file at `target`, None when absent; refuses what cannot be read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(target, "rb") as handle:
+        # O_NOFOLLOW: `target` is already resolved, a link here was swapped in since. O_NONBLOCK:
+        # a FIFO put in the file's place must not hang the run.
+        fd = os.open(target, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            if isinstance(exc, PermissionError):
+                raise fsops.WriteRefused(
+                    f"ivy-setup cannot read {target} to back it up, so it will not change it. "
+                    "Make it readable for your user and run ivy-setup again.",
+                    target,
+                    code="unreadable",
+                ) from exc
+            raise
+        raise fsops.WriteRefused(
+            f"{target} was replaced by a symbolic link while ivy-setup was working; nothing was "
+            "changed. Check who changed it, then run ivy-setup again.",
+            target,
+            code="unsafe_link",
+        ) from exc
+    try:
+        with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise fsops.WriteRefused(
+                    f"{target} is not a regular file (a pipe, socket or device), so ivy-setup "
+                    "will not replace it. Move it away and run ivy-setup again.",
+                    target,
+                    code="not_a_file",
+                )
             data = handle.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
@@ -1512,6 +1616,14 @@ def _error_text(exc: BaseException, ctx: SystemContext) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror} ({ctx.tilde(exc.filename)})" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__
+
+
+def _empty_dir(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def _prepare_state_dir(state_dir: Path) -> None:

@@ -69,6 +69,8 @@ class Refusal:
 
     reason: str
     manual: tuple[str, ...] = ()  # exact commands or a snippet to paste
+    # fsops.WriteRefused.code when a path refusal caused it; `fix` exits 2 on fsops.POLICY_CODES.
+    code: str | None = None
 
 
 @dataclass(frozen=True)
