@@ -45,11 +45,15 @@ class WriteRefused(Exception):
         # Stable machine-readable cause: read_only, nix_store, home_manager, is_directory,
         # not_a_directory, missing_dir, foreign_owner, owner, unreadable, symlink_loop.
         self.code = code
+        # Other paths the reason names (e.g. the link a refusal is about), shown through `tilde`.
+        self.mentions: tuple[str, ...] = ()
 
     def for_display(self, tilde: Callable[[Path | str], str]) -> str:
         """The reason with every mention of the path shown through `tilde` (e.g. `ctx.tilde`)."""
         text = self.reason
-        for shown in {str(self.path), os.path.realpath(self.path)}:
+        shown_paths = {str(self.path), os.path.realpath(self.path), *self.mentions}
+        # Longest first, so a path is never rewritten inside a longer one already shown.
+        for shown in sorted(shown_paths, key=len, reverse=True):
             text = text.replace(shown, tilde(shown))
         return text
 
@@ -198,7 +202,7 @@ def link_refusal(
     def refuse(link: str, why: str) -> WriteRefused:
         target = os.path.realpath(link)
         quoted = shlex.quote(link)
-        return WriteRefused(
+        refused = WriteRefused(
             f"{link} is a symbolic link to {target}, {why}; ivy-setup never writes, creates "
             "files in, or changes the mode of anything through such a link (it could be "
             f"someone else's file).{way_out.format(link=quoted)}",
@@ -206,6 +210,8 @@ def link_refusal(
             snippet,
             code="unsafe_link",
         )
+        refused.mentions = (link, target)
+        return refused
 
     for link, info in links:
         if info.st_uid not in (policy.uid, 0):

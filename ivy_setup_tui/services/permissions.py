@@ -634,6 +634,8 @@ class UnsafeLink:
 
     def sentence(self, ctx: SystemContext) -> str:
         """One compact sentence for a finding: the refusal and the bound of what was examined."""
+        if not os.path.isdir(self.path):
+            return self.refusal.for_display(ctx.tilde)
         bound = (
             f" ivy-setup examined only the first {self.examined} entries there and proposes "
             "no change to that folder."
@@ -841,8 +843,16 @@ def check_privilege(ctx: SystemContext) -> Finding:
     own_open = [item for item in own[:FOREIGN_LIMIT] if item.problems == (OPEN,)]
     unsafe = unsafe_ivy_roots(ctx)
     evidence["unsafe_links"] = [str(item.path) for item in unsafe]
+    # Said once, in permissions.ivy_dir / key_file; here only why those were not walked.
+    not_walked = (
+        " ("
+        + ", ".join(ctx.tilde(item.path) for item in unsafe)
+        + " leads to a folder that is not yours, outside home and project: not examined here.)"
+        if unsafe
+        else ""
+    )
 
-    parts: list[str] = [item.sentence(ctx) for item in unsafe]
+    parts: list[str] = []
     commands: list[str] = []
     if via_sudo:
         how = (
@@ -884,7 +894,11 @@ def check_privilege(ctx: SystemContext) -> Finding:
         )
         commands += [own_tighten_cmd(item) for item in own_open]
     if not parts:
-        where = " or ".join(ctx.tilde(root) for root in roots) or "the .ivy folders"
+        unsafe_paths = {item.path for item in unsafe}
+        where = (
+            " or ".join(ctx.tilde(root) for root in roots if root not in unsafe_paths)
+            or "the .ivy folders"
+        )
         return Finding(
             "permissions.privilege",
             Status.OK,
@@ -893,22 +907,9 @@ def check_privilege(ctx: SystemContext) -> Finding:
             f"owned by {who.name}"
             + (
                 ", as are ivy-setup's own files, which are private to them." if own_checked else "."
-            ),
+            )
+            + not_walked,
             evidence,
-        )
-    if unsafe and not (via_sudo or foreign or own_foreign or own_open):
-        shown_links = ", ".join(ctx.tilde(item.path) for item in unsafe)
-        return Finding(
-            "permissions.privilege",
-            Status.WARNING,
-            f"{shown_links} leads to a folder that is not yours to change",
-            " ".join(parts),
-            evidence,
-            Fix(
-                "Replace the link with a folder of your own",
-                False,
-                tuple(f"rm {_q(item.path)} && mkdir -m 700 {_q(item.path)}" for item in unsafe),
-            ),
         )
     if via_sudo:
         title = (
@@ -928,7 +929,8 @@ def check_privilege(ctx: SystemContext) -> Finding:
         fix = Fix("Give the files back to the user", False, tuple(commands))
     else:
         fix = Fix("Restrict ivy-setup's own files to the user", True, tuple(commands))
-    return Finding("permissions.privilege", Status.WARNING, title, " ".join(parts), evidence, fix)
+    detail = " ".join(parts) + not_walked
+    return Finding("permissions.privilege", Status.WARNING, title, detail, evidence, fix)
 
 
 # --- permissions.key_file / ivy_dir / project_dir -------------------------------------------------
