@@ -243,11 +243,33 @@ def parse_mode(text: str | None) -> int | None:
     return None if text is None else int(text, 8)
 
 
+def open_regular(path: Path | str) -> int:
+    """A read-only descriptor on the regular file at `path` (following links), never blocking.
+
+    A FIFO, socket or device in a file's place raises OSError(EINVAL) instead of hanging the run
+    (a FIFO without a writer would block a plain open forever).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def sha256_file(path: Path | str) -> str | None:
     """The sha256 hex digest of a regular file's bytes (following symlinks); None when absent."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with open(open_regular(path), "rb") as handle:
             for block in iter(lambda: handle.read(1 << 16), b""):
                 digest.update(block)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -340,6 +362,15 @@ def refusal(
                 snippet,
                 code="is_directory",
             )
+        if not want_dir and not os.path.isfile(real):
+            return WriteRefused(
+                f"{shown} is not a regular file (a pipe, socket or device), so ivy-setup will "
+                f"not replace it. Move it away (`mv {quoted} {shlex.quote(shown + '.bak')}`) and "
+                "run ivy-setup again.",
+                path,
+                snippet,
+                code="not_a_file",
+            )
         if want_dir and not os.path.isdir(real):
             return WriteRefused(
                 f"{shown} is a file, but ivy-setup needs a folder there. Move the file away (for "
@@ -400,7 +431,7 @@ def _read_only(path: Path, quoted: str, snippet: str | None, *, what: str) -> Wr
 
 def _says_home_manager(path: Path) -> bool:
     try:
-        with open(path, "rb") as handle:
+        with open(open_regular(path), "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False

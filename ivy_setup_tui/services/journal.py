@@ -60,6 +60,9 @@ CREATE_SYMLINK = "create_symlink"
 FILE_KINDS = frozenset({WRITE_FILE, CREATE_DIR, CHMOD, REMOVE_FILE, REMOVE_DIR, CREATE_SYMLINK})
 
 UNDO_COMMAND = "undo"
+# A temp file a crashed run left behind, removed (and journaled) by the next run. Not put back
+# by undo: it was never a file anyone wanted.
+REMOVED_TEMP = "removed_temp"
 
 # Refusals that stop an undo before it starts (not a missing parent folder: undo re-creates it).
 _BLOCKING_REFUSALS = frozenset({"read_only", "nix_store", "home_manager", "foreign_owner", "owner"})
@@ -579,7 +582,36 @@ class Journal:
             # No journal, no run: never leave a folder that later reads as a damaged journal.
             run._abandon()
             raise
+        try:
+            run._remove_leftovers(self._leftover_folders())
+        except BaseException:
+            with suppress(OSError):
+                run.finish(PARTIAL if run.record.entries else FAILED)
+            raise
         return run
+
+    def _leftover_folders(self) -> list[Path]:
+        """Where a crashed run may have left temp files: every folder a run changed, the `.ivy`
+        folders, ivy-setup's own folders."""
+        folders: list[Path] = [
+            self.ctx.home / ".ivy",
+            self.ctx.project / ".ivy",
+            self.ctx.home,
+            self.ctx.project,
+        ]
+        for run_dir in self._run_dirs():
+            folders += [run_dir, run_dir / BACKUPS_NAME]
+            try:
+                raw = json.loads((run_dir / JOURNAL_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            entries = raw.get("entries") if isinstance(raw, dict) else None
+            for item in entries if isinstance(entries, list) else []:
+                where = item.get("target") or item.get("path") if isinstance(item, dict) else None
+                if isinstance(where, str):
+                    folders.append(Path(where).parent)
+        folders.append(self.state_dir)
+        return list(dict.fromkeys(folders))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -1334,6 +1366,44 @@ class Run:
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
+    def _remove_leftovers(self, folders: list[Path]) -> None:
+        """Remove the temp files crashed runs left in `folders`, key-bearing ones first.
+
+        Each removal outside ivy-setup's own state folder is journaled first (as a secret when
+        the temp file may hold the key), so the run says what it cleaned up.
+        """
+        found: list[Path] = []
+        for folder in folders:
+            try:
+                with os.scandir(folder) as entries:
+                    names = [e.name for e in entries if e.is_file(follow_symlinks=False)]
+            except OSError:
+                continue
+            found += [folder / name for name in names if fsops.TEMP_PATTERN.match(name)]
+        found = list(dict.fromkeys(found))
+        found.sort(key=lambda path: (not _may_hold_key(path), str(path)))
+        state = Path(os.path.realpath(self._journal.state_dir))
+        for path in found:
+            real = Path(os.path.realpath(path))
+            if real == state or state in real.parents:
+                with suppress(OSError):
+                    os.unlink(path)
+                continue
+            with self._mutex:
+                entry = Entry(
+                    n=self._next_n(),
+                    kind=REMOVED_TEMP,
+                    summary=f"Removed {self._ctx.tilde(path)}, left by an interrupted run",
+                    timestamp=self._now(),
+                    state=DONE,
+                    path=str(path),
+                    secret=_may_hold_key(path),
+                    undo={"path": str(path)},
+                )
+                self._append(entry)
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+
     def _abandon(self) -> None:
         """Forget a run whose journal could not even be created (its folder is removed)."""
         self._finished = True
@@ -1618,6 +1688,21 @@ def _error_text(exc: BaseException, ctx: SystemContext) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _may_hold_key(path: Path) -> bool:
+    """True when a temp file may hold the API key (a key file's, an env file's, a backup's)."""
+    match = fsops.TEMP_PATTERN.match(path.name)
+    name = match.group("name") if match else path.name
+    return (
+        "key" in name
+        or name.startswith("env")
+        or path.parent.name in (".ivy", BACKUPS_NAME)
+    )
+
+
+def _undo_removed_temp(ctx: SystemContext, undo: dict[str, Any]) -> Reversal:
+    return Reversal(f"left {ctx.tilde(str(undo.get('path', '')))} removed (a temp file)", undo)
+
+
 def _empty_dir(path: Path) -> bool:
     try:
         with os.scandir(path) as entries:
@@ -1664,3 +1749,6 @@ def _id_time(run_id: str) -> str:
     except ValueError:
         return ""
     return _iso(moment)
+
+
+register_undo_handler(REMOVED_TEMP, _undo_removed_temp)
