@@ -21,6 +21,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.context import SystemContext
+    from ivy_setup_tui.services.explain import StreamedText
 
 # Exit codes (SPEC §4), shared by every command.
 EXIT_OK = 0
@@ -360,19 +361,30 @@ def _human_report(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
 def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> int:
     from ivy_setup_tui.services.explain import explain, render_explanation
 
-    text = _read_input(source)
+    streamed = _read_input(source)
+    text = streamed.text
     if not text.strip():
         raise UsageError(
             "nothing to explain: give a file holding the error, or paste it on stdin (`-`)."
         )
     offline_ctx = ctx if ctx.offline else _replace_offline(ctx)
     explanation = explain(text, _diagnose(offline_ctx))
+    note = streamed.note()
     if as_json:
         import json
 
-        print(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False))
+        data = explanation.to_json()
+        data["input"] = {
+            "bytes_read": streamed.total_bytes,
+            "partial": streamed.partial,
+            "stopped_at_limit": streamed.stopped,
+            "note": note,
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_explanation(explanation))
+        if note:
+            print(f"\n{note}")
     return EXIT_OK if explanation.recognised else EXIT_FINDINGS
 
 
@@ -383,29 +395,43 @@ def _replace_offline(ctx: SystemContext) -> SystemContext:
     return replace(ctx, offline=True)
 
 
-def _read_input(source: str | None) -> str:
-    """The text of FILE, or stdin for `-` (or when no FILE is given and stdin is not a terminal)."""
+# How long `explain` waits on a FIFO, pipe or terminal that sends nothing (a paste may take a while).
+_EXPLAIN_WAIT = 600.0
+
+
+def _read_input(source: str | None) -> StreamedText:
+    """The text of FILE, or stdin for `-` (or when no FILE is given and stdin is not a terminal).
+
+    Streamed with bounded memory (see `explain.stream_text`); binary input is refused the same
+    way (exit 2) from a file and from stdin.
+    """
+    from itertools import chain
+
+    from ivy_setup_tui.services.explain import stream_text
+    from ivy_setup_tui.services.inputs import InputError, is_binary, open_source, read_chunks
+
     if source is None and sys.stdin.isatty():
         print("Paste the error or traceback, then press Ctrl-D:", file=sys.stderr)
-        return sys.stdin.read()
-    if source in (None, "-"):
-        return sys.stdin.read()
-    path = Path(source)
+    name = "-" if source in (None, "-") else str(source)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{source}: no such file.") from None
-    except IsADirectoryError:
-        raise UsageError(
-            f"{source}: is a directory, not a file holding an error message."
-        ) from None
-    except PermissionError:
-        raise UsageError(f"{source}: not readable by you (permission denied).") from None
-    except OSError as exc:
-        raise UsageError(f"{source}: cannot be read ({exc.strerror}).") from None
-    if b"\x00" in data[:8192]:
-        raise UsageError(f"{source}: is a binary file, not an error message.")
-    return data.decode("utf-8", errors="replace")
+        opened = open_source(name, stdin_fd=sys.stdin.fileno())
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        chunks = read_chunks(opened, timeout=_EXPLAIN_WAIT)
+        head = b""
+        for chunk in chunks:  # enough to tell text from binary, then stream the rest
+            head += chunk
+            if len(head) >= 8192:
+                break
+        if is_binary(head):
+            shown = "stdin" if name == "-" else name
+            raise UsageError(f"{shown}: is binary data, not an error message.")
+        return stream_text(chain((head,), chunks))
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        opened.close()
 
 
 def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False) -> int:

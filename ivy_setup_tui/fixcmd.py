@@ -233,28 +233,37 @@ def _options(args: argparse.Namespace) -> FixOptions:
 
 
 def _read_key(source: str) -> tuple[bytes, str]:
-    """Raw key bytes from a file or stdin (never argv); bounded, errors named plainly."""
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_KEY_INPUT + 1)
-        origin = "stdin"
-    else:
-        path = Path(source)
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_KEY_INPUT + 1)
-        except FileNotFoundError:
-            raise UsageError(f"--key-file {source}: no such file.") from None
-        except IsADirectoryError:
-            raise UsageError(f"--key-file {source}: is a directory, not a key file.") from None
-        except PermissionError:
-            raise UsageError(f"--key-file {source}: not readable by you.") from None
-        except OSError as exc:
-            raise UsageError(f"--key-file {source}: cannot be read ({exc.strerror}).") from None
-        origin = f"file:{path}"
-    if len(data) > MAX_KEY_INPUT:
-        raise UsageError(
-            f"--key-file {source}: more than {MAX_KEY_INPUT // 1024} KiB; an ivy key is one short line."
+    """Raw key bytes from a file or stdin (never argv); bounded in size and in waiting time.
+
+    A FIFO nobody writes to, or a terminal nobody types in, ends with a message after
+    `IVY_SETUP_INPUT_TIMEOUT` seconds (default 30) instead of hanging.
+    """
+    import os
+
+    from ivy_setup_tui.services.inputs import DEFAULT_TIMEOUT, InputError, read_limited
+
+    try:
+        timeout = float(os.environ.get("IVY_SETUP_INPUT_TIMEOUT") or DEFAULT_TIMEOUT)
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT
+    if source == "-" and sys.stdin.isatty():
+        print(
+            f"Paste your ivy API key, then press Enter and Ctrl-D (waiting {timeout:g} s):",
+            file=sys.stderr,
         )
+    try:
+        data = read_limited(
+            source,
+            limit=MAX_KEY_INPUT,
+            what="--key-file",
+            timeout=timeout,
+            stdin_fd=sys.stdin.fileno() if source == "-" else 0,
+        )
+    except InputError as exc:
+        raise UsageError(
+            f"--key-file {exc}" if not str(exc).startswith("--key-file") else str(exc)
+        ) from None
+    origin = "stdin" if source == "-" else f"file:{Path(source)}"
     return data, origin
 
 

@@ -1692,11 +1692,7 @@ def _may_hold_key(path: Path) -> bool:
     """True when a temp file may hold the API key (a key file's, an env file's, a backup's)."""
     match = fsops.TEMP_PATTERN.match(path.name)
     name = match.group("name") if match else path.name
-    return (
-        "key" in name
-        or name.startswith("env")
-        or path.parent.name in (".ivy", BACKUPS_NAME)
-    )
+    return "key" in name or name.startswith("env") or path.parent.name in (".ivy", BACKUPS_NAME)
 
 
 def _undo_removed_temp(ctx: SystemContext, undo: dict[str, Any]) -> Reversal:

@@ -905,9 +905,7 @@ def check_privilege(ctx: SystemContext) -> Finding:
             "Running as the user, and the .ivy files belong to them",
             f"ivy-setup runs as {who.name} (not through sudo) and everything in {where} is "
             f"owned by {who.name}"
-            + (
-                ", as are ivy-setup's own files, which are private to them." if own_checked else "."
-            )
+            + (", as are ivy-setup's own files, which are private to them." if own_checked else ".")
             + not_walked,
             evidence,
         )
