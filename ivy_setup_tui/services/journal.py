@@ -599,7 +599,11 @@ class Journal:
             self.ctx.home,
             self.ctx.project,
         ]
-        for run_dir in self._run_dirs():
+        try:
+            every_run = [d for d in self.runs_dir.iterdir() if _RUN_ID.match(d.name)]
+        except OSError:
+            every_run = []
+        for run_dir in every_run:
             folders += [run_dir, run_dir / BACKUPS_NAME]
             try:
                 raw = json.loads((run_dir / JOURNAL_NAME).read_text(encoding="utf-8"))
@@ -676,11 +680,12 @@ class Journal:
             children = list(self.runs_dir.iterdir())
         except FileNotFoundError:
             return []
-        # An empty run folder is a run that never started (its journal could not be written).
+        # A run folder with nothing but temp files is a run that never started (killed or out
+        # of space before its journal was first written).
         return [
             child
             for child in children
-            if _RUN_ID.match(child.name) and child.is_dir() and not _empty_dir(child)
+            if _RUN_ID.match(child.name) and child.is_dir() and not _never_started(child)
         ]
 
     def _resolve_id(self, run_id: str) -> str:
@@ -1388,6 +1393,8 @@ class Run:
             if real == state or state in real.parents:
                 with suppress(OSError):
                     os.unlink(path)
+                    if path.parent != self.dir and _never_started(path.parent):
+                        os.rmdir(path.parent)
                 continue
             with self._mutex:
                 entry = Entry(
@@ -1699,10 +1706,11 @@ def _undo_removed_temp(ctx: SystemContext, undo: dict[str, Any]) -> Reversal:
     return Reversal(f"left {ctx.tilde(str(undo.get('path', '')))} removed (a temp file)", undo)
 
 
-def _empty_dir(path: Path) -> bool:
+def _never_started(run_dir: Path) -> bool:
+    """True for a run folder holding no journal, only temp files (or nothing)."""
     try:
-        with os.scandir(path) as entries:
-            return next(entries, None) is None
+        with os.scandir(run_dir) as entries:
+            return all(fsops.TEMP_PATTERN.match(entry.name) for entry in entries)
     except OSError:
         return False
 
