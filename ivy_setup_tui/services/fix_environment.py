@@ -128,13 +128,19 @@ def edit_block(existing: bytes | None, block: str, family: str = POSIX) -> bytes
     """`existing` with ivy-setup's block set to `block`: replaced in place where it is (a second
     copy removed), else appended after a blank line. Bytes outside the block are kept exactly.
 
-    The block's own lines end in LF, which every shell reads (a CR would end up in the shell's
-    commands); PowerShell, which accepts both, gets the file's own CRLF when it uses them.
+    Inserted lines use the file's own line ending. In a CRLF file a POSIX or fish shell would
+    read each CR as part of the command, so every command line of the block ends in ` #`: the CR
+    then lands in a comment. No line is ever blank in a CRLF file (a lone CR is a command too).
     """
-    eol = b"\n"
-    if family == PWSH and existing and b"\r\n" in existing:
-        eol = b"\r\n"
-    body = "".join(line + "\n" for line in block.rstrip("\n").split("\n")).encode("utf-8")
+    crlf = bool(existing) and b"\r\n" in (existing or b"")
+    eol = b"\r\n" if crlf else b"\n"
+    lines = block.rstrip("\n").split("\n")
+    if crlf and family != PWSH:
+        lines = [
+            line + " #" if line.strip() and not line.lstrip().startswith("#") else line
+            for line in lines
+        ]
+    body = "".join(line + "\n" for line in lines).encode("utf-8")
     body = body.replace(b"\n", eol)
     if not existing:
         return body
@@ -150,10 +156,12 @@ def edit_block(existing: bytes | None, block: str, family: str = POSIX) -> bytes
             cursor = last + 1
         out += lines[cursor:]
         return b"".join(out)
-    file_eol = b"\r\n" if b"\r\n" in existing else b"\n"
+    file_eol = eol
     separator = b"" if existing.endswith((b"\n", b"\r")) else file_eol
     last_line = lines[-1] if lines else b""
     blank = b"" if not last_line.strip() and separator == b"" else file_eol
+    if crlf and family != PWSH:
+        blank = b""  # a blank CRLF line is a lone CR, which bash runs as a command
     return existing + separator + blank + body
 
 
@@ -1652,13 +1660,15 @@ class MatrixRow:
     value: str | None  # IVY_ROOT as seen (None: unset)
     key_verdict: str | None  # for IVY_KEY when one is persisted
     detail: str
+    errors: str = ""  # what its startup files wrote to stderr: a failure, shown
 
     @property
     def ok(self) -> bool:
-        """True when this start gets every value persisted."""
-        return self.verdict in (shellprobe.OK, NOT_CHECKED) and self.key_verdict in (
-            None,
-            shellprobe.OK,
+        """True when this start gets every value persisted, and no startup file printed errors."""
+        return (
+            self.verdict in (shellprobe.OK, NOT_CHECKED)
+            and self.key_verdict in (None, shellprobe.OK)
+            and not self.errors
         )
 
 
@@ -1713,6 +1723,9 @@ def verify_shells(
             detail = _VERDICT_WORDS[key_verdict or ""].format(name=KEY)
         else:
             detail = "gets the values"
+        if outcome.errors:
+            shown = outcome.errors.replace("\n", " | ")
+            detail += f"; but its startup files print errors: {shown}"
         rows.append(
             MatrixRow(
                 outcome.spec.shell,
@@ -1721,6 +1734,7 @@ def verify_shells(
                 var.value if var is not None else None,
                 key_verdict,
                 detail,
+                outcome.errors,
             )
         )
     return rows

@@ -415,3 +415,64 @@ def _no_umask() -> Iterator[None]:
     old = os.umask(0o022)
     yield
     os.umask(old)
+
+
+# --- line endings and noisy startup files -----------------------------------------------------
+
+
+def test_a_crlf_profile_gets_a_block_login_bash_reads_without_errors(
+    make_ctx: MakeCtx, home: Path
+) -> None:
+    import shutil
+    import subprocess
+
+    from ivy_setup_tui.services import fix_environment as FE
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    env_file = home / ".config" / "ivy-setup" / "env.sh"
+    put(env_file, f"export IVY_ROOT='{home / '.ivy'}'\n".encode())
+    profile = put(home / ".profile", b"export A=1\r\nexport B=2\r\n")
+    ctx = make_ctx()
+    new = FE.edit_block(profile.read_bytes(), FE.block_text(ctx, FE.POSIX, env_file))
+    with Journal(ctx).begin("fix") as run:
+        run.write_file(profile, new, confined=False)
+    data = profile.read_bytes()
+    lines = data.split(b"\n")
+    assert all(line.endswith(b"\r") for line in lines[:-1])  # the file's own CRLF throughout
+    assert b"\n\r\n" not in data  # no line holding only a CR
+    done = subprocess.run(
+        [bash, "-l", "-c", 'printf %s "$IVY_ROOT"'],
+        env={"HOME": str(home), "PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert "command not found" not in done.stderr, done.stderr
+    assert done.stdout == str(home / ".ivy")
+
+
+def test_a_startup_file_printing_errors_fails_the_verification_and_is_shown(
+    make_ctx: MakeCtx, home: Path
+) -> None:
+    import shutil
+
+    from ivy_setup_tui.services import fix_environment as FE
+
+    if shutil.which("bash") is None:
+        pytest.skip("bash is not installed")
+    (home / ".ivy").mkdir()
+    put(home / ".bashrc", f"export IVY_ROOT='{home / '.ivy'}'\nnosuchcommand_ivy\n".encode())
+    put(home / ".profile", f"export IVY_ROOT='{home / '.ivy'}'\n".encode())
+    ctx = make_ctx()
+
+    rows = {row.start: row for row in FE.verify_shells(ctx, ["bash"], str(home / ".ivy"), None)}
+
+    assert rows["bash -i"].verdict == "ok"  # the value arrives...
+    assert rows["bash -i"].ok is False  # ...but every new terminal shows an error
+    assert "nosuchcommand_ivy" in rows["bash -i"].detail
+    assert rows["bash -l"].ok is True
+    assert any(
+        line.lstrip().startswith("✗ bash -i") for line in FE.format_matrix(list(rows.values()))
+    )
