@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.context import SystemContext
     from ivy_setup_tui.services.explain import StreamedText
+    from ivy_setup_tui.services.journal import Journal
 
 # Exit codes (SPEC §4), shared by every command.
 EXIT_OK = 0
@@ -146,6 +147,18 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--list", action="store_true", help="list the runs that can be undone")
     undo.add_argument(
         "--force", action="store_true", help="undo even files that changed since the run"
+    )
+    undo.add_argument(
+        "--forget",
+        action="store_true",
+        help="delete the backups of RUN (or of runs older than --older-than DAYS); they hold "
+        "earlier file contents and keys, and that run can then no longer restore them",
+    )
+    undo.add_argument(
+        "--older-than",
+        metavar="DAYS",
+        type=float,
+        help="with --forget: every run that finished more than DAYS days ago",
     )
     return parser
 
@@ -498,6 +511,8 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     from ivy_setup_tui.services.journal import Journal, JournalError
 
     ctx = SystemContext.from_process()
+    if args.forget and args.list:
+        raise UsageError("--forget and --list do not go together.")
     journal = Journal(ctx)
     if not args.list:
         from ivy_setup_tui.services.permissions import write_refusal
@@ -506,6 +521,8 @@ def _cmd_undo(args: argparse.Namespace) -> int:
         refused = write_refusal(ctx, "undo")
         if refused is not None:
             raise UsageError(refused)
+    if args.forget or args.older_than is not None:
+        return _cmd_forget(journal, args)
     if args.list:
         runs = journal.list_runs()
         if not runs:
@@ -525,6 +542,32 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     if result.status != "ok":
         return EXIT_FINDINGS
     return EXIT_NEW_SHELL if result.needs_new_shell else EXIT_OK
+
+
+def _cmd_forget(journal: Journal, args: argparse.Namespace) -> int:
+    """`ivy-setup undo --forget RUN` / `--forget --older-than DAYS`: delete backups, say the cost."""
+    from ivy_setup_tui.services.journal import JournalError
+
+    if not args.forget:
+        raise UsageError(
+            "--older-than goes with --forget: `ivy-setup undo --forget --older-than 30`"
+        )
+    if (args.run_id is None) == (args.older_than is None):
+        raise UsageError(
+            "--forget needs either a run id (`ivy-setup undo --forget RUN`) or an age "
+            "(`ivy-setup undo --forget --older-than DAYS`), not both or neither."
+        )
+    if args.older_than is not None and args.older_than < 0:
+        raise UsageError("--older-than: give a number of days, 0 or more.")
+    try:
+        results = journal.forget(args.run_id, older_than_days=args.older_than)
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    if not results:
+        print("No run is that old: no backup was deleted.")
+    for result in results:
+        print(result.describe())
+    return EXIT_OK
 
 
 def _cmd_wizard(ctx: SystemContext) -> int:

@@ -111,11 +111,14 @@ class SummaryScreen(WizardScreen):
             return
         when = record.started[:16].replace("T", " ")
         shell = " It asked for a new shell." if record.needs_new_shell else ""
+        ctx = self.wizard.state.ctx
+        backups = ctx.tilde(ctx.state_dir / "runs")
         undo.update(
             Content.assemble(
                 "The last run that changed files is ",
                 (record.run_id, "bold"),
                 f" ({record.command}, {when} UTC, {record.changes} change(s)).{shell} "
+                f"Its backups are in {backups} (`ivy-setup undo --forget RUN` deletes them). "
                 "To take it back, byte for byte:",
             )
         )

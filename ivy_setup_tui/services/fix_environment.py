@@ -134,13 +134,13 @@ def edit_block(existing: bytes | None, block: str, family: str = POSIX) -> bytes
     """
     crlf = bool(existing) and b"\r\n" in (existing or b"")
     eol = b"\r\n" if crlf else b"\n"
-    lines = block.rstrip("\n").split("\n")
+    block_lines = block.rstrip("\n").split("\n")
     if crlf and family != PWSH:
-        lines = [
+        block_lines = [
             line + " #" if line.strip() and not line.lstrip().startswith("#") else line
-            for line in lines
+            for line in block_lines
         ]
-    body = "".join(line + "\n" for line in lines).encode("utf-8")
+    body = "".join(line + "\n" for line in block_lines).encode("utf-8")
     body = body.replace(b"\n", eol)
     if not existing:
         return body

@@ -357,6 +357,29 @@ class UndoResult:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ForgetResult:
+    """What `Journal.forget` removed from one run, and what that run can no longer undo."""
+
+    run_id: str
+    removed: int  # backup files deleted
+    lost: tuple[str, ...]  # files whose earlier content can no longer be restored
+
+    def describe(self) -> str:
+        """Plain text for the CLI."""
+        noun = "backup" if self.removed == 1 else "backups"
+        head = f"Forgot run {self.run_id}: deleted {self.removed} {noun}."
+        if not self.lost:
+            return head + " Everything it changed can still be undone."
+        return "\n".join(
+            [
+                head + " `ivy-setup undo` can no longer restore the earlier content of:",
+                *(f"  - {item}" for item in self.lost),
+                "(New files, folders and mode changes of that run can still be undone.)",
+            ]
+        )
+
+
 # --------------------------------------------------------------------------------------------------
 # Undo handlers for non-file actions
 
@@ -763,6 +786,11 @@ class Journal:
         try:
             record = self.load(run_id) if run_id is not None else self.last_run()
             if record is None:
+                if any(info.changes and info.undo_of is None for info in self.list_runs()):
+                    raise NothingToUndo(
+                        "There is nothing to undo: every run that changed something has been "
+                        "undone already (`ivy-setup undo --list` shows them)."
+                    )
                 raise NothingToUndo("There is nothing to undo: no run has changed anything yet.")
             if record.status == UNDONE:
                 raise NothingToUndo(
@@ -803,6 +831,61 @@ class Journal:
             if result.status == OK:
                 self._mark_undone(record, run.run_id)
         return result
+
+    def forget(
+        self, run_id: str | None = None, *, older_than_days: float | None = None
+    ) -> list[ForgetResult]:
+        """Delete the backups of run `run_id`, or of every run older than `older_than_days`.
+
+        Backups hold earlier file contents, earlier keys among them; once forgotten, undo can no
+        longer restore those contents (each result says which). Takes the run lock.
+        """
+        if run_id is None and older_than_days is None:
+            raise ValueError("name a run or an age")
+        if not self.runs_dir.is_dir():
+            if run_id is not None:
+                raise RunNotFound(
+                    f"There is no run {run_id}; `ivy-setup undo --list` shows the runs."
+                )
+            return []
+        lock = _RunLock(self.state_dir, "undo --forget", self.lock_timeout, self._clock).acquire()
+        try:
+            if run_id is not None:
+                records = [self.load(run_id)]
+            else:
+                limit = self._clock().timestamp() - float(older_than_days or 0) * 86400
+                records = []
+                for info in self.list_runs():
+                    if info.status == CORRUPT:
+                        continue
+                    when = info.finished or info.started
+                    try:
+                        moment = datetime.fromisoformat(when).timestamp()
+                    except ValueError:
+                        continue
+                    if moment < limit:
+                        records.append(self.load(info.run_id))
+            return [self._forget_one(record) for record in records]
+        finally:
+            lock.release()
+
+    def _forget_one(self, record: RunRecord) -> ForgetResult:
+        backups = record.path.parent / BACKUPS_NAME
+        try:
+            files = [entry for entry in backups.iterdir() if entry.is_file()]
+        except OSError:
+            files = []
+        present = {path.name for path in files}
+        lost = tuple(
+            self.ctx.tilde(entry.where or "")
+            for entry in record.entries
+            if entry.backup is not None and entry.backup in present
+        )
+        for path in files:
+            os.unlink(path)
+        with suppress(OSError):
+            os.rmdir(backups)
+        return ForgetResult(record.run_id, len(files), tuple(dict.fromkeys(lost)))
 
     def _mark_undone(self, record: RunRecord, undo_run_id: str) -> None:
         record.status_before_undo = record.status
@@ -913,7 +996,9 @@ class Journal:
         if (entry.kind == WRITE_FILE and not entry.existed_before) or entry.kind == CREATE_SYMLINK:
             if not os.path.lexists(where):
                 return "skipped", f"{shown} is already gone"
-            run.remove_file(where, summary=f"Removed {shown} (created by {origin})")
+            run.remove_file(
+                where, summary=f"Removed {shown} (created by {origin})", secret=entry.secret
+            )
             return "reverted", f"removed {shown}"
         if entry.kind in (WRITE_FILE, REMOVE_FILE) and entry.link is None:
             data = _backup_bytes(entry, record.path.parent)
@@ -925,6 +1010,8 @@ class Journal:
                 secret=False,
                 owner=owner,
                 summary=f"Restored {shown} as it was before {origin}",
+                # Its backup (what the run wrote) and its content are the key when the run's were.
+                holds_secret=entry.secret,
             )
             return "reverted", f"restored {shown} ({entry.before_mode})"
         if entry.kind == REMOVE_FILE:
@@ -1025,12 +1112,10 @@ class Run:
                 # The CLI names the run in its message, so the user knows what to undo.
                 with suppress(AttributeError):
                     exc.ivy_setup_run = self.run_id  # type: ignore[union-attr]
-            try:
+            # When the status cannot be saved (full disk), the journal stays `running`, which
+            # reads as interrupted, and every entry in it is accurate; keep the first error.
+            with suppress(OSError):
                 self.finish(PARTIAL if self._record.entries else FAILED)
-            except OSError:
-                # The status could not be saved (full disk): the journal stays `running`, which
-                # reads as interrupted, and every entry in it is accurate; keep the first error.
-                pass
 
     def finish(self, status: str = OK) -> None:
         """Close the run with `status` (ok/failed/partial) and release the lock."""
@@ -1089,6 +1174,7 @@ class Run:
         summary: str | None,
         snippet: str | None = None,
         policy: fsops.PathPolicy | None = None,
+        holds_secret: bool = False,
     ) -> fsops.WriteResult:
         policy = policy or self._policy
         with self._mutex:
@@ -1128,7 +1214,7 @@ class Run:
                 target=str(target),
                 symlink=link_text,
                 existed_before=old is not None,
-                secret=secret,
+                secret=secret or holds_secret,
                 after_sha256=new_sha,
                 after_mode=fsops.format_mode(wanted),
             )
@@ -1249,8 +1335,13 @@ class Run:
             self._done(entry)
             return actual
 
-    def remove_file(self, path: Path | str, *, summary: str | None = None) -> bool:
-        """Back up and remove the file (or symlink itself) at `path`; False if nothing was there."""
+    def remove_file(
+        self, path: Path | str, *, summary: str | None = None, secret: bool = False
+    ) -> bool:
+        """Back up and remove the file (or symlink itself) at `path`; False if nothing was there.
+
+        `secret`: the file holds the key, so its entry (whose backup holds it) is marked secret.
+        """
         with self._mutex:
             self._check_open()
             path = Path(path)
@@ -1265,6 +1356,7 @@ class Run:
                 state=PENDING,
                 path=str(path),
                 existed_before=True,
+                secret=secret,
             )
             if path.is_symlink():
                 entry.target = str(Path(os.path.realpath(path.parent)) / path.name)

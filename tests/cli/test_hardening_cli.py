@@ -224,7 +224,8 @@ def test_a_dot_ivy_linked_to_a_foreign_system_folder(
     fixed = ivy_setup(*fix_args(python, key_file, "--only", "key,permissions"), cwd=home)
     clean(fixed)
     assert fixed.returncode == 2, fixed.stdout + fixed.stderr
-    assert "chattr" not in fixed.stdout and "chmod u+w" not in fixed.stdout
+    assert "chattr" not in fixed.stdout
+    assert "chmod u+w" not in fixed.stdout
     assert snapshot(system) == before
     assert not (system / "key.pem").exists()
 
@@ -465,3 +466,38 @@ def test_kill_9_at_every_stage_leaves_no_key_in_a_temp_file_and_undo_restores(
         assert "did not add" not in undo.stdout
         assert keys_in_temp_files(home) == [], stage
         assert snapshot(home, skip=home / ".local") == original, (kill_on, stage)
+
+
+# --- 6. secrets at rest -------------------------------------------------------------------------
+
+
+def test_undo_forget_deletes_backups_and_says_what_can_no_longer_be_undone(
+    ivy_setup: Runner, python: Path, key_file: Path, home: Path
+) -> None:
+    _scene(home)
+    fixed = ivy_setup(*fix_args(python, key_file, "--only", "key"), cwd=home)
+    assert fixed.returncode in (0, 1, 3), fixed.stderr
+    (run_dir,) = (state_dir(home) / "runs").iterdir()
+    assert (run_dir / "backups").is_dir()
+
+    for bad in (["undo", "--forget"], ["undo", "--older-than", "3"]):
+        refused = ivy_setup(*bad, cwd=home)
+        clean(refused)
+        assert refused.returncode == 2, refused.stderr
+    out = ivy_setup("undo", "--forget", run_dir.name, cwd=home)
+    clean(out)
+    assert out.returncode == 0, out.stderr
+    assert "can no longer restore the earlier content of" in out.stdout
+    assert "~/.ivy/key.pem" in out.stdout
+    assert not (run_dir / "backups").exists()
+    # Nothing in the state folder holds the old key any more, and undo says why it cannot.
+    for folder, _, files in os.walk(state_dir(home)):
+        for name in files:
+            assert OLD_KEY.strip() not in (Path(folder) / name).read_bytes()
+    undo = ivy_setup("undo", cwd=home)
+    clean(undo)
+    assert undo.returncode == 2
+    assert "backup" in undo.stderr
+    assert (home / ".ivy" / "key.pem").read_bytes() == KEY.encode()  # nothing half-undone
+    old = ivy_setup("undo", "--forget", "--older-than", "0", cwd=home)
+    assert old.returncode == 0, old.stderr
