@@ -24,7 +24,7 @@ from ivy_setup_tui.cli import (
 from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Step
-from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
+from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan, StepResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
     from ivy_setup_tui.services.journal import Journal, JournalError
 
     applied = 0
+    incomplete = False  # something planned was refused, failed, or failed its verification
     try:
         with Journal(ctx).begin("fix", _argv_summary(args)) as run:
             for step in chosen:
@@ -71,12 +72,14 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                     continue
                 _print_plan(plan)
                 _refuse_unsafe_links(plan, run)
+                incomplete = incomplete or bool(plan.refusals)
                 changes = [c for c in plan.changes if args.yes or _confirm(c)]
                 if not changes:
                     continue
                 plan = replace(plan, changes=tuple(changes))
                 result = steps.service(step).apply(ctx, plan, run, progress=_progress)
                 applied += len(result.applied)
+                incomplete = incomplete or _incomplete(plan, result)
                 for message in result.messages:
                     print(f"  {message}")
                 for change, reason in result.failed:
@@ -105,7 +108,8 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
         print(f"  still to do: {finding.title} ({finding.id})")
     if applied and needs_new_shell:
         print("Open a new terminal (or source the env file shown above) for the changes to apply.")
-        return EXIT_NEW_SHELL
+        # 3 means "all done, open a new shell": not when part of the plan was refused or failed.
+        return EXIT_FINDINGS if incomplete else EXIT_NEW_SHELL
     return EXIT_FINDINGS if left else EXIT_OK
 
 
@@ -127,6 +131,11 @@ def _plan(
     except (EOFError, KeyboardInterrupt):
         raise SystemExit(EXIT_CANCELLED) from None
     return plan
+
+
+def _incomplete(plan: StepPlan, result: StepResult) -> bool:
+    """True when part of a step's plan was not done: refused, failed, or ✗ in its verification."""
+    return bool(plan.refusals or result.failed or result.unverified)
 
 
 def _refuse_unsafe_links(plan: StepPlan, run: Run) -> None:

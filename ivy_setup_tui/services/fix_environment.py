@@ -1595,7 +1595,10 @@ def apply(
     cancel: threading.Event | None = None,
 ) -> StepResult:
     """Write the planned files through the journal run, then verify in the real shells."""
-    result, _rows = apply_and_verify(ctx, plan, run, progress=progress, cancel=cancel)
+    result, rows = apply_and_verify(ctx, plan, run, progress=progress, cancel=cancel)
+    result.unverified += [
+        row.start for row in rows if not row.ok and row.verdict != "not installed"
+    ]
     return result
 
 

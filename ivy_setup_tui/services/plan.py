@@ -100,6 +100,8 @@ class StepResult:
     messages: list[str] = field(default_factory=list)
     # The interpreter to diagnose from now on, when the step moved ivy elsewhere (a new venv).
     new_python: str | None = None
+    # Checks after applying that failed (e.g. a shell start marked ✗ in the verification).
+    unverified: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
