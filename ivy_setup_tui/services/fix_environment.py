@@ -1625,7 +1625,7 @@ def apply_and_verify(
         except StaleChange as exc:
             result.failed.append((change, str(exc)))
             continue
-        except fsops.NoSpace:
+        except fsops.StopRun:
             raise  # no room even for the journal: the run stops, the CLI says how to undo
         except OSError as exc:
             where = ctx.tilde(str(exc.filename or change.path))

@@ -1131,7 +1131,7 @@ def apply(
         except _Drifted as exc:
             result.failed.append((change, str(exc)))
             blocked = True
-        except fsops.NoSpace:
+        except fsops.StopRun:
             raise  # no room even for the journal: the run stops, the CLI says how to undo
         except OSError as exc:
             result.failed.append(

@@ -689,7 +689,7 @@ def _apply_chmod(ctx: SystemContext, run: Run, change: Change) -> tuple[str | No
         )
     except fsops.WriteRefused as exc:
         return exc.for_display(ctx.tilde), ""
-    except fsops.NoSpace:
+    except fsops.StopRun:
         raise  # no room even for the journal: the run stops, the CLI says how to undo
     except OSError as exc:
         return f"chmod {wanted:04o} {shown} failed: {exc.strerror}", ""

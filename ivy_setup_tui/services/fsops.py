@@ -58,12 +58,16 @@ class WriteRefused(Exception):
         return text
 
 
-class NoSpace(OSError):
-    """The disk (or the user's quota) filled up during a write; nothing was half-written.
+class StopRun(OSError):
+    """The run cannot go on: no room on the disk, or ivy-setup's own journal cannot be written.
 
-    Steps let it through (a run cannot go on without room for its journal), and the CLI turns it
-    into one sentence and exit 2.
+    Steps let it through (every change must be journaled before it is made), and the CLI turns
+    it into one sentence naming the run to undo, and exit 2.
     """
+
+
+class NoSpace(StopRun):
+    """The disk (or the user's quota) filled up during a write; nothing was half-written."""
 
 
 _NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})

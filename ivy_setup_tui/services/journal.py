@@ -15,8 +15,8 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -817,7 +817,7 @@ class Journal:
                     continue
                 try:
                     outcome, message = self._revert(entry, record, run)
-                except fsops.NoSpace:
+                except fsops.StopRun:
                     raise  # no room for the journal either: stop; a later undo carries on
                 except Exception as exc:  # noqa: BLE001 - report each failure, revert the rest
                     result.failed.append(f"{entry.summary}: {_error_text(exc, self.ctx)}")
@@ -1524,7 +1524,8 @@ class Run:
         return _stamp(self._journal._clock)
 
     def _save(self) -> None:
-        fsops.atomic_write(self._record.path, _dump(self._record.to_json()), mode=0o600)
+        with _journal_write(self._record.path):
+            fsops.atomic_write(self._record.path, _dump(self._record.to_json()), mode=0o600)
 
     def _append(self, entry: Entry) -> None:
         self._record.entries.append(entry)
@@ -1566,9 +1567,10 @@ class Run:
 
     def _store_backup(self, n: int, data: bytes) -> str:
         backups = self.dir / BACKUPS_NAME
-        fsops.ensure_dir(backups, 0o700)
         name = str(n)
-        fsops.create_secret(backups / name, data)
+        with _journal_write(backups / name):
+            fsops.ensure_dir(backups, 0o700)
+            fsops.create_secret(backups / name, data)
         return name
 
 
@@ -1796,6 +1798,24 @@ def _may_hold_key(path: Path) -> bool:
 
 def _undo_removed_temp(ctx: SystemContext, undo: dict[str, Any]) -> Reversal:
     return Reversal(f"left {ctx.tilde(str(undo.get('path', '')))} removed (a temp file)", undo)
+
+
+@contextmanager
+def _journal_write(path: Path) -> Iterator[None]:
+    """Any failure to write the journal or a backup stops the run (fsops.StopRun): no change may
+    be made that is not journaled first."""
+    try:
+        yield
+    except fsops.StopRun:
+        raise
+    except fsops.WriteRefused as exc:
+        raise fsops.StopRun(
+            errno.EACCES, f"ivy-setup cannot write its journal: {exc.reason}", str(path)
+        ) from exc
+    except OSError as exc:
+        raise fsops.StopRun(
+            exc.errno or errno.EIO, exc.strerror or str(exc), str(exc.filename or path)
+        ) from exc
 
 
 def _never_started(run_dir: Path) -> bool:

@@ -37,13 +37,14 @@ import errno, os, signal, sys
 from ivy_setup_tui.services import fsops, journal
 count = {"write": 0, "save": 0}
 fail_at = int(os.environ.get("IVY_TEST_ENOSPC_AT", "0"))
+fail_errno = getattr(errno, os.environ.get("IVY_TEST_ERRNO", "ENOSPC"))
 kill_at = int(os.environ.get("IVY_TEST_KILL_AT", "0"))
 kill_on = os.environ.get("IVY_TEST_KILL_ON", "write")
 real_write, real_save = fsops._write_all, journal.Run._save
 def write(fd, data):
     count["write"] += 1
     if count["write"] == fail_at:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        raise OSError(fail_errno, os.strerror(fail_errno))
     if kill_on == "write" and count["write"] == kill_at:
         real_write(fd, data[: len(data) // 2])  # half a file on disk, then gone
         os.kill(os.getpid(), signal.SIGKILL)
@@ -386,9 +387,12 @@ def _reset_state(home: Path) -> None:
     shutil.rmtree(state_dir(home), ignore_errors=True)
 
 
+@pytest.mark.parametrize("code", ["ENOSPC", "EDQUOT", "EROFS", "EACCES"])
 def test_a_full_disk_at_every_write_of_fix_exits_2_and_undo_restores(
-    python: Path, key_file: Path, home: Path
+    python: Path, key_file: Path, home: Path, code: str
 ) -> None:
+    """ENOSPC/EDQUOT anywhere stop the run (exit 2). EROFS/EACCES stop it when they hit the
+    journal or a backup (exit 2); on the key file itself they are that change's refusal (✗, 1)."""
     _scene(home)
     args = fix_args(python, key_file, "--only", "key,permissions")
     measured = run_wrapped(args, cwd=home)
@@ -399,10 +403,21 @@ def test_a_full_disk_at_every_write_of_fix_exits_2_and_undo_restores(
         _reset_state(home)
         _scene(home)
         original = snapshot(home, skip=home / ".local")
-        out = run_wrapped(args, cwd=home, env={"IVY_TEST_ENOSPC_AT": str(fail_at)})
+        out = run_wrapped(
+            args, cwd=home, env={"IVY_TEST_ENOSPC_AT": str(fail_at), "IVY_TEST_ERRNO": code}
+        )
         clean(out)
-        assert out.returncode == 2, (fail_at, out.stdout, out.stderr)
-        assert "the disk is full" in out.stderr, out.stderr
+        advice = {
+            "ENOSPC": "the disk is full",
+            "EDQUOT": "disk quota is used up",
+            "EROFS": "read-only",
+            "EACCES": "read-only for this user",
+        }[code]
+        if code in ("ENOSPC", "EDQUOT"):
+            assert out.returncode == 2, (fail_at, out.stdout, out.stderr)
+        else:
+            assert out.returncode in (1, 2), (fail_at, out.stdout, out.stderr)
+        assert advice in out.stderr, (fail_at, out.stderr)
         undo = run_wrapped(["undo"], cwd=home)
         clean(undo)
         assert undo.returncode in (0, 2), (fail_at, undo.stderr)

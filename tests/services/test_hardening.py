@@ -524,3 +524,24 @@ def test_forget_deletes_backups_says_what_is_lost_and_secrets_are_marked(
     assert {r.run_id for r in everything} == {fix_id, undone.run_id}
     assert _state_holding(ctx.state_dir, KEY.encode()) == []
     assert _state_holding(ctx.state_dir, old_key) == []
+
+
+@needs_root
+def test_the_wizard_apply_refuses_under_sudo_before_creating_anything(
+    make_ctx: MakeCtx, home: Path
+) -> None:
+    from ivy_setup_tui.services import steps
+    from ivy_setup_tui.services.model import Step
+    from ivy_setup_tui.services.plan import StepPlan
+
+    ctx = make_ctx(env_extra={"SUDO_USER": "bob", "SUDO_UID": str(OTHER_UID)})
+    called: list[object] = []
+
+    applied = steps.apply_in_run(
+        ctx, Step.PERMISSIONS, StepPlan(Step.PERMISSIONS), apply=lambda run: called.append(run)
+    )  # type: ignore[arg-type,return-value]
+
+    assert applied.error is not None
+    assert "refuses to run as root for bob" in applied.error
+    assert called == []
+    assert not ctx.state_dir.exists()
