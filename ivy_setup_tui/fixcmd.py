@@ -257,7 +257,7 @@ def _read_key(source: str) -> tuple[bytes, str]:
         timeout = DEFAULT_TIMEOUT
     if source == "-" and sys.stdin.isatty():
         print(
-            f"Paste your ivy API key, then press Enter and Ctrl-D (waiting {timeout:g} s):",
+            f"Paste your ivy API key, then press Enter (waiting {timeout:g} s):",
             file=sys.stderr,
         )
     try:

@@ -105,6 +105,8 @@ def read_limited(
         data = bytearray()
         for chunk in read_chunks(source, timeout=timeout):
             data += chunk
+            if source.is_tty and b"\n" in data:
+                break  # a terminal: the line typed (or pasted) is the input, no Ctrl-D needed
             if len(data) > limit:
                 raise InputError(
                     f"{what} {source.name}: more than {limit // 1024} KiB; an ivy key is one "

@@ -687,7 +687,11 @@ class Journal:
                     self.runs_dir / info.run_id / JOURNAL_NAME,
                 )
             if info.changes and info.status != UNDONE and info.undo_of is None:
-                return self.load(info.run_id)
+                record = self.load(info.run_id)
+                # A run that only cleared an interrupted run's temp files changed nothing of
+                # the user's: the interrupted run below it is the one to undo.
+                if any(entry.kind != REMOVED_TEMP for entry in record.entries):
+                    return record
         return None
 
     def drift(self, record: RunRecord) -> list[Drift]:

@@ -554,3 +554,41 @@ def test_a_refused_shell_file_is_not_exit_3(
     clean(done)
     assert "not done automatically" in done.stdout
     assert done.returncode == 1, done.stdout + done.stderr
+
+
+def test_a_key_from_a_terminal_is_one_line_and_silence_times_out(
+    python: Path, home: Path, work: Path
+) -> None:
+    import pty
+
+    def run_on_tty(typed: bytes | None) -> subprocess.CompletedProcess[str]:
+        leader, follower = pty.openpty()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ivy_setup_tui", "fix", "--yes", "--offline", "--only",
+                 "key", "--python", str(python), "--key-file", "-"],
+                stdin=follower,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                cwd=work,
+                env={**os.environ, "IVY_SETUP_INPUT_TIMEOUT": "2"},
+            )  # fmt: skip
+            if typed is not None:
+                time.sleep(0.5)
+                os.write(leader, typed)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            os.close(leader)
+            os.close(follower)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    silent = run_on_tty(None)
+    clean(silent)
+    assert silent.returncode == 2
+    assert "Paste your ivy API key" in silent.stderr
+    assert "nothing arrived within 2 s" in silent.stderr
+    typed = run_on_tty(KEY.encode() + b"\n")  # Enter, no Ctrl-D
+    clean(typed)
+    assert typed.returncode in (0, 1, 3), typed.stderr
+    assert (home / ".ivy" / "key.pem").read_bytes() == KEY.encode()

@@ -545,3 +545,20 @@ def test_the_wizard_apply_refuses_under_sudo_before_creating_anything(
     assert "refuses to run as root for bob" in applied.error
     assert called == []
     assert not ctx.state_dir.exists()
+
+
+def test_a_run_that_only_cleared_leftovers_is_not_the_one_undo_picks(
+    make_ctx: MakeCtx, home: Path
+) -> None:
+    ctx = make_ctx(project=home)
+    journal = Journal(ctx)
+    target = put(home / "f", b"before")
+    with journal.begin("fix") as run:
+        run.write_file(target, b"after")
+        real_run = run.run_id
+    put(home / fsops.temp_name_for("f"), b"half")  # as if a later run had been killed
+    with journal.begin("fix") as run:
+        assert [e.kind for e in run.record.entries] == [REMOVED_TEMP]
+    result = journal.undo()
+    assert result.undone_run == real_run
+    assert target.read_bytes() == b"before"
