@@ -1475,9 +1475,16 @@ class Run:
         """
         found: list[Path] = []
         for folder in folders:
+            euid = getattr(os, "geteuid", lambda: None)()
             try:
                 with os.scandir(folder) as entries:
-                    names = [e.name for e in entries if e.is_file(follow_symlinks=False)]
+                    # Only our own temp files: never someone else's in a shared folder.
+                    names = [
+                        e.name
+                        for e in entries
+                        if e.is_file(follow_symlinks=False)
+                        and (euid is None or e.stat(follow_symlinks=False).st_uid == euid)
+                    ]
             except OSError:
                 continue
             found += [folder / name for name in names if fsops.TEMP_PATTERN.match(name)]

@@ -562,3 +562,18 @@ def test_a_run_that_only_cleared_leftovers_is_not_the_one_undo_picks(
     result = journal.undo()
     assert result.undone_run == real_run
     assert target.read_bytes() == b"before"
+
+
+@needs_root
+def test_someone_elses_temp_file_in_a_shared_project_is_left_alone(
+    make_ctx: MakeCtx, home: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    theirs = put(shared / fsops.temp_name_for("notes"), b"theirs")
+    os.chown(theirs, OTHER_UID, OTHER_UID)
+    ctx = make_ctx(project=shared, cwd=shared)
+    with Journal(ctx).begin("fix") as run:
+        assert run.record.entries == []
+    assert theirs.read_bytes() == b"theirs"
