@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.context import SystemContext
+    from ivy_setup_tui.services.explain import StreamedText
+    from ivy_setup_tui.services.journal import Journal
 
 # Exit codes (SPEC §4), shared by every command.
 EXIT_OK = 0
@@ -105,6 +107,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "report", parents=[target], help="a redacted Markdown report to share in a bug tracker"
     )
     report.add_argument("--output", "-o", metavar="FILE", type=Path, help="write it to FILE")
+    report.add_argument(
+        "--force", action="store_true", help="with --output: replace FILE if it exists"
+    )
 
     fix = add_parser(
         "fix", parents=[target], help="apply the fixes the checks propose (for scripts)"
@@ -150,6 +155,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     undo.add_argument("--list", action="store_true", help="list the runs that can be undone")
     undo.add_argument(
         "--force", action="store_true", help="undo even files that changed since the run"
+    )
+    undo.add_argument(
+        "--forget",
+        action="store_true",
+        help="delete the backups of RUN (or of runs older than --older-than DAYS); they hold "
+        "earlier file contents and keys, and that run can then no longer restore them",
+    )
+    undo.add_argument(
+        "--older-than",
+        metavar="DAYS",
+        type=float,
+        help="with --forget: every run that finished more than DAYS days ago",
     )
     return parser
 
@@ -223,6 +240,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (e.g. `| head`): nothing more to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as exc:
+        # The one place every file-system failure ends: a sentence and exit 2, no traceback.
+        print(f"ivy-setup: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        from ivy_setup_tui.services.fsops import WriteRefused
+
+        if not isinstance(exc, WriteRefused):
+            raise
+        print(f"ivy-setup: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         if pause_gc:
             # What exists now lives until the process ends: frozen, the interpreter's final
@@ -230,6 +258,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             # it by reference counting; only cycles among it would stay.
             gc.freeze()
             gc.enable()
+
+
+# What the user can do about a file-system failure, by errno (ENOSPC, EDQUOT, EROFS, EACCES...).
+_OS_ERROR_ADVICE = {
+    "ENOSPC": "the disk is full: free some space and run the command again",
+    "EDQUOT": "your disk quota is used up: free some space and run the command again",
+    "EROFS": "it is on a read-only file system: remount it writable, or make the change yourself",
+    "EACCES": "permission denied: make it writable for your user (or run as its owner)",
+    "EPERM": "the operation is not permitted (an immutable file, or a foreign owner)",
+    "EIO": "the disk reported an input/output error: check it, then run the command again",
+}
+
+
+def os_error_message(exc: Exception) -> str:
+    """One plain sentence for an OSError: where, what, what to do, and how to undo a cut run."""
+    import errno
+
+    from ivy_setup_tui.services.fsops import WriteRefused
+
+    if isinstance(exc, WriteRefused):
+        text = exc.reason
+    elif not isinstance(exc, OSError):
+        text = str(exc)
+    else:
+        name = errno.errorcode.get(exc.errno or 0, "")
+        where = f" {exc.filename}" if exc.filename else ""
+        what = exc.strerror or str(exc) or type(exc).__name__
+        advice = _OS_ERROR_ADVICE.get(name)
+        text = f"cannot write{where}: {what}" + (f"; {advice}." if advice else ".")
+    run_id = getattr(exc, "ivy_setup_run", None)
+    if isinstance(run_id, str):
+        text += (
+            f" Run {run_id} stopped part-way; its journal records every change it made, so "
+            f"`ivy-setup undo {run_id}` reverts them (once there is room again)."
+        )
+    return text
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -242,7 +306,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "explain":
         return _cmd_explain(ctx, args.file, as_json=args.json)
     if command == "report":
-        return _cmd_report(ctx, args.output)
+        return _cmd_report(ctx, args.output, force=args.force)
     if command == "fix":
         from ivy_setup_tui.fixcmd import run_fix
 
@@ -400,19 +464,30 @@ def _human_report(diagnosis: Diagnosis, *, verbose: bool = False) -> str:
 def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> int:
     from ivy_setup_tui.services.explain import explain, render_explanation
 
-    text = _read_input(source)
+    streamed = _read_input(source)
+    text = streamed.text
     if not text.strip():
         raise UsageError(
             "nothing to explain: give a file holding the error, or paste it on stdin (`-`)."
         )
     offline_ctx = ctx if ctx.offline else _replace_offline(ctx)
     explanation = explain(text, _diagnose(offline_ctx))
+    note = streamed.note()
     if as_json:
         import json
 
-        print(json.dumps(explanation.to_json(), indent=2, ensure_ascii=False))
+        data = explanation.to_json()
+        data["input"] = {
+            "bytes_read": streamed.total_bytes,
+            "partial": streamed.partial,
+            "stopped_at_limit": streamed.stopped,
+            "note": note,
+        }
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(render_explanation(explanation))
+        if note:
+            print(f"\n{note}")
     return EXIT_OK if explanation.recognised else EXIT_FINDINGS
 
 
@@ -423,45 +498,84 @@ def _replace_offline(ctx: SystemContext) -> SystemContext:
     return replace(ctx, offline=True)
 
 
-def _read_input(source: str | None) -> str:
-    """The text of FILE, or stdin for `-` (or when no FILE is given and stdin is not a terminal)."""
+# How long `explain` waits on a FIFO, pipe or terminal that sends nothing (a paste may take a while).
+_EXPLAIN_WAIT = 600.0
+
+
+def _read_input(source: str | None) -> StreamedText:
+    """The text of FILE, or stdin for `-` (or when no FILE is given and stdin is not a terminal).
+
+    Streamed with bounded memory (see `explain.stream_text`); binary input is refused the same
+    way (exit 2) from a file and from stdin.
+    """
+    from itertools import chain
+
+    from ivy_setup_tui.services.explain import stream_text
+    from ivy_setup_tui.services.inputs import InputError, is_binary, open_source, read_chunks
+
     if source is None and sys.stdin.isatty():
         print("Paste the error or traceback, then press Ctrl-D:", file=sys.stderr)
-        return sys.stdin.read()
-    if source in (None, "-"):
-        return sys.stdin.read()
-    path = Path(source)
+    name = "-" if source in (None, "-") else str(source)
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{source}: no such file.") from None
-    except IsADirectoryError:
-        raise UsageError(
-            f"{source}: is a directory, not a file holding an error message."
-        ) from None
-    except PermissionError:
-        raise UsageError(f"{source}: not readable by you (permission denied).") from None
-    except OSError as exc:
-        raise UsageError(f"{source}: cannot be read ({exc.strerror}).") from None
-    if b"\x00" in data[:8192]:
-        raise UsageError(f"{source}: is a binary file, not an error message.")
-    return data.decode("utf-8", errors="replace")
+        opened = open_source(name, stdin_fd=sys.stdin.fileno())
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        chunks = read_chunks(opened, timeout=_EXPLAIN_WAIT)
+        head = b""
+        for chunk in chunks:  # enough to tell text from binary, then stream the rest
+            head += chunk
+            if len(head) >= 8192:
+                break
+        if is_binary(head):
+            shown = "stdin" if name == "-" else name
+            raise UsageError(f"{shown}: is binary data, not an error message.")
+        return stream_text(chain((head,), chunks))
+    except InputError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        opened.close()
 
 
-def _cmd_report(ctx: SystemContext, output: Path | None) -> int:
+def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False) -> int:
     from ivy_setup_tui.services.report import render_report
 
+    if output is not None:
+        _check_report_output(ctx, output, force=force)
     diagnosis = _diagnose(ctx)
     text = render_report(diagnosis, secrets=_key_secrets(diagnosis))
     if output is None:
         sys.stdout.write(text)
         return _exit_for(diagnosis)
+    from ivy_setup_tui.services import fsops
+
     try:
-        output.write_text(text, encoding="utf-8")
+        # Atomic: a full disk leaves the old file whole, never a mix of old and new.
+        fsops.atomic_write(output, text.encode("utf-8"))
+    except fsops.WriteRefused as exc:
+        raise UsageError(f"cannot write the report to {output}: {exc.reason}") from None
     except OSError as exc:
-        raise UsageError(f"cannot write the report to {output}: {exc.strerror}.") from None
+        raise UsageError(f"cannot write the report to {output}: {os_error_message(exc)}") from None
     print(f"Report written to {output} (home shown as ~, user name and key removed).")
     return _exit_for(diagnosis)
+
+
+def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> None:
+    """Refuse `report -o FILE` before any work: an existing FILE without --force, or a write
+    into the home folder as root for another user."""
+    absolute = Path(os.path.abspath(output))
+    if os.path.lexists(absolute) and not force:
+        raise UsageError(
+            f"{output} already exists; ivy-setup does not replace it without asking. Pass "
+            "--force to replace it, or choose another file name."
+        )
+    home = Path(os.path.abspath(ctx.home))
+    if absolute == home or home in absolute.parents:
+        from ivy_setup_tui.services.permissions import write_refusal
+
+        refused = write_refusal(ctx, "report -o")
+        if refused is not None:
+            raise UsageError(refused)
 
 
 def _key_secrets(diagnosis: Diagnosis) -> list[str]:
@@ -486,7 +600,19 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     from ivy_setup_tui.services.context import SystemContext
     from ivy_setup_tui.services.journal import Journal, JournalError
 
-    journal = Journal(SystemContext.from_process())
+    ctx = SystemContext.from_process()
+    if args.forget and args.list:
+        raise UsageError("--forget and --list do not go together.")
+    journal = Journal(ctx)
+    if not args.list:
+        from ivy_setup_tui.services.permissions import write_refusal
+
+        # Before the journal takes its lock: a refused undo must create nothing, not even a folder.
+        refused = write_refusal(ctx, "undo")
+        if refused is not None:
+            raise UsageError(refused)
+    if args.forget or args.older_than is not None:
+        return _cmd_forget(journal, args)
     if args.list:
         runs = journal.list_runs()
         if not runs:
@@ -506,6 +632,32 @@ def _cmd_undo(args: argparse.Namespace) -> int:
     if result.status != "ok":
         return EXIT_FINDINGS
     return EXIT_NEW_SHELL if result.needs_new_shell else EXIT_OK
+
+
+def _cmd_forget(journal: Journal, args: argparse.Namespace) -> int:
+    """`ivy-setup undo --forget RUN` / `--forget --older-than DAYS`: delete backups, say the cost."""
+    from ivy_setup_tui.services.journal import JournalError
+
+    if not args.forget:
+        raise UsageError(
+            "--older-than goes with --forget: `ivy-setup undo --forget --older-than 30`"
+        )
+    if (args.run_id is None) == (args.older_than is None):
+        raise UsageError(
+            "--forget needs either a run id (`ivy-setup undo --forget RUN`) or an age "
+            "(`ivy-setup undo --forget --older-than DAYS`), not both or neither."
+        )
+    if args.older_than is not None and args.older_than < 0:
+        raise UsageError("--older-than: give a number of days, 0 or more.")
+    try:
+        results = journal.forget(args.run_id, older_than_days=args.older_than)
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    if not results:
+        print("No run is that old: no backup was deleted.")
+    for result in results:
+        print(result.describe())
+    return EXIT_OK
 
 
 def _cmd_wizard(ctx: SystemContext) -> int:

@@ -26,10 +26,11 @@ from ivy_setup_tui.cli import (
 from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Step, plural
-from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan
+from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan, StepResult
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
+    from ivy_setup_tui.services.journal import Run
     from ivy_setup_tui.services.outcome import OutcomeRow
 
 MAX_KEY_INPUT = 64 * 1024  # far above any key; stops a mistaken `--key-file /dev/zero`
@@ -53,15 +54,19 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
         return _dry_run(ctx, chosen, options)
     # Root working on someone else's home: even the journal would leave root-owned files there.
     from ivy_setup_tui.services.fix_permissions import sudo_home_refusal
+    from ivy_setup_tui.services.permissions import write_refusal
 
     refused = sudo_home_refusal(ctx)
     if refused is not None:
         raise UsageError(" ".join((refused.reason, *refused.manual)))
+    refusal_text = write_refusal(ctx, "fix")
+    if refusal_text is not None:
+        raise UsageError(refusal_text)
 
     from ivy_setup_tui.services.journal import Journal, JournalError
 
     applied = 0
-    failed = 0
+    incomplete = False  # something planned was refused, failed, or failed its verification
     run_id: str | None = None
     needs_new_shell = False
     try:
@@ -74,6 +79,8 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                 if plan is None:
                     continue
                 _print_plan(plan)
+                _refuse_unsafe_links(plan, run)
+                incomplete = incomplete or bool(plan.refusals)
                 changes = [c for c in plan.changes if args.yes or _confirm(c)]
                 _say_declined(ctx, [c for c in plan.changes if c not in changes])
                 if not changes:
@@ -83,7 +90,7 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
                 plan = replace(plan, changes=tuple(changes))
                 result = steps.service(step).apply(ctx, plan, run, progress=_progress)
                 applied += len(result.applied)
-                failed += len(result.failed)
+                incomplete = incomplete or _incomplete(plan, result)
                 for message in result.messages:
                     print(f"  {message}")
                 for change, reason in result.failed:
@@ -99,7 +106,7 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except BadInput as exc:
         raise UsageError(str(exc)) from None
-    return _verdict(ctx, options, chosen, applied, failed, run_id, needs_new_shell)
+    return _verdict(ctx, options, chosen, applied, incomplete, run_id, needs_new_shell)
 
 
 def _verdict(
@@ -107,7 +114,7 @@ def _verdict(
     options: FixOptions,
     chosen: tuple[Step, ...],
     applied: int,
-    failed: int,
+    incomplete: bool,
     run_id: str | None,
     needs_new_shell: bool,
 ) -> int:
@@ -135,10 +142,11 @@ def _verdict(
     bad = outcome.failing_shells(rows)
     if bad:
         print(f"Not working yet in new terminals of: {', '.join(bad)}.")
-    if applied and needs_new_shell and not bad and not failed:
+    # 3 means "all done, open a new shell": not when part of the plan was refused or failed.
+    if applied and needs_new_shell and not bad and not incomplete:
         print("Open a new terminal (or source the env file shown above) for the changes to apply.")
         return EXIT_NEW_SHELL
-    return EXIT_FINDINGS if (left or bad or failed) else EXIT_OK
+    return EXIT_FINDINGS if (left or bad or incomplete) else EXIT_OK
 
 
 def _prove(ctx: SystemContext, final: Diagnosis, options: FixOptions) -> list[OutcomeRow]:
@@ -188,6 +196,29 @@ def _planning_diagnosis(
     else:
         values = outcome.new_terminal_values(ctx)
     return outcome.projected(diagnosis, values)
+
+
+def _incomplete(plan: StepPlan, result: StepResult) -> bool:
+    """True when part of a step's plan was not done: refused, failed, or ✗ in its verification."""
+    return bool(plan.refusals or result.failed or result.unverified)
+
+
+def _refuse_unsafe_links(plan: StepPlan, run: Run | None) -> None:
+    """A path behind a link the policy forbids (someone else's file) is refused input: exit 2."""
+    from ivy_setup_tui.services.fsops import POLICY_CODES
+
+    unsafe = [refusal for refusal in plan.refusals if refusal.code in POLICY_CODES]
+    if not unsafe:
+        return
+    done = (
+        f" The changes already made are run {run.run_id} (`ivy-setup undo {run.run_id}`)."
+        if run is not None and run.record.entries
+        else " Nothing was changed."
+    )
+    raise UsageError(
+        f"{plan.step.label}: refused to write through a symbolic link (see above); replace the "
+        f"link with a real file, then run `ivy-setup fix` again.{done}"
+    )
 
 
 def _validate(chosen: tuple[Step, ...], options: FixOptions) -> None:
@@ -291,28 +322,37 @@ def _options(args: argparse.Namespace) -> FixOptions:
 
 
 def _read_key(source: str) -> tuple[bytes, str]:
-    """Raw key bytes from a file or stdin (never argv); bounded, errors named plainly."""
-    if source == "-":
-        data = sys.stdin.buffer.read(MAX_KEY_INPUT + 1)
-        origin = "stdin"
-    else:
-        path = Path(source)
-        try:
-            with path.open("rb") as handle:
-                data = handle.read(MAX_KEY_INPUT + 1)
-        except FileNotFoundError:
-            raise UsageError(f"--key-file {source}: no such file.") from None
-        except IsADirectoryError:
-            raise UsageError(f"--key-file {source}: is a directory, not a key file.") from None
-        except PermissionError:
-            raise UsageError(f"--key-file {source}: not readable by you.") from None
-        except OSError as exc:
-            raise UsageError(f"--key-file {source}: cannot be read ({exc.strerror}).") from None
-        origin = f"file:{path}"
-    if len(data) > MAX_KEY_INPUT:
-        raise UsageError(
-            f"--key-file {source}: more than {MAX_KEY_INPUT // 1024} KiB; an ivy key is one short line."
+    """Raw key bytes from a file or stdin (never argv); bounded in size and in waiting time.
+
+    A FIFO nobody writes to, or a terminal nobody types in, ends with a message after
+    `IVY_SETUP_INPUT_TIMEOUT` seconds (default 30) instead of hanging.
+    """
+    import os
+
+    from ivy_setup_tui.services.inputs import DEFAULT_TIMEOUT, InputError, read_limited
+
+    try:
+        timeout = float(os.environ.get("IVY_SETUP_INPUT_TIMEOUT") or DEFAULT_TIMEOUT)
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT
+    if source == "-" and sys.stdin.isatty():
+        print(
+            f"Paste your ivy API key, then press Enter (waiting {timeout:g} s):",
+            file=sys.stderr,
         )
+    try:
+        data = read_limited(
+            source,
+            limit=MAX_KEY_INPUT,
+            what="--key-file",
+            timeout=timeout,
+            stdin_fd=sys.stdin.fileno() if source == "-" else 0,
+        )
+    except InputError as exc:
+        raise UsageError(
+            f"--key-file {exc}" if not str(exc).startswith("--key-file") else str(exc)
+        ) from None
+    origin = "stdin" if source == "-" else f"file:{Path(source)}"
     return data, origin
 
 

@@ -91,7 +91,9 @@ class HelpScreen(Screen[None]):
                     "Your key is stored only in the key file ivy reads and, when ivy-setup "
                     "replaces or rewrites that file, in the run's backup (0600, in a 0700 folder) "
                     "so `ivy-setup undo` can restore it byte for byte; the journal, snapshots and "
-                    "reports hold its fingerprint only.",
+                    "reports hold its fingerprint only. `ivy-setup undo --forget RUN` (or "
+                    "`--forget --older-than DAYS`) deletes a run's backups; that run can then no "
+                    "longer restore what they held.",
                     "$text-muted",
                 )
             )

@@ -120,11 +120,14 @@ class SummaryScreen(WizardScreen):
             return
         when = record.started[:16].replace("T", " ")
         shell = " It asked for a new shell." if record.needs_new_shell else ""
+        ctx = self.wizard.state.ctx
+        backups = ctx.tilde(ctx.state_dir / "runs")
         undo.update(
             Content.assemble(
                 "The last run that changed files is ",
                 (record.run_id, "bold"),
                 f" ({record.command}, {when} UTC, {plural(record.changes, 'change')}).{shell} "
+                f"Its backups are in {backups} (`ivy-setup undo --forget RUN` deletes them). "
                 "To take it back, byte for byte:",
             )
         )

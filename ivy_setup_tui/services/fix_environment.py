@@ -128,13 +128,19 @@ def edit_block(existing: bytes | None, block: str, family: str = POSIX) -> bytes
     """`existing` with ivy-setup's block set to `block`: replaced in place where it is (a second
     copy removed), else appended after a blank line. Bytes outside the block are kept exactly.
 
-    The block's own lines end in LF, which every shell reads (a CR would end up in the shell's
-    commands); PowerShell, which accepts both, gets the file's own CRLF when it uses them.
+    Inserted lines use the file's own line ending. In a CRLF file a POSIX or fish shell would
+    read each CR as part of the command, so every command line of the block ends in ` #`: the CR
+    then lands in a comment. No line is ever blank in a CRLF file (a lone CR is a command too).
     """
-    eol = b"\n"
-    if family == PWSH and existing and b"\r\n" in existing:
-        eol = b"\r\n"
-    body = "".join(line + "\n" for line in block.rstrip("\n").split("\n")).encode("utf-8")
+    crlf = bool(existing) and b"\r\n" in (existing or b"")
+    eol = b"\r\n" if crlf else b"\n"
+    block_lines = block.rstrip("\n").split("\n")
+    if crlf and family != PWSH:
+        block_lines = [
+            line + " #" if line.strip() and not line.lstrip().startswith("#") else line
+            for line in block_lines
+        ]
+    body = "".join(line + "\n" for line in block_lines).encode("utf-8")
     body = body.replace(b"\n", eol)
     if not existing:
         return body
@@ -150,10 +156,12 @@ def edit_block(existing: bytes | None, block: str, family: str = POSIX) -> bytes
             cursor = last + 1
         out += lines[cursor:]
         return b"".join(out)
-    file_eol = b"\r\n" if b"\r\n" in existing else b"\n"
+    file_eol = eol
     separator = b"" if existing.endswith((b"\n", b"\r")) else file_eol
     last_line = lines[-1] if lines else b""
     blank = b"" if not last_line.strip() and separator == b"" else file_eol
+    if crlf and family != PWSH:
+        blank = b""  # a blank CRLF line is a lone CR, which bash runs as a command
     return existing + separator + blank + body
 
 
@@ -940,18 +948,27 @@ class Proposal:
         return out
 
 
-def _writable(path: Path, snippet: str) -> fsops.WriteRefused | None:
-    """Why `path` (a file, possibly in folders still to create) must not be written, or None."""
+def _writable(
+    ctx: SystemContext, path: Path, snippet: str, *, confined: bool
+) -> fsops.WriteRefused | None:
+    """Why `path` (a file, possibly in folders still to create) must not be written, or None.
+
+    `confined` (the env file, which may hold the key): a link on the way must also stay inside
+    home and project; shell files only need to be the user's (see `fsops.PathPolicy`).
+    """
+    policy = fsops.policy_for(ctx)
+    if not confined:
+        policy = policy.owned_only()
     cursor = path.parent
     missing: Path | None = None
     while not os.path.lexists(cursor) and cursor.parent != cursor:
         missing = cursor
         cursor = cursor.parent
     if missing is None:
-        return fsops.refusal(path, snippet=snippet)
+        return fsops.refusal(path, snippet=snippet, policy=policy)
     if not os.path.isdir(cursor):
-        return fsops.refusal(cursor, want_dir=True, snippet=snippet)
-    return fsops.refusal(missing, want_dir=True, snippet=snippet)
+        return fsops.refusal(cursor, want_dir=True, snippet=snippet, policy=policy)
+    return fsops.refusal(missing, want_dir=True, snippet=snippet, policy=policy)
 
 
 def propose(
@@ -1202,7 +1219,7 @@ def _edit_changes(
                 )
             )
             continue
-        refused = _writable(edit.path, "")
+        refused = _writable(ctx, edit.path, "", confined=False)
         if refused is not None:
             refusals.append(Refusal(refused.for_display(ctx.tilde), ()))
             continue
@@ -1335,11 +1352,12 @@ def _env_change(
         return None
     shown_new = render_env_file(target.family, values, mask=True).encode("utf-8")
     snippet = render_env_file(target.family, values, mask=KEY in values)
-    refused = _writable(target.path, snippet)
+    refused = _writable(ctx, target.path, snippet, confined=True)
     if refused is not None:
         return Refusal(
             refused.for_display(ctx.tilde),
             tuple(snippet.rstrip("\n").split("\n")) if KEY not in values else (),
+            code=refused.code,
         )
     label = ctx.tilde(target.path)
     diff = unified_diff(label, _mask_env_bytes(target.family, old), shown_new)
@@ -1399,10 +1417,12 @@ def _startup_change(
             "you add these lines to it:",
             tuple(block.split("\n")),
         )
-    refused = _writable(target.path, block)
+    refused = _writable(ctx, target.path, block, confined=False)
     if refused is not None:
         return Refusal(
-            refused.for_display(ctx.tilde) + " The lines to add:", tuple(block.split("\n"))
+            refused.for_display(ctx.tilde) + " The lines to add:",
+            tuple(block.split("\n")),
+            code=refused.code,
         )
     data = _change_common(ctx, target, old, new, expect)
     data["content"] = new
@@ -1447,9 +1467,13 @@ def _desktop_change(
     if old == new:
         return None
     label = ctx.tilde(path)
-    refused = _writable(path, new.decode())
+    refused = _writable(ctx, path, new.decode(), confined=False)
     if refused is not None:
-        return Refusal(refused.for_display(ctx.tilde), tuple(new.decode().rstrip("\n").split("\n")))
+        return Refusal(
+            refused.for_display(ctx.tilde),
+            tuple(new.decode().rstrip("\n").split("\n")),
+            code=refused.code,
+        )
     target = Target(path, DESKTOP_ROLE, DESKTOP, (DESKTOP,), "apps started from the desktop")
     data = _change_common(ctx, target, old, new, expect)
     data["content"] = new
@@ -1721,8 +1745,13 @@ def _apply_change(ctx: SystemContext, change: Change, run: journal.Run) -> None:
     if not isinstance(content, bytes):
         raise ValueError("the file's content is missing from the plan")
     # An existing file keeps its mode; a new startup file gets the usual 0644 (it holds no secret).
+    # A shell file may be a link into the user's dotfiles anywhere: only ownership is required.
     run.write_file(
-        path, content, mode=None if current is not None else 0o644, summary=change.summary
+        path,
+        content,
+        mode=None if current is not None else 0o644,
+        summary=change.summary,
+        confined=False,
     )
 
 
@@ -1735,7 +1764,10 @@ def apply(
     cancel: threading.Event | None = None,
 ) -> StepResult:
     """Write the planned files through the journal run, then verify in the real shells."""
-    result, _rows = apply_and_verify(ctx, plan, run, progress=progress, cancel=cancel)
+    result, rows = apply_and_verify(ctx, plan, run, progress=progress, cancel=cancel)
+    result.unverified += [
+        row.start for row in rows if not row.ok and row.verdict != "not installed"
+    ]
     return result
 
 
@@ -1762,6 +1794,8 @@ def apply_and_verify(
         except StaleChange as exc:
             result.failed.append((change, str(exc)))
             continue
+        except fsops.StopRun:
+            raise  # no room even for the journal: the run stops, the CLI says how to undo
         except OSError as exc:
             where = ctx.tilde(str(exc.filename or change.path))
             result.failed.append((change, f"{exc.strerror or exc} ({where})"))
@@ -1798,13 +1832,15 @@ class MatrixRow:
     value: str | None  # IVY_ROOT as seen (None: unset)
     key_verdict: str | None  # for IVY_KEY when one is persisted
     detail: str
+    errors: str = ""  # what its startup files wrote to stderr: a failure, shown
 
     @property
     def ok(self) -> bool:
-        """True when this start gets every value persisted."""
-        return self.verdict in (shellprobe.OK, NOT_CHECKED) and self.key_verdict in (
-            None,
-            shellprobe.OK,
+        """True when this start gets every value persisted, and no startup file printed errors."""
+        return (
+            self.verdict in (shellprobe.OK, NOT_CHECKED)
+            and self.key_verdict in (None, shellprobe.OK)
+            and not self.errors
         )
 
 
@@ -1859,6 +1895,9 @@ def verify_shells(
             detail = _VERDICT_WORDS[key_verdict or ""].format(name=KEY)
         else:
             detail = "gets the values"
+        if outcome.errors:
+            shown = outcome.errors.replace("\n", " | ")
+            detail += f"; but its startup files print errors: {shown}"
         rows.append(
             MatrixRow(
                 outcome.spec.shell,
@@ -1867,6 +1906,7 @@ def verify_shells(
                 var.value if var is not None else None,
                 key_verdict,
                 detail,
+                outcome.errors,
             )
         )
     return rows

@@ -972,9 +972,7 @@ def plan_from(
     if not os.path.isdir(folder):
         problem = _folder_refusal(ctx, folder)
         if problem is not None:
-            refusals.append(
-                Refusal(problem.for_display(ctx.tilde), _manual_commands(ctx, options, target))
-            )
+            refusals.append(_refusal_of(ctx, problem, _manual_commands(ctx, options, target)))
             return StepPlan(Step.KEY, refusals=tuple(refusals), notes=tuple(notes + chain_notes))
         changes.append(
             Change(
@@ -987,11 +985,9 @@ def plan_from(
             )
         )
     else:
-        problem = fsops.refusal(target)
+        problem = fsops.refusal(target, policy=fsops.policy_for(ctx))
         if problem is not None:
-            refusals.append(
-                Refusal(problem.for_display(ctx.tilde), _manual_commands(ctx, options, target))
-            )
+            refusals.append(_refusal_of(ctx, problem, _manual_commands(ctx, options, target)))
             return StepPlan(Step.KEY, refusals=tuple(refusals), notes=tuple(notes + chain_notes))
 
     existing = info.existing
@@ -1056,8 +1052,20 @@ def plan_from(
     )
 
 
+def _refusal_of(
+    ctx: SystemContext, problem: fsops.WriteRefused, manual: tuple[str, ...]
+) -> Refusal:
+    """A plan refusal from a path refusal; an unsafe link gets no commands that write through it."""
+    if problem.code in fsops.POLICY_CODES:
+        manual = ()
+    return Refusal(problem.for_display(ctx.tilde), manual, code=problem.code)
+
+
 def _folder_refusal(ctx: SystemContext, folder: Path) -> fsops.WriteRefused | None:
     """Why the missing folder `folder` (and missing parents) cannot be created, or None."""
+    unsafe = fsops.link_refusal(folder, fsops.policy_for(ctx))
+    if unsafe is not None:
+        return unsafe
     if os.path.lexists(folder):
         problem = fsops.refusal(folder, want_dir=True)
         if problem is None:  # a symlink to a folder that does not exist
@@ -1142,6 +1150,8 @@ def apply(
         except _Drifted as exc:
             result.failed.append((change, str(exc)))
             blocked = True
+        except fsops.StopRun:
+            raise  # no room even for the journal: the run stops, the CLI says how to undo
         except OSError as exc:
             result.failed.append(
                 (change, f"{exc.strerror or type(exc).__name__} ({ctx.tilde(change.path or '')})")

@@ -44,6 +44,7 @@ MANUAL = "manual"  # ivy-setup will not change it (home, parents, project, read-
 MODELESS = "modeless"  # its filesystem ignores modes: no chmod can work
 SUDO = "sudo"  # ivy-setup runs as root for the user: it changes nothing in their home
 SKIPPED = "skipped"  # native Windows: no Unix modes to check
+UNSAFE = "unsafe_link"  # a symlink the path policy forbids following (fsops.PathPolicy)
 
 # What a path is to ivy (PathRow.role).
 KEY_FILE = "key file"
@@ -172,6 +173,12 @@ def _mode_row(
     shown = ctx.tilde(path)
     real = Path(os.path.realpath(path))
     target = str(real) if str(real) != os.path.abspath(path) else None
+    unsafe = fsops.link_refusal(path, fsops.policy_for(ctx)) if target is not None else None
+    if unsafe is not None:
+        # Nothing to suggest on the far side of the link: no chmod, chown or chattr there.
+        return PathRow(
+            str(path), role, None, None, None, UNSAFE, unsafe.for_display(ctx.tilde), target
+        )
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -575,6 +582,8 @@ def plan_from_rows(ctx: SystemContext, rows: Sequence[PathRow]) -> StepPlan:
             refusals.append(
                 Refusal(f"{ctx.tilde(row.path)} ({row.role}): {row.reason}.", row.commands)
             )
+        elif row.action == UNSAFE:
+            refusals.append(Refusal(row.reason, (), code=UNSAFE))
     for row in rows:
         if row.target is not None and row.action in (CHMOD, OK):
             notes.append(
@@ -686,6 +695,8 @@ def _apply_chmod(ctx: SystemContext, run: Run, change: Change) -> tuple[str | No
         )
     except fsops.WriteRefused as exc:
         return exc.for_display(ctx.tilde), ""
+    except fsops.StopRun:
+        raise  # no room even for the journal: the run stops, the CLI says how to undo
     except OSError as exc:
         return f"chmod {wanted:04o} {shown} failed: {exc.strerror}", ""
     if actual != wanted:

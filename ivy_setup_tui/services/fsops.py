@@ -18,6 +18,10 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.services.context import SystemContext
 
 NIX_STORE = "/nix/store/"
 
@@ -41,13 +45,38 @@ class WriteRefused(Exception):
         # Stable machine-readable cause: read_only, nix_store, home_manager, is_directory,
         # not_a_directory, missing_dir, foreign_owner, owner, unreadable, symlink_loop.
         self.code = code
+        # Other paths the reason names (e.g. the link a refusal is about), shown through `tilde`.
+        self.mentions: tuple[str, ...] = ()
 
     def for_display(self, tilde: Callable[[Path | str], str]) -> str:
         """The reason with every mention of the path shown through `tilde` (e.g. `ctx.tilde`)."""
         text = self.reason
-        for shown in {str(self.path), os.path.realpath(self.path)}:
+        shown_paths = {str(self.path), os.path.realpath(self.path), *self.mentions}
+        # Longest first, so a path is never rewritten inside a longer one already shown.
+        for shown in sorted(shown_paths, key=len, reverse=True):
             text = text.replace(shown, tilde(shown))
         return text
+
+
+class StopRun(OSError):
+    """The run cannot go on: no room on the disk, or ivy-setup's own journal cannot be written.
+
+    Steps let it through (every change must be journaled before it is made), and the CLI turns
+    it into one sentence naming the run to undo, and exit 2.
+    """
+
+
+class NoSpace(StopRun):
+    """The disk (or the user's quota) filled up during a write; nothing was half-written."""
+
+
+_NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+
+
+def _no_space(exc: OSError, target: Path) -> NoSpace | None:
+    if exc.errno not in _NO_SPACE_ERRNOS:
+        return None
+    return NoSpace(exc.errno, exc.strerror or os.strerror(exc.errno or 0), str(target))
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,149 @@ class WriteResult:
     changed: bool = True  # False when the file already held exactly this (nothing was written)
 
 
+# Refusal codes of the path policy below: `fix` turns them into exit 2 (bad input refused).
+POLICY_CODES = frozenset({"unsafe_link"})
+_MAX_LINK_HOPS = 40
+
+
+@dataclass(frozen=True)
+class PathPolicy:
+    """Where ivy-setup may write, create or chmod through a symbolic link, and whose files.
+
+    A path with a symlink anywhere on it is followed only when every link on the way is the
+    user's (or root's), and the file or folder it leads to belongs to the user (as root: to root)
+    and, unless `roots` is empty, lies inside one of `roots` (the real home and project folders).
+    Shell files use the ownership rule alone (dotfiles kept elsewhere are normal); key files,
+    `.ivy` folders and ivy-setup's files use both. `uid` None (Windows) applies no rule.
+    """
+
+    uid: int | None
+    roots: tuple[Path, ...] = ()
+
+    @classmethod
+    def confined(cls, home: Path | str, project: Path | str, uid: int | None) -> PathPolicy:
+        """The policy for key files and folders: inside `home` or `project`, owned by `uid`."""
+        roots = tuple(dict.fromkeys(Path(os.path.realpath(p)) for p in (home, project)))
+        return cls(uid=uid, roots=roots)
+
+    def owned_only(self) -> PathPolicy:
+        """The same user, anywhere (shell files, which users often keep in a dotfiles folder)."""
+        return PathPolicy(uid=self.uid)
+
+
+def policy_for(ctx: SystemContext) -> PathPolicy:
+    """The path policy for changes made for `ctx`: links only inside home and project, ours."""
+    return PathPolicy.confined(ctx.home, ctx.project, None if ctx.is_windows else ctx.euid)
+
+
+def default_policy() -> PathPolicy:
+    """The policy when a caller names none: links and targets must be the running user's."""
+    return PathPolicy(uid=_euid())
+
+
+def symlinks_on(path: Path | str) -> list[tuple[str, os.stat_result]]:
+    """Every symbolic link met while resolving `path` (as the kernel would), with its lstat."""
+    found: list[tuple[str, os.stat_result]] = []
+    parts = list(Path(os.path.abspath(path)).parts)
+    current = parts.pop(0)
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part in ("", "."):
+            continue
+        if part == "..":
+            current = os.path.dirname(current)
+            continue
+        candidate = os.path.join(current, part)
+        try:
+            info = os.lstat(candidate)
+        except OSError:
+            current = candidate
+            continue
+        if not stat.S_ISLNK(info.st_mode):
+            current = candidate
+            continue
+        hops += 1
+        if hops > _MAX_LINK_HOPS:
+            break
+        found.append((candidate, info))
+        text = os.readlink(candidate)
+        pieces = list(Path(text).parts)
+        if os.path.isabs(text):
+            current = pieces.pop(0)
+        parts = pieces + parts
+    return found
+
+
+def _within(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _nearest_owner(real: Path) -> int | None:
+    """The owner of `real`, or of its nearest existing folder when it does not exist yet."""
+    cursor = real
+    while True:
+        try:
+            return os.stat(cursor).st_uid
+        except OSError:
+            if cursor.parent == cursor:
+                return None
+            cursor = cursor.parent
+
+
+def link_refusal(
+    path: Path | str, policy: PathPolicy | None = None, *, snippet: str | None = None
+) -> WriteRefused | None:
+    """Why the path policy forbids writing, creating in or chmod-ing `path`, or None.
+
+    Only paths with a symlink on them are judged: a plain path is the caller's own business.
+    """
+    policy = policy or default_policy()
+    if policy.uid is None or os.name == "nt":
+        return None
+    links = symlinks_on(path)
+    if not links:
+        return None
+    way_out = (
+        " If the key (or file) should live here, replace the link with a real file or folder: "
+        "remove the link (`rm {link}`) and run ivy-setup again"
+        + (", or make the change yourself with the text below." if snippet else ".")
+    )
+
+    def refuse(link: str, why: str) -> WriteRefused:
+        target = os.path.realpath(link)
+        quoted = shlex.quote(link)
+        refused = WriteRefused(
+            f"{link} is a symbolic link to {target}, {why}; ivy-setup never writes, creates "
+            "files in, or changes the mode of anything through such a link (it could be "
+            f"someone else's file).{way_out.format(link=quoted)}",
+            path,
+            snippet,
+            code="unsafe_link",
+        )
+        refused.mentions = (link, target)
+        return refused
+
+    for link, info in links:
+        if info.st_uid not in (policy.uid, 0):
+            return refuse(link, f"and the link belongs to another user (uid {info.st_uid})")
+    real = Path(os.path.realpath(path))
+    if policy.roots and not any(_within(real, root) for root in policy.roots):
+        outside = next(
+            (
+                link
+                for link, _ in links
+                if not any(_within(Path(os.path.realpath(link)), r) for r in policy.roots)
+            ),
+            links[-1][0],
+        )
+        return refuse(outside, "which lies outside your home folder and the project folder")
+    owner = _nearest_owner(real)
+    if owner is not None and owner != policy.uid:
+        return refuse(links[-1][0], f"which belongs to another user (uid {owner})")
+    return None
+
+
 def format_mode(mode: int | None) -> str | None:
     """A permission mode as a four-digit octal string (`0640`), or None."""
     return None if mode is None else f"{stat.S_IMODE(mode):04o}"
@@ -75,11 +247,33 @@ def parse_mode(text: str | None) -> int | None:
     return None if text is None else int(text, 8)
 
 
+def open_regular(path: Path | str) -> int:
+    """A read-only descriptor on the regular file at `path` (following links), never blocking.
+
+    A FIFO, socket or device in a file's place raises OSError(EINVAL) instead of hanging the run
+    (a FIFO without a writer would block a plain open forever).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def sha256_file(path: Path | str) -> str | None:
     """The sha256 hex digest of a regular file's bytes (following symlinks); None when absent."""
     digest = hashlib.sha256()
     try:
-        with open(path, "rb") as handle:
+        with open(open_regular(path), "rb") as handle:
             for block in iter(lambda: handle.read(1 << 16), b""):
                 digest.update(block)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
@@ -107,12 +301,17 @@ def is_nix_store(path: Path | str) -> bool:
 
 
 def refusal(
-    path: Path | str, *, want_dir: bool = False, snippet: str | None = None
+    path: Path | str,
+    *,
+    want_dir: bool = False,
+    snippet: str | None = None,
+    policy: PathPolicy | None = None,
 ) -> WriteRefused | None:
     """Why ivy-setup must not write `path` (a file, or a folder with `want_dir`), or None if it may.
 
     Planning code calls this to show the refusal before anything is attempted; the writers below
-    call it again, so a refusal can never be skipped.
+    call it again, so a refusal can never be skipped. `policy` decides which symlinks may be
+    followed (`link_refusal`); the default allows only the running user's.
     """
     path = Path(path)
     shown = str(path)
@@ -152,6 +351,9 @@ def refusal(
             snippet,
             code="nix_store",
         )
+    unsafe = link_refusal(path, policy, snippet=snippet)
+    if unsafe is not None:
+        return unsafe
 
     real_quoted = shlex.quote(str(real))
     if os.path.lexists(real):
@@ -163,6 +365,15 @@ def refusal(
                 path,
                 snippet,
                 code="is_directory",
+            )
+        if not want_dir and not os.path.isfile(real):
+            return WriteRefused(
+                f"{shown} is not a regular file (a pipe, socket or device), so ivy-setup will "
+                f"not replace it. Move it away (`mv {quoted} {shlex.quote(shown + '.bak')}`) and "
+                "run ivy-setup again.",
+                path,
+                snippet,
+                code="not_a_file",
             )
         if want_dir and not os.path.isdir(real):
             return WriteRefused(
@@ -224,7 +435,7 @@ def _read_only(path: Path, quoted: str, snippet: str | None, *, what: str) -> Wr
 
 def _says_home_manager(path: Path) -> bool:
     try:
-        with open(path, "rb") as handle:
+        with open(open_regular(path), "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
     except OSError:
         return False
@@ -267,16 +478,19 @@ def atomic_write(
     secret: bool = False,
     owner: tuple[int, int] | None = None,
     snippet: str | None = None,
+    policy: PathPolicy | None = None,
 ) -> WriteResult:
     """Replace the file at `path` (its final target, through symlinks) with `data`, atomically.
 
     The temp file is created in the same folder with its final mode and owner before the first byte,
     fsynced, renamed over the target, and the folder fsynced. `owner` forces (uid, gid), else an
     existing file's owner is kept. Raises `WriteRefused` (nothing changed) when the path must not or
-    cannot be written; `snippet` is what the user could paste instead.
+    cannot be written (`policy`: see `PathPolicy`); `snippet` is what the user could paste instead.
+    The folder is opened with O_NOFOLLOW and the temp file created and renamed relative to it, so
+    a folder swapped for a symlink after the checks is caught, not followed.
     """
     path = Path(path)
-    problem = refusal(path, snippet=snippet)
+    problem = refusal(path, snippet=snippet, policy=policy)
     if problem is not None:
         raise problem
     link_text = os.readlink(path) if path.is_symlink() else None
@@ -293,40 +507,54 @@ def atomic_write(
     if want_owner is not None:
         _check_owner_possible(target, want_owner, snippet)
 
-    temp = target.parent / f".{target.name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+    temp_name = temp_name_for(target.name)
     flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
     flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
     # The umask can only narrow this; fchmod below then sets the exact mode before any byte lands.
     create_mode = 0o666 if wanted is None else wanted & 0o777
-    try:
-        fd = os.open(temp, flags, create_mode)
-    except OSError as exc:
-        refused = _refused_by_os(exc, target, snippet)
-        if refused is not None:
-            raise refused from exc
-        raise
+    dir_fd = _open_dir_nofollow(target.parent, path, snippet)
+    # Relative to the opened folder; full paths where folders cannot be opened.
+    temp = temp_name if dir_fd is not None else str(target.parent / temp_name)
+    final = target.name if dir_fd is not None else str(target)
     try:
         try:
-            if want_owner is not None:
-                _apply_owner(fd, want_owner, target, snippet)
-            # After fchown, which clears set-id bits, and before writing anything.
-            if wanted is not None and hasattr(os, "fchmod"):
-                os.fchmod(fd, wanted)
-            _write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, target)
-    except BaseException as exc:
-        with suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
+            fd = os.open(temp, flags, create_mode, dir_fd=dir_fd)
+        except OSError as exc:
             refused = _refused_by_os(exc, target, snippet)
             if refused is not None:
                 raise refused from exc
-        raise
-    _fsync_dir(target.parent)
-    after = os.stat(target)
+            full = _no_space(exc, target)
+            if full is not None:
+                raise full from exc
+            raise
+        try:
+            try:
+                if want_owner is not None:
+                    _apply_owner(fd, want_owner, target, snippet)
+                # After fchown, which clears set-id bits, and before writing anything.
+                if wanted is not None and hasattr(os, "fchmod"):
+                    os.fchmod(fd, wanted)
+                _write_all(fd, data)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(temp, final, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException as exc:
+            with suppress(OSError):
+                os.unlink(temp, dir_fd=dir_fd)
+            if isinstance(exc, OSError) and not isinstance(exc, NoSpace):
+                refused = _refused_by_os(exc, target, snippet)
+                if refused is not None:
+                    raise refused from exc
+                full = _no_space(exc, target)
+                if full is not None:
+                    raise full from exc
+            raise
+        _fsync_dir(target.parent)
+        after = os.stat(final, dir_fd=dir_fd, follow_symlinks=False)
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
     return WriteResult(
         path=path,
         target=target,
@@ -339,9 +567,42 @@ def atomic_write(
     )
 
 
-def create_secret(path: Path | str, data: bytes) -> WriteResult:
+def create_secret(
+    path: Path | str, data: bytes, *, policy: PathPolicy | None = None
+) -> WriteResult:
     """Write a secret (a key file): mode 0600 from the moment the file exists."""
-    return atomic_write(path, data, secret=True)
+    return atomic_write(path, data, secret=True, policy=policy)
+
+
+def temp_name_for(name: str) -> str:
+    """The one name pattern of ivy-setup's temp files: `.<name>.<8 hex>.ivy-setup-tmp`."""
+    return f".{name}.{secrets.token_hex(4)}{_TEMP_SUFFIX}"
+
+
+TEMP_PATTERN = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{8}" + re.escape(_TEMP_SUFFIX) + "$")
+
+
+def _open_dir_nofollow(folder: Path, path: Path, snippet: str | None) -> int | None:
+    """The folder `folder` opened without following a symlink in its place (None where the
+    platform cannot open folders, e.g. Windows: paths are used there)."""
+    if os.name == "nt" or not hasattr(os, "O_DIRECTORY"):
+        return None
+    flags = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
+    try:
+        return os.open(folder, flags)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise WriteRefused(
+                f"{folder} was replaced by a symbolic link while ivy-setup was about to write "
+                f"{path}; nothing was written. Check who changed it, then run ivy-setup again.",
+                path,
+                snippet,
+                code="unsafe_link",
+            ) from exc
+        refused = _refused_by_os(exc, folder, snippet)
+        if refused is not None:
+            raise refused from exc
+        raise
 
 
 def _euid() -> int | None:
@@ -406,7 +667,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(dir_fd)
 
 
-def ensure_dir(path: Path | str, mode: int = 0o700, *, parents: bool = True) -> bool:
+def ensure_dir(
+    path: Path | str, mode: int = 0o700, *, parents: bool = True, policy: PathPolicy | None = None
+) -> bool:
     """Create the folder `path` with exactly `mode` (and missing parents, also `mode`).
 
     Returns True when it was created, False when a folder was already there (its mode is left
@@ -415,9 +678,12 @@ def ensure_dir(path: Path | str, mode: int = 0o700, *, parents: bool = True) -> 
     """
     path = Path(path)
     if os.path.isdir(path):
+        unsafe = link_refusal(path, policy)
+        if unsafe is not None:
+            raise unsafe
         return False
     if os.path.lexists(path):
-        problem = refusal(path, want_dir=True)
+        problem = refusal(path, want_dir=True, policy=policy)
         raise problem or WriteRefused(
             f"{path} exists but is not a folder; move it away and run ivy-setup again.",
             path,
@@ -425,28 +691,56 @@ def ensure_dir(path: Path | str, mode: int = 0o700, *, parents: bool = True) -> 
         )
     parent = path.parent
     if parents and parent != path and not os.path.isdir(parent):
-        ensure_dir(parent, mode, parents=True)
-    problem = refusal(path, want_dir=True)
+        ensure_dir(parent, mode, parents=True, policy=policy)
+    problem = refusal(path, want_dir=True, policy=policy)
     if problem is not None:
         raise problem
+    real = Path(os.path.realpath(path))
+    dir_fd = _open_dir_nofollow(real.parent, path, None)
+    name = real.name if dir_fd is not None else str(real)
     try:
-        os.mkdir(path, mode)
+        os.mkdir(name, mode, dir_fd=dir_fd)
         # mkdir's mode went through the umask; the folder is still empty, so setting it exactly is
-        # safe.
-        os.chmod(path, mode)
+        # safe (a folder swapped in for a link is not followed).
+        _chmod_nofollow(name, mode, dir_fd)
     except OSError as exc:
         refused = _refused_by_os(exc, path, None)
         if refused is not None:
             raise refused from exc
+        full = _no_space(exc, path)
+        if full is not None:
+            raise full from exc
         raise
+    finally:
+        if dir_fd is not None:
+            os.close(dir_fd)
     return True
 
 
-def chmod(path: Path | str, mode: int) -> int:
-    """Set `mode` on `path` (following symlinks) and return the mode really in force afterwards.
+def _chmod_nofollow(name: str | Path, mode: int, dir_fd: int | None = None) -> None:
+    """chmod `name` itself, never a symlink's target (ELOOP when a link was swapped in)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(name, flags, dir_fd=dir_fd)
+    except PermissionError:
+        # Unreadable for us (e.g. mode 0200): make sure it is no link, then chmod by name.
+        if stat.S_ISLNK(os.lstat(name, dir_fd=dir_fd).st_mode):
+            raise OSError(errno.ELOOP, "is a symbolic link", str(name)) from None
+        os.chmod(name, mode, dir_fd=dir_fd)
+        return
+    try:
+        os.fchmod(fd, mode)
+    finally:
+        os.close(fd)
+
+
+def chmod(path: Path | str, mode: int, *, policy: PathPolicy | None = None) -> int:
+    """Set `mode` on `path` (following symlinks the policy allows) and return the mode in force.
 
     File systems that ignore modes (drvfs, FAT, CIFS) report what they keep, so callers can tell the
-    truth instead of assuming the change took.
+    truth instead of assuming the change took. The real file is opened with O_NOFOLLOW, so a link
+    swapped in after the check is refused, not followed.
     """
     path = Path(path)
     real = Path(os.path.realpath(path))
@@ -455,9 +749,22 @@ def chmod(path: Path | str, mode: int) -> int:
         problem = refusal(path, want_dir=os.path.isdir(real))
         if problem is not None:
             raise problem
+    unsafe = link_refusal(path, policy)
+    if unsafe is not None:
+        raise unsafe
     try:
-        os.chmod(real, mode)
+        if os.name == "nt" or not hasattr(os, "fchmod"):
+            os.chmod(real, mode)
+        else:
+            _chmod_nofollow(real, mode)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise WriteRefused(
+                f"{real} was replaced by a symbolic link while ivy-setup was about to change its "
+                "mode; nothing was changed. Check who changed it, then run ivy-setup again.",
+                path,
+                code="unsafe_link",
+            ) from exc
         refused = _refused_by_os(exc, real, None)
         if refused is not None:
             raise refused from exc

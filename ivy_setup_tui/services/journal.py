@@ -8,14 +8,15 @@ backups.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
 import secrets
 import stat
 import threading
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -59,6 +60,9 @@ CREATE_SYMLINK = "create_symlink"
 FILE_KINDS = frozenset({WRITE_FILE, CREATE_DIR, CHMOD, REMOVE_FILE, REMOVE_DIR, CREATE_SYMLINK})
 
 UNDO_COMMAND = "undo"
+# A temp file a crashed run left behind, removed (and journaled) by the next run. Not put back
+# by undo: it was never a file anyone wanted.
+REMOVED_TEMP = "removed_temp"
 
 # Refusals that stop an undo before it starts (not a missing parent folder: undo re-creates it).
 _BLOCKING_REFUSALS = frozenset({"read_only", "nix_store", "home_manager", "foreign_owner", "owner"})
@@ -353,6 +357,29 @@ class UndoResult:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ForgetResult:
+    """What `Journal.forget` removed from one run, and what that run can no longer undo."""
+
+    run_id: str
+    removed: int  # backup files deleted
+    lost: tuple[str, ...]  # files whose earlier content can no longer be restored
+
+    def describe(self) -> str:
+        """Plain text for the CLI."""
+        noun = "backup" if self.removed == 1 else "backups"
+        head = f"Forgot run {self.run_id}: deleted {self.removed} {noun}."
+        if not self.lost:
+            return head + " Everything it changed can still be undone."
+        return "\n".join(
+            [
+                head + " `ivy-setup undo` can no longer restore the earlier content of:",
+                *(f"  - {item}" for item in self.lost),
+                "(New files, folders and mode changes of that run can still be undone.)",
+            ]
+        )
+
+
 # --------------------------------------------------------------------------------------------------
 # Undo handlers for non-file actions
 
@@ -571,9 +598,47 @@ class Journal:
             path=run_dir / JOURNAL_NAME,
         )
         run = Run(self, lock, record)
-        run._save()
-        lock.note(run_id)
+        try:
+            run._save()
+            lock.note(run_id)
+        except BaseException:
+            # No journal, no run: never leave a folder that later reads as a damaged journal.
+            run._abandon()
+            raise
+        try:
+            run._remove_leftovers(self._leftover_folders())
+        except BaseException:
+            with suppress(OSError):
+                run.finish(PARTIAL if run.record.entries else FAILED)
+            raise
         return run
+
+    def _leftover_folders(self) -> list[Path]:
+        """Where a crashed run may have left temp files: every folder a run changed, the `.ivy`
+        folders, ivy-setup's own folders."""
+        folders: list[Path] = [
+            self.ctx.home / ".ivy",
+            self.ctx.project / ".ivy",
+            self.ctx.home,
+            self.ctx.project,
+        ]
+        try:
+            every_run = [d for d in self.runs_dir.iterdir() if _RUN_ID.match(d.name)]
+        except OSError:
+            every_run = []
+        for run_dir in every_run:
+            folders += [run_dir, run_dir / BACKUPS_NAME]
+            try:
+                raw = json.loads((run_dir / JOURNAL_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            entries = raw.get("entries") if isinstance(raw, dict) else None
+            for item in entries if isinstance(entries, list) else []:
+                where = item.get("target") or item.get("path") if isinstance(item, dict) else None
+                if isinstance(where, str):
+                    folders.append(Path(where).parent)
+        folders.append(self.state_dir)
+        return list(dict.fromkeys(folders))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -622,7 +687,11 @@ class Journal:
                     self.runs_dir / info.run_id / JOURNAL_NAME,
                 )
             if info.changes and info.status != UNDONE and info.undo_of is None:
-                return self.load(info.run_id)
+                record = self.load(info.run_id)
+                # A run that only cleared an interrupted run's temp files changed nothing of
+                # the user's: the interrupted run below it is the one to undo.
+                if any(entry.kind != REMOVED_TEMP for entry in record.entries):
+                    return record
         return None
 
     def drift(self, record: RunRecord) -> list[Drift]:
@@ -638,7 +707,13 @@ class Journal:
             children = list(self.runs_dir.iterdir())
         except FileNotFoundError:
             return []
-        return [child for child in children if _RUN_ID.match(child.name) and child.is_dir()]
+        # A run folder with nothing but temp files is a run that never started (killed or out
+        # of space before its journal was first written).
+        return [
+            child
+            for child in children
+            if _RUN_ID.match(child.name) and child.is_dir() and not _never_started(child)
+        ]
 
     def _resolve_id(self, run_id: str) -> str:
         run_id = run_id.strip()
@@ -715,6 +790,11 @@ class Journal:
         try:
             record = self.load(run_id) if run_id is not None else self.last_run()
             if record is None:
+                if any(info.changes and info.undo_of is None for info in self.list_runs()):
+                    raise NothingToUndo(
+                        "There is nothing to undo: every run that changed something has been "
+                        "undone already (`ivy-setup undo --list` shows them)."
+                    )
                 raise NothingToUndo("There is nothing to undo: no run has changed anything yet.")
             if record.status == UNDONE:
                 raise NothingToUndo(
@@ -741,6 +821,8 @@ class Journal:
                     continue
                 try:
                     outcome, message = self._revert(entry, record, run)
+                except fsops.StopRun:
+                    raise  # no room for the journal either: stop; a later undo carries on
                 except Exception as exc:  # noqa: BLE001 - report each failure, revert the rest
                     result.failed.append(f"{entry.summary}: {_error_text(exc, self.ctx)}")
                     continue
@@ -753,6 +835,61 @@ class Journal:
             if result.status == OK:
                 self._mark_undone(record, run.run_id)
         return result
+
+    def forget(
+        self, run_id: str | None = None, *, older_than_days: float | None = None
+    ) -> list[ForgetResult]:
+        """Delete the backups of run `run_id`, or of every run older than `older_than_days`.
+
+        Backups hold earlier file contents, earlier keys among them; once forgotten, undo can no
+        longer restore those contents (each result says which). Takes the run lock.
+        """
+        if run_id is None and older_than_days is None:
+            raise ValueError("name a run or an age")
+        if not self.runs_dir.is_dir():
+            if run_id is not None:
+                raise RunNotFound(
+                    f"There is no run {run_id}; `ivy-setup undo --list` shows the runs."
+                )
+            return []
+        lock = _RunLock(self.state_dir, "undo --forget", self.lock_timeout, self._clock).acquire()
+        try:
+            if run_id is not None:
+                records = [self.load(run_id)]
+            else:
+                limit = self._clock().timestamp() - float(older_than_days or 0) * 86400
+                records = []
+                for info in self.list_runs():
+                    if info.status == CORRUPT:
+                        continue
+                    when = info.finished or info.started
+                    try:
+                        moment = datetime.fromisoformat(when).timestamp()
+                    except ValueError:
+                        continue
+                    if moment < limit:
+                        records.append(self.load(info.run_id))
+            return [self._forget_one(record) for record in records]
+        finally:
+            lock.release()
+
+    def _forget_one(self, record: RunRecord) -> ForgetResult:
+        backups = record.path.parent / BACKUPS_NAME
+        try:
+            files = [entry for entry in backups.iterdir() if entry.is_file()]
+        except OSError:
+            files = []
+        present = {path.name for path in files}
+        lost = tuple(
+            self.ctx.tilde(entry.where or "")
+            for entry in record.entries
+            if entry.backup is not None and entry.backup in present
+        )
+        for path in files:
+            os.unlink(path)
+        with suppress(OSError):
+            os.rmdir(backups)
+        return ForgetResult(record.run_id, len(files), tuple(dict.fromkeys(lost)))
 
     def _mark_undone(self, record: RunRecord, undo_run_id: str) -> None:
         record.status_before_undo = record.status
@@ -784,6 +921,10 @@ class Journal:
             if entry.kind in FILE_KINDS and entry.where:
                 last_for_path[entry.where] = entry.n
         run_dir = record.path.parent
+        # An earlier undo of this run was cut short: what it reverted is simply done.
+        resumed = any(
+            info.undo_of == record.run_id and info.status != OK for info in self.list_runs()
+        )
         for entry in record.entries:
             if entry.kind not in FILE_KINDS:
                 drifts.extend(self._action_drift(entry))
@@ -811,6 +952,11 @@ class Journal:
                     continue
             elif last_for_path.get(where) == entry.n:
                 drift = _after_drift(entry, now, shown, record.run_id)
+                if drift is not None and resumed and _matches_before(entry, now):
+                    # Already as it was before the run (an undo cut short, e.g. by a full disk,
+                    # got this far): nothing to reverse here, and nothing to lose.
+                    never_happened.add(entry.n)
+                    continue
                 if drift is not None:
                     drifts.append(drift)
                     continue
@@ -854,7 +1000,9 @@ class Journal:
         if (entry.kind == WRITE_FILE and not entry.existed_before) or entry.kind == CREATE_SYMLINK:
             if not os.path.lexists(where):
                 return "skipped", f"{shown} is already gone"
-            run.remove_file(where, summary=f"Removed {shown} (created by {origin})")
+            run.remove_file(
+                where, summary=f"Removed {shown} (created by {origin})", secret=entry.secret
+            )
             return "reverted", f"removed {shown}"
         if entry.kind in (WRITE_FILE, REMOVE_FILE) and entry.link is None:
             data = _backup_bytes(entry, record.path.parent)
@@ -866,6 +1014,8 @@ class Journal:
                 secret=False,
                 owner=owner,
                 summary=f"Restored {shown} as it was before {origin}",
+                # Its backup (what the run wrote) and its content are the key when the run's were.
+                holds_secret=entry.secret,
             )
             return "reverted", f"restored {shown} ({entry.before_mode})"
         if entry.kind == REMOVE_FILE:
@@ -917,6 +1067,8 @@ class Run:
         self._record = record
         self._mutex = threading.RLock()
         self._finished = False
+        # The path policy (fsops.PathPolicy) for every change this run makes.
+        self._policy = fsops.policy_for(self._ctx)
         with _ACTIVE_LOCK:
             _ACTIVE_RUNS.add(record.run_id)
 
@@ -959,7 +1111,14 @@ class Run:
         if not self._finished:
             if exc_type is None:
                 self.finish(OK)
-            else:
+                return
+            if isinstance(exc, (OSError, fsops.WriteRefused)) and self._record.entries:
+                # The CLI names the run in its message, so the user knows what to undo.
+                with suppress(AttributeError):
+                    exc.ivy_setup_run = self.run_id  # type: ignore[union-attr]
+            # When the status cannot be saved (full disk), the journal stays `running`, which
+            # reads as interrupted, and every entry in it is accurate; keep the first error.
+            with suppress(OSError):
                 self.finish(PARTIAL if self._record.entries else FAILED)
 
     def finish(self, status: str = OK) -> None:
@@ -988,15 +1147,24 @@ class Run:
         mode: int | None = None,
         summary: str | None = None,
         snippet: str | None = None,
+        confined: bool = True,
     ) -> fsops.WriteResult:
         """Atomically write `data` to `path` (through symlinks), backing up what was there.
 
         `secret` makes the file 0600 from creation. Returns the write's result; when the file
         already holds exactly this content and mode, nothing is written or recorded (`changed` is
-        False).
+        False). `confined=False` (shell files) follows the user's own links anywhere; otherwise
+        a link must also stay inside home and project (`fsops.PathPolicy`).
         """
         return self._write(
-            Path(path), data, mode=mode, secret=secret, owner=None, summary=summary, snippet=snippet
+            Path(path),
+            data,
+            mode=mode,
+            secret=secret,
+            owner=None,
+            summary=summary,
+            snippet=snippet,
+            policy=self._policy if confined else self._policy.owned_only(),
         )
 
     def _write(
@@ -1009,10 +1177,13 @@ class Run:
         owner: tuple[int, int] | None,
         summary: str | None,
         snippet: str | None = None,
+        policy: fsops.PathPolicy | None = None,
+        holds_secret: bool = False,
     ) -> fsops.WriteResult:
+        policy = policy or self._policy
         with self._mutex:
             self._check_open()
-            problem = fsops.refusal(path, snippet=snippet)
+            problem = fsops.refusal(path, snippet=snippet, policy=policy)
             if problem is not None:
                 raise problem
             target = Path(os.path.realpath(path))
@@ -1047,7 +1218,7 @@ class Run:
                 target=str(target),
                 symlink=link_text,
                 existed_before=old is not None,
-                secret=secret,
+                secret=secret or holds_secret,
                 after_sha256=new_sha,
                 after_mode=fsops.format_mode(wanted),
             )
@@ -1060,7 +1231,13 @@ class Run:
             self._append(entry)
             try:
                 result = fsops.atomic_write(
-                    path, data, mode=mode, secret=secret, owner=owner, snippet=snippet
+                    path,
+                    data,
+                    mode=mode,
+                    secret=secret,
+                    owner=owner,
+                    snippet=snippet,
+                    policy=policy,
                 )
             except BaseException:
                 self._settle(entry)
@@ -1082,6 +1259,9 @@ class Run:
         with self._mutex:
             self._check_open()
             path = Path(path)
+            unsafe = fsops.link_refusal(path, self._policy)
+            if unsafe is not None:
+                raise unsafe
             if os.path.isdir(path):
                 return False
             missing: list[Path] = []
@@ -1109,7 +1289,7 @@ class Run:
                 )
                 self._append(entry)
                 try:
-                    fsops.ensure_dir(target, mode, parents=False)
+                    fsops.ensure_dir(target, mode, parents=False, policy=self._policy)
                 except BaseException:
                     self._settle(entry)
                     raise
@@ -1123,6 +1303,9 @@ class Run:
         """Set `mode` on `path` and return the mode really in force (which may differ: say so)."""
         with self._mutex:
             self._check_open()
+            unsafe = fsops.link_refusal(path, self._policy)
+            if unsafe is not None:
+                raise unsafe
             target = Path(os.path.realpath(path))
             info = os.stat(target)
             before = stat.S_IMODE(info.st_mode)
@@ -1145,7 +1328,7 @@ class Run:
             )
             self._append(entry)
             try:
-                actual = fsops.chmod(path, mode)
+                actual = fsops.chmod(path, mode, policy=self._policy)
             except BaseException:
                 self._settle(entry)
                 raise
@@ -1156,8 +1339,13 @@ class Run:
             self._done(entry)
             return actual
 
-    def remove_file(self, path: Path | str, *, summary: str | None = None) -> bool:
-        """Back up and remove the file (or symlink itself) at `path`; False if nothing was there."""
+    def remove_file(
+        self, path: Path | str, *, summary: str | None = None, secret: bool = False
+    ) -> bool:
+        """Back up and remove the file (or symlink itself) at `path`; False if nothing was there.
+
+        `secret`: the file holds the key, so its entry (whose backup holds it) is marked secret.
+        """
         with self._mutex:
             self._check_open()
             path = Path(path)
@@ -1172,12 +1360,13 @@ class Run:
                 state=PENDING,
                 path=str(path),
                 existed_before=True,
+                secret=secret,
             )
             if path.is_symlink():
                 entry.target = str(Path(os.path.realpath(path.parent)) / path.name)
                 entry.link = os.readlink(path)
             else:
-                problem = fsops.refusal(path)
+                problem = fsops.refusal(path, policy=self._policy)
                 if problem is not None:
                     raise problem
                 target = Path(os.path.realpath(path))
@@ -1278,6 +1467,63 @@ class Run:
 
     # -- bookkeeping -----------------------------------------------------------------------------
 
+    def _remove_leftovers(self, folders: list[Path]) -> None:
+        """Remove the temp files crashed runs left in `folders`, key-bearing ones first.
+
+        Each removal outside ivy-setup's own state folder is journaled first (as a secret when
+        the temp file may hold the key), so the run says what it cleaned up.
+        """
+        found: list[Path] = []
+        for folder in folders:
+            euid = getattr(os, "geteuid", lambda: None)()
+            try:
+                with os.scandir(folder) as entries:
+                    # Only our own temp files: never someone else's in a shared folder.
+                    names = [
+                        e.name
+                        for e in entries
+                        if e.is_file(follow_symlinks=False)
+                        and (euid is None or e.stat(follow_symlinks=False).st_uid == euid)
+                    ]
+            except OSError:
+                continue
+            found += [folder / name for name in names if fsops.TEMP_PATTERN.match(name)]
+        found = list(dict.fromkeys(found))
+        found.sort(key=lambda path: (not _may_hold_key(path), str(path)))
+        state = Path(os.path.realpath(self._journal.state_dir))
+        for path in found:
+            real = Path(os.path.realpath(path))
+            if real == state or state in real.parents:
+                with suppress(OSError):
+                    os.unlink(path)
+                    if path.parent != self.dir and _never_started(path.parent):
+                        os.rmdir(path.parent)
+                continue
+            with self._mutex:
+                entry = Entry(
+                    n=self._next_n(),
+                    kind=REMOVED_TEMP,
+                    summary=f"Removed {self._ctx.tilde(path)}, left by an interrupted run",
+                    timestamp=self._now(),
+                    state=DONE,
+                    path=str(path),
+                    secret=_may_hold_key(path),
+                    undo={"path": str(path)},
+                )
+                self._append(entry)
+            with suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def _abandon(self) -> None:
+        """Forget a run whose journal could not even be created (its folder is removed)."""
+        self._finished = True
+        with _ACTIVE_LOCK:
+            _ACTIVE_RUNS.discard(self._record.run_id)
+        with suppress(OSError):
+            os.unlink(self._record.path)
+        with suppress(OSError):
+            os.rmdir(self.dir)
+
     def _check_open(self) -> None:
         if self._finished:
             raise RunClosed(f"Run {self.run_id} has finished; start a new run to change more.")
@@ -1289,7 +1535,8 @@ class Run:
         return _stamp(self._journal._clock)
 
     def _save(self) -> None:
-        fsops.atomic_write(self._record.path, _dump(self._record.to_json()), mode=0o600)
+        with _journal_write(self._record.path):
+            fsops.atomic_write(self._record.path, _dump(self._record.to_json()), mode=0o600)
 
     def _append(self, entry: Entry) -> None:
         self._record.entries.append(entry)
@@ -1312,21 +1559,29 @@ class Run:
         self._save()
 
     def _settle(self, entry: Entry) -> None:
-        """After a failed change: forget it if nothing changed, else record what is there now."""
+        """After a failed change: forget it if nothing changed, else record what is there now.
+
+        Best effort: when even that cannot be saved (a full disk), the pending entry already on
+        disk stays, and undo tells from the file whether the change happened.
+        """
         where = entry.where
         now = _observe(where) if where else None
-        if now is None or _matches_before(entry, now):
-            self._drop(entry)
+        try:
+            if now is None or _matches_before(entry, now):
+                self._drop(entry)
+                return
+            entry.after_sha256 = now.sha256
+            entry.after_mode = fsops.format_mode(now.mode)
+            self._done(entry)
+        except OSError:
             return
-        entry.after_sha256 = now.sha256
-        entry.after_mode = fsops.format_mode(now.mode)
-        self._done(entry)
 
     def _store_backup(self, n: int, data: bytes) -> str:
         backups = self.dir / BACKUPS_NAME
-        fsops.ensure_dir(backups, 0o700)
         name = str(n)
-        fsops.create_secret(backups / name, data)
+        with _journal_write(backups / name):
+            fsops.ensure_dir(backups, 0o700)
+            fsops.create_secret(backups / name, data)
         return name
 
 
@@ -1480,9 +1735,40 @@ def _backup_bytes(entry: Entry, run_dir: Path) -> bytes:
 
 def _read_existing(target: Path) -> tuple[bytes, os.stat_result] | None:
     """The bytes and stat of the file at `target`, None when absent; refuses what cannot be read."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags |= getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with open(target, "rb") as handle:
+        # O_NOFOLLOW: `target` is already resolved, a link here was swapped in since. O_NONBLOCK:
+        # a FIFO put in the file's place must not hang the run.
+        fd = os.open(target, flags)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            if isinstance(exc, PermissionError):
+                raise fsops.WriteRefused(
+                    f"ivy-setup cannot read {target} to back it up, so it will not change it. "
+                    "Make it readable for your user and run ivy-setup again.",
+                    target,
+                    code="unreadable",
+                ) from exc
+            raise
+        raise fsops.WriteRefused(
+            f"{target} was replaced by a symbolic link while ivy-setup was working; nothing was "
+            "changed. Check who changed it, then run ivy-setup again.",
+            target,
+            code="unsafe_link",
+        ) from exc
+    try:
+        with os.fdopen(fd, "rb") as handle:
             info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise fsops.WriteRefused(
+                    f"{target} is not a regular file (a pipe, socket or device), so ivy-setup "
+                    "will not replace it. Move it away and run ivy-setup again.",
+                    target,
+                    code="not_a_file",
+                )
             data = handle.read()
     except (FileNotFoundError, NotADirectoryError):
         return None
@@ -1512,6 +1798,44 @@ def _error_text(exc: BaseException, ctx: SystemContext) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror} ({ctx.tilde(exc.filename)})" if exc.filename else exc.strerror
     return str(exc) or type(exc).__name__
+
+
+def _may_hold_key(path: Path) -> bool:
+    """True when a temp file may hold the API key (a key file's, an env file's, a backup's)."""
+    match = fsops.TEMP_PATTERN.match(path.name)
+    name = match.group("name") if match else path.name
+    return "key" in name or name.startswith("env") or path.parent.name in (".ivy", BACKUPS_NAME)
+
+
+def _undo_removed_temp(ctx: SystemContext, undo: dict[str, Any]) -> Reversal:
+    return Reversal(f"left {ctx.tilde(str(undo.get('path', '')))} removed (a temp file)", undo)
+
+
+@contextmanager
+def _journal_write(path: Path) -> Iterator[None]:
+    """Any failure to write the journal or a backup stops the run (fsops.StopRun): no change may
+    be made that is not journaled first."""
+    try:
+        yield
+    except fsops.StopRun:
+        raise
+    except fsops.WriteRefused as exc:
+        raise fsops.StopRun(
+            errno.EACCES, f"ivy-setup cannot write its journal: {exc.reason}", str(path)
+        ) from exc
+    except OSError as exc:
+        raise fsops.StopRun(
+            exc.errno or errno.EIO, exc.strerror or str(exc), str(exc.filename or path)
+        ) from exc
+
+
+def _never_started(run_dir: Path) -> bool:
+    """True for a run folder holding no journal, only temp files (or nothing)."""
+    try:
+        with os.scandir(run_dir) as entries:
+            return all(fsops.TEMP_PATTERN.match(entry.name) for entry in entries)
+    except OSError:
+        return False
 
 
 def _prepare_state_dir(state_dir: Path) -> None:
@@ -1552,3 +1876,6 @@ def _id_time(run_id: str) -> str:
     except ValueError:
         return ""
     return _iso(moment)
+
+
+register_undo_handler(REMOVED_TEMP, _undo_removed_temp)

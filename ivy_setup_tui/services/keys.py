@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ivy_setup_tui.services import facts as F
+from ivy_setup_tui.services import fsops
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.keyfile import (
     KeyAnalysis,
@@ -401,6 +402,8 @@ def _locate_key_pem(
             }[problem]
             if target is not None and problem != "key_dangling":
                 note += f" (symlink to {target})"
+                if fsops.link_refusal(expected, fsops.policy_for(ctx)) is not None:
+                    note += "; ivy-setup will not write through this link (see permissions)"
             searched.append(SearchedPath(expected, path is not None, "key.pem", note))
         else:
             searched.append(SearchedPath(expected, False, "key.pem", "no key.pem here"))
@@ -1253,6 +1256,12 @@ def _rewrite_commands(ctx: SystemContext, path: Path, problems: list[str]) -> tu
             "p.write_text(next(l.strip() for l in t.splitlines() if l.strip()))"
         )
         return (f"python3 -c '{script}' {_q(path)}",)
+    unsafe = fsops.link_refusal(path, fsops.policy_for(ctx))
+    if unsafe is not None:
+        # Never a command that writes through a link to someone else's (or a system) file.
+        links = fsops.symlinks_on(path)
+        link = links[0][0] if links else str(path)
+        return (f"rm {_q(link)}", "ivy-setup fix --only key --key-file /path/to/your-key.txt")
     pick = "grep -m1 '[^[:space:]]'" if "not_first_line" in problems else "head -n1"
     return (f"printf '%s' \"$({pick} {_q(path)} | tr -d '\\r\\n\\t ')\" > {_q(path)}",)
 

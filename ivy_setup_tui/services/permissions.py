@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.services import facts as F
+from ivy_setup_tui.services import fsops
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding, Fix, Status, plural
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
 # Bounds for scanning `.ivy` folders for foreign-owned files: caches can hold many blobs.
 SCAN_DEPTH = 2
 SCAN_LIMIT = 500
+# A `.ivy` that is a link ivy-setup must not follow (fsops.PathPolicy) is only glanced at.
+UNSAFE_SCAN_LIMIT = 20
 FOREIGN_LIMIT = 50
 
 R_OK, W_OK, X_OK = os.R_OK, os.W_OK, os.X_OK
@@ -161,6 +164,36 @@ def root_for_user(ctx: SystemContext) -> str | None:
     owner = home_owner(ctx)
     if owner is not None and owner != 0:
         return owner_name(owner)
+    return None
+
+
+def write_refusal(ctx: SystemContext, command: str) -> str | None:
+    """Why `command` (fix, undo, the wizard's Apply, report -o) must not write anything, or None.
+
+    Root through sudo, or working on a home that belongs to someone else: anything written there
+    (even ivy-setup's journal) would belong to the wrong user. Callers ask before creating
+    anything, so a refused command leaves no trace.
+    """
+    if ctx.is_windows:
+        return None
+    home = ctx.tilde(ctx.home)
+    owner = home_owner(ctx)
+    for_user = root_for_user(ctx)
+    if for_user is not None:
+        return (
+            f"`ivy-setup {command}` refuses to run as root for {for_user}: files it wrote in "
+            f"{home} (and its journal there) would belong to root, and ivy, running as "
+            f"{for_user}, could then not read or update them. Nothing was changed; "
+            f"`ivy-setup check` still works. Run `ivy-setup {command}` as {for_user}, "
+            "without sudo."
+        )
+    if owner is not None and owner != ctx.euid:
+        return (
+            f"`ivy-setup {command}` refuses to run: HOME is {ctx.home}, which belongs to "
+            f"{owner_name(owner)}, not to you ({owner_name(ctx.euid)}); what it wrote there "
+            "would belong to the wrong user. Nothing was changed. Run it with your own HOME "
+            "(or as that user)."
+        )
     return None
 
 
@@ -591,17 +624,76 @@ def _scan_foreign(root: Path, uid: int) -> tuple[list[tuple[Path, bool]], bool]:
     return foreign, truncated
 
 
+@dataclass(frozen=True)
+class UnsafeLink:
+    """A `.ivy` (or key path) that is a symlink ivy-setup must not follow: why, and how much of
+    its target was looked at (`examined`, `more` when the glance stopped at its bound)."""
+
+    path: Path
+    refusal: fsops.WriteRefused
+    examined: int
+    more: bool
+
+    def sentence(self, ctx: SystemContext) -> str:
+        """One compact sentence for a finding: the refusal and the bound of what was examined."""
+        if not os.path.isdir(self.path):
+            return self.refusal.for_display(ctx.tilde)
+        bound = (
+            f" ivy-setup examined only the first {self.examined} entries there and proposes "
+            "no change to that folder."
+            if self.more
+            else f" ivy-setup examined its {self.examined} entries and proposes no change there."
+        )
+        return self.refusal.for_display(ctx.tilde) + bound
+
+
+def unsafe_link(ctx: SystemContext, path: Path) -> UnsafeLink | None:
+    """The policy refusal for `path` (a `.ivy` or a key file), with a bounded glance, or None."""
+    if ctx.is_windows:
+        return None
+    refused = fsops.link_refusal(path, fsops.policy_for(ctx))
+    if refused is None:
+        return None
+    examined, more = 0, False
+    try:
+        with os.scandir(path) as entries:
+            for _ in entries:
+                if examined >= UNSAFE_SCAN_LIMIT:
+                    more = True
+                    break
+                examined += 1
+    except OSError:
+        pass
+    return UnsafeLink(path, refused, examined, more)
+
+
+def unsafe_ivy_roots(ctx: SystemContext, extra_roots: Sequence[Path] = ()) -> list[UnsafeLink]:
+    """`~/.ivy`, `<project>/.ivy` (and `extra_roots`) that are links ivy-setup must not follow."""
+    found: list[UnsafeLink] = []
+    for root in dict.fromkeys(
+        (ctx.home / F.IVY_DIR_NAME, ctx.project / F.IVY_DIR_NAME, *extra_roots)
+    ):
+        if os.path.islink(root):
+            item = unsafe_link(ctx, root)
+            if item is not None:
+                found.append(item)
+    return found
+
+
 def foreign_owned(
     ctx: SystemContext, extra_roots: Sequence[Path] = ()
 ) -> tuple[list[tuple[Path, bool]], bool]:
     """Paths in `~/.ivy`, `<project>/.ivy` (and `extra_roots`) not owned by the user.
 
-    Each is `(path, is_symlink)`; the bool says the scan stopped at its bound.
+    Each is `(path, is_symlink)`; the bool says the scan stopped at its bound. A `.ivy` that is a
+    link to a folder outside home and project, or someone else's, is not walked (see
+    `unsafe_ivy_roots`): nothing in it is the user's to take back.
     """
     who = principal(ctx)
+    unsafe = {item.path for item in unsafe_ivy_roots(ctx, extra_roots)}
     roots: list[Path] = []
     for root in (ctx.home / F.IVY_DIR_NAME, ctx.project / F.IVY_DIR_NAME, *extra_roots):
-        if os.path.lexists(root) and root not in roots:
+        if os.path.lexists(root) and root not in roots and root not in unsafe:
             roots.append(root)
     foreign: list[tuple[Path, bool]] = []
     truncated = False
@@ -751,6 +843,16 @@ def check_privilege(ctx: SystemContext) -> Finding:
     evidence["own_truncated"] = own_cut or len(own) > FOREIGN_LIMIT
     own_foreign = [item for item in own[:FOREIGN_LIMIT] if FOREIGN_OWNER in item.problems]
     own_open = [item for item in own[:FOREIGN_LIMIT] if item.problems == (OPEN,)]
+    unsafe = unsafe_ivy_roots(ctx)
+    evidence["unsafe_links"] = [str(item.path) for item in unsafe]
+    # Said once, in permissions.ivy_dir / key_file; here only why those were not walked.
+    not_walked = (
+        " ("
+        + ", ".join(ctx.tilde(item.path) for item in unsafe)
+        + " leads to a folder that is not yours, outside home and project: not examined here.)"
+        if unsafe
+        else ""
+    )
 
     parts: list[str] = []
     commands: list[str] = []
@@ -794,16 +896,19 @@ def check_privilege(ctx: SystemContext) -> Finding:
         )
         commands += [own_tighten_cmd(item) for item in own_open]
     if not parts:
-        where = " or ".join(ctx.tilde(root) for root in roots) or "the .ivy folders"
+        unsafe_paths = {item.path for item in unsafe}
+        where = (
+            " or ".join(ctx.tilde(root) for root in roots if root not in unsafe_paths)
+            or "the .ivy folders"
+        )
         return Finding(
             "permissions.privilege",
             Status.OK,
             "Running as the user, and the .ivy files belong to them",
             f"ivy-setup runs as {who.name} (not through sudo) and everything in {where} is "
             f"owned by {who.name}"
-            + (
-                ", as are ivy-setup's own files, which are private to them." if own_checked else "."
-            ),
+            + (", as are ivy-setup's own files, which are private to them." if own_checked else ".")
+            + not_walked,
             evidence,
         )
     if via_sudo:
@@ -828,7 +933,8 @@ def check_privilege(ctx: SystemContext) -> Finding:
         fix = Fix("Give the files back to the user", False, tuple(commands))
     else:
         fix = Fix("Restrict ivy-setup's own files to the user", True, tuple(commands))
-    return Finding("permissions.privilege", Status.WARNING, title, " ".join(parts), evidence, fix)
+    detail = " ".join(parts) + not_walked
+    return Finding("permissions.privilege", Status.WARNING, title, detail, evidence, fix)
 
 
 # --- permissions.key_file / ivy_dir / project_dir -------------------------------------------------
@@ -846,20 +952,54 @@ def check_paths(
     `mounts` replaces the machine's mount table (tests); by default /proc is read.
     """
     ivy_root = [lookup.ivy_root] if lookup.ivy_root is not None else []
+    key_path, _ = _key_file_target(facts, lookup)
+    # A link ivy-setup must not follow gets one compact finding: no walk of its target, and no
+    # chmod, chown or chattr advice for a folder outside home and project.
+    unsafe_key = unsafe_link(ctx, key_path) if key_path is not None else None
+    unsafe_dir = unsafe_link(ctx, lookup.ivy_root) if lookup.ivy_root is not None else None
     return [
+        _unsafe_finding(ctx, "permissions.key_file", unsafe_key)
+        if unsafe_key is not None
         # .ivy itself is judged by permissions.ivy_dir, so the key's walk upwards skips it.
-        _with_parent_risks(
+        else _with_parent_risks(
             ctx,
             _check_key_file(ctx, facts, lookup, mounts),
             "the key file",
             skip=ivy_root,
             mounts=mounts,
         ),
-        _with_parent_risks(
+        _unsafe_finding(ctx, "permissions.ivy_dir", unsafe_dir)
+        if unsafe_dir is not None
+        else _with_parent_risks(
             ctx, _check_ivy_dir(ctx, facts, lookup, mounts), "the .ivy folder", mounts=mounts
         ),
         _check_project_dir(ctx, facts, lookup),
     ]
+
+
+def _unsafe_finding(ctx: SystemContext, check_id: str, item: UnsafeLink) -> Finding:
+    """The one finding for a path behind a link ivy-setup must not follow."""
+    link = next((Path(link) for link, _ in fsops.symlinks_on(item.path)), item.path)
+    return Finding(
+        check_id,
+        Status.ERROR,
+        f"{ctx.tilde(link)} is a link ivy-setup will not write through",
+        item.sentence(ctx),
+        {
+            "path": str(item.path),
+            "link": str(link),
+            "target": os.path.realpath(link),
+            "mode": None,
+            "owner": None,
+            "examined": item.examined,
+            "examined_all": not item.more,
+        },
+        Fix(
+            "Replace the link with a real file or folder of your own",
+            False,
+            (f"rm {_q(link)}",),
+        ),
+    )
 
 
 def _key_file_target(facts: F.VersionFacts, lookup: KeyLookup) -> tuple[Path | None, str]:

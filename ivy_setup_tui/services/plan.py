@@ -69,6 +69,8 @@ class Refusal:
 
     reason: str
     manual: tuple[str, ...] = ()  # exact commands or a snippet to paste
+    # fsops.WriteRefused.code when a path refusal caused it; `fix` exits 2 on fsops.POLICY_CODES.
+    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ class StepResult:
     messages: list[str] = field(default_factory=list)
     # The interpreter to diagnose from now on, when the step moved ivy elsewhere (a new venv).
     new_python: str | None = None
+    # Checks after applying that failed (e.g. a shell start marked ✗ in the verification).
+    unverified: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -77,6 +77,9 @@ class ProbeOutcome:
     exit_code: int | None
     seconds: float
     tail: str = ""  # last lines of its output (secrets masked), shown when something went wrong
+    # What the startup files wrote to stderr (secrets masked, job-control noise dropped): any of
+    # it means a new terminal shows the user an error, so verification fails and shows it.
+    errors: str = ""
 
     def reading(self, name: str) -> VarReading | None:
         """The reading for `name` (None when the shell gave no answer)."""
@@ -158,9 +161,10 @@ def _script(shell: str, marker: str, names: Sequence[str]) -> str:
     child_cmd = f"command printf %s {child}"
     if shell == "fish":
         listed = " ".join(names)
+        # fish's own printf (`builtin`): `command printf` needs one on PATH, which may lack it.
         return (
-            f"command printf '%s' '{marker}s'; for n in {listed}; if set -q $n; "
-            f"command printf '%s' $n,; end; end; command printf '%s' '{marker}t'; "
+            f"builtin printf '%s' '{marker}s'; for n in {listed}; if set -q $n; "
+            f"builtin printf '%s' $n,; end; end; builtin printf '%s' '{marker}t'; "
             f"command {CHILD_SHELL} -c '{child_cmd}'"
         )
     if shell == "pwsh":
@@ -266,7 +270,7 @@ class _Run:
                 _argv(self.spec, _script(self.spec.shell, self.marker, self.names)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
+                stderr=subprocess.PIPE,
                 env=self.env,
                 cwd=self.env["HOME"] if os.path.isdir(self.env["HOME"]) else None,
                 start_new_session=True,  # no controlling terminal: `-i` cannot stop us
@@ -289,9 +293,13 @@ class _Run:
         proc = self._proc
         assert proc is not None
         assert proc.stdout is not None
+        assert proc.stderr is not None
         chunks = bytearray()
+        errs = bytearray()
         reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
+        err_reader = threading.Thread(target=_drain, args=(proc.stderr, errs), daemon=True)
         reader.start()
+        err_reader.start()
         # `proc.wait(timeout=...)` polls with sleeps growing to 50 ms, so it notices a shell's
         # exit up to tens of milliseconds late, on every check. A blocking wait in a thread, joined
         # with the timeout, notices it at once.
@@ -304,12 +312,17 @@ class _Run:
             waiter.join(2)
         # A background child may keep the pipe open after the shell exits: do not wait for it.
         reader.join(timeout=0.5 if not timed_out else 0.2)
-        if reader.is_alive():
+        err_reader.join(timeout=0.2)
+        if reader.is_alive() or err_reader.is_alive():
             _kill_group(proc)
             reader.join(timeout=0.5)
+            err_reader.join(timeout=0.5)
         seconds = time.monotonic() - self._began
         text = bytes(chunks).decode("utf-8", errors="surrogateescape")
-        self._outcome = _parse(self.spec, self.marker, self.names, text, proc, timed_out, seconds)
+        err_text = bytes(errs).decode("utf-8", errors="surrogateescape")
+        self._outcome = _parse(
+            self.spec, self.marker, self.names, text, proc, timed_out, seconds, err_text
+        )
 
 
 def _drain(stream: IO[bytes], sink: bytearray) -> None:
@@ -342,6 +355,7 @@ def _parse(
     proc: subprocess.Popen[bytes],
     timed_out: bool,
     seconds: float,
+    err_text: str = "",
 ) -> ProbeOutcome:
     set_match = re.search(re.escape(marker) + "s(.*?)" + re.escape(marker) + "t", text, re.S)
     values: dict[str, tuple[bool, str]] = {}
@@ -355,11 +369,12 @@ def _parse(
     rest = text
     if set_match is not None:
         rest = text[: set_match.start()]
-    tail = _tail(rest, secrets_seen)
+    tail = _tail(rest + "\n" + err_text, secrets_seen)
+    errors = _tail(err_text, secrets_seen)
     code = proc.returncode
     if set_match is None or len(values) < len(names):
         status = TIMEOUT if timed_out else EXITED
-        return ProbeOutcome(spec, status, {}, code, seconds, tail)
+        return ProbeOutcome(spec, status, {}, code, seconds, tail, errors)
     in_shell = {n for n in set_match.group(1).split(",") if n}
     readings = {
         name: VarReading(
@@ -370,7 +385,7 @@ def _parse(
         )
         for name in names
     }
-    return ProbeOutcome(spec, READ, readings, code, seconds, tail)
+    return ProbeOutcome(spec, READ, readings, code, seconds, tail, errors)
 
 
 def _tail(text: str, hide: Iterable[str]) -> str:

@@ -110,7 +110,11 @@ def apply_in_run(
     screen shows it instead of crashing.
     """
     from ivy_setup_tui.services.journal import Journal, JournalError
+    from ivy_setup_tui.services.permissions import write_refusal
 
+    refused = write_refusal(ctx, "fix")
+    if refused is not None:  # before the journal: a refused Apply creates nothing
+        return Applied(None, None, refused)
     try:
         with Journal(ctx).begin("wizard", f"{step.value} step") as run:
             if apply is not None:

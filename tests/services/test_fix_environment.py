@@ -191,11 +191,16 @@ def test_block_replaced_in_place_and_duplicates_removed() -> None:
     assert len(find_blocks(out)) == 1
 
 
-def test_crlf_file_keeps_its_lines_and_gets_an_lf_block() -> None:
+def test_crlf_file_keeps_its_lines_and_gets_a_crlf_block_bash_can_read() -> None:
     old = b"export A=1\r\nexport B=2\r\n"
     out = edit_block(old, BLOCK)
     assert out.startswith(old)
-    assert out[len(old) :] == b"\r\n" + BLOCK.encode() + b"\n"  # LF: bash would keep a CR
+    # The file's own CRLF; each command ends in ` #`, so its CR lands in a comment, and there is
+    # no blank line (a lone CR is a command to bash: `$'\r': command not found`).
+    assert out[len(old) :] == (
+        f"{BLOCK_START}\r\n# note\r\n[ -f x ] && . x #\r\n{BLOCK_END}\r\n".encode()
+    )
+    assert b"\n\r\n" not in out
     assert edit_block(out, BLOCK) == out
 
 

@@ -527,9 +527,18 @@ def test_the_key_file_is_never_wider_than_0600_before_the_rename(
     seen: list[tuple[str, int, bytes]] = []
     real_replace = os.replace
 
-    def spying_replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
-        seen.append((os.fspath(dst), mode_of(Path(src)), Path(src).read_bytes()))
-        real_replace(src, dst)
+    def spying_replace(
+        src: str | os.PathLike[str], dst: str | os.PathLike[str], **kw: int | None
+    ) -> None:
+        # fsops renames relative to the folder it opened (src_dir_fd), so read through it.
+        fd = os.open(src, os.O_RDONLY, dir_fd=kw.get("src_dir_fd"))
+        try:
+            mode = stat.S_IMODE(os.fstat(fd).st_mode)
+            data = os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
+        seen.append((os.fspath(dst), mode, data))
+        real_replace(src, dst, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "replace", spying_replace)  # fsops renames with os.replace
     old_umask = os.umask(0)  # a permissive umask must not widen the temp file either

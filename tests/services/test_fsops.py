@@ -126,9 +126,11 @@ def test_secret_is_0600_from_its_first_byte_even_with_umask_000(
             seen["write"].append(stat.S_IMODE(os.fstat(fd).st_mode))
         return real_write(fd, data)
 
-    def spy_replace(src: object, dst: object) -> None:
-        seen["replace"].append(mode_of(Path(str(src))))
-        real_replace(src, dst)  # type: ignore[arg-type]
+    def spy_replace(src: object, dst: object, **kw: object) -> None:
+        fd = kw.get("src_dir_fd")
+        info = os.stat(str(src), dir_fd=fd) if isinstance(fd, int) else os.stat(str(src))
+        seen["replace"].append(stat.S_IMODE(info.st_mode))
+        real_replace(src, dst, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", spy_open)
     monkeypatch.setattr(os, "write", spy_write)
@@ -158,9 +160,11 @@ def test_secret_tightens_an_existing_loose_file_before_writing(
     at_replace: list[int] = []
     real_replace = os.replace
 
-    def spy_replace(src: object, dst: object) -> None:
-        at_replace.append(mode_of(Path(str(src))))
-        real_replace(src, dst)  # type: ignore[arg-type]
+    def spy_replace(src: object, dst: object, **kw: object) -> None:
+        fd = kw.get("src_dir_fd")
+        info = os.stat(str(src), dir_fd=fd) if isinstance(fd, int) else os.stat(str(src))
+        at_replace.append(stat.S_IMODE(info.st_mode))
+        real_replace(src, dst, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "replace", spy_replace)
     fsops.atomic_write(target, b"new", secret=True)

@@ -576,10 +576,10 @@ def test_second_writer_in_another_process_gets_busy_naming_it(
 
 _CRASH_BEFORE_RENAME = """
 real_replace = os.replace
-def crash(src, dst):
-    if str(dst) == str(home / "b"):
+def crash(src, dst, **kw):
+    if os.path.basename(str(dst)) == "b":
         os._exit(9)
-    real_replace(src, dst)
+    real_replace(src, dst, **kw)
 os.replace = crash
 """
 _CRASH_AFTER_RENAME = """

@@ -174,7 +174,7 @@ def test_key_owned_by_someone_else_is_a_warning(make_ctx: MakeCtx, home: Path) -
 
 
 def test_symlinked_key_checks_the_target(make_ctx: MakeCtx, home: Path, tmp_path: Path) -> None:
-    real = put(tmp_path / "vault" / "ivy.key", mode=0o640)
+    real = put(home / "vault" / "ivy.key", mode=0o640)
     (home / ".ivy").mkdir()
     (home / ".ivy" / "key.pem").symlink_to(real)
     ctx = make_ctx(project=project_under_home(home))
