@@ -146,7 +146,7 @@ def _verdict(
     if applied and needs_new_shell and not bad and not incomplete:
         print("Open a new terminal (or source the env file shown above) for the changes to apply.")
         return EXIT_NEW_SHELL
-    return EXIT_FINDINGS if (left or bad or incomplete) else EXIT_OK
+    return EXIT_FINDINGS if (left or bad or (applied and incomplete)) else EXIT_OK
 
 
 def _prove(ctx: SystemContext, final: Diagnosis, options: FixOptions) -> list[OutcomeRow]:

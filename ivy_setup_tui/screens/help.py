@@ -91,9 +91,10 @@ class HelpScreen(Screen[None]):
                     "Your key is stored only in the key file ivy reads and, when ivy-setup "
                     "replaces or rewrites that file, in the run's backup (0600, in a 0700 folder) "
                     "so `ivy-setup undo` can restore it byte for byte; the journal, snapshots and "
-                    "reports hold its fingerprint only. `ivy-setup undo --forget RUN` (or "
-                    "`--forget --older-than DAYS`) deletes a run's backups; that run can then no "
-                    "longer restore what they held.",
+                    "reports hold its fingerprint only. Deleting a run's backups (the History "
+                    "screen lists the runs) means that run can no longer restore what they held:\n"
+                    "$ ivy-setup undo --forget RUN\n"
+                    "$ ivy-setup undo --forget --older-than DAYS",
                     "$text-muted",
                 )
             )

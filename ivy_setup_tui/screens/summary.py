@@ -127,7 +127,8 @@ class SummaryScreen(WizardScreen):
                 "The last run that changed files is ",
                 (record.run_id, "bold"),
                 f" ({record.command}, {when} UTC, {plural(record.changes, 'change')}).{shell} "
-                f"Its backups are in {backups} (`ivy-setup undo --forget RUN` deletes them). "
+                f"Its backups (earlier file contents, and keys) are in {backups}; once you no "
+                "longer need to take a run back, the last command below deletes them. "
                 "To take it back, byte for byte:",
             )
         )
@@ -138,6 +139,7 @@ class SummaryScreen(WizardScreen):
         await box.mount_all(
             [CommandLine(f"ivy-setup undo {run_id}") for run_id in run_ids]
             + [CommandLine("ivy-setup undo --list")]
+            + [CommandLine(f"ivy-setup undo --forget {run_ids[0]}")]
         )
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

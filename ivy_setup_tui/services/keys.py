@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ivy_setup_tui.services import facts as F
-from ivy_setup_tui.services import fsops
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.keyfile import (
     KeyAnalysis,
@@ -402,6 +401,8 @@ def _locate_key_pem(
             }[problem]
             if target is not None and problem != "key_dangling":
                 note += f" (symlink to {target})"
+                from ivy_setup_tui.services import fsops  # only for links: not on every check
+
                 if fsops.link_refusal(expected, fsops.policy_for(ctx)) is not None:
                     note += "; ivy-setup will not write through this link (see permissions)"
             searched.append(SearchedPath(expected, path is not None, "key.pem", note))
@@ -1256,6 +1257,8 @@ def _rewrite_commands(ctx: SystemContext, path: Path, problems: list[str]) -> tu
             "p.write_text(next(l.strip() for l in t.splitlines() if l.strip()))"
         )
         return (f"python3 -c '{script}' {_q(path)}",)
+    from ivy_setup_tui.services import fsops  # only when a rewrite is advised
+
     unsafe = fsops.link_refusal(path, fsops.policy_for(ctx))
     if unsafe is not None:
         # Never a command that writes through a link to someone else's (or a system) file.

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.services import facts as F
-from ivy_setup_tui.services import fsops
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding, Fix, Status, plural
 
 if TYPE_CHECKING:
+    from ivy_setup_tui.services import fsops
     from ivy_setup_tui.services.keys import KeyLookup
 
 # Bounds for scanning `.ivy` folders for foreign-owned files: caches can hold many blobs.
@@ -651,6 +651,10 @@ def unsafe_link(ctx: SystemContext, path: Path) -> UnsafeLink | None:
     """The policy refusal for `path` (a `.ivy` or a key file), with a bounded glance, or None."""
     if ctx.is_windows:
         return None
+    if os.path.realpath(path) == os.path.abspath(path):
+        return None  # no symbolic link on the way: nothing for the link policy to refuse
+    from ivy_setup_tui.services import fsops
+
     refused = fsops.link_refusal(path, fsops.policy_for(ctx))
     if refused is None:
         return None
@@ -979,6 +983,8 @@ def check_paths(
 
 def _unsafe_finding(ctx: SystemContext, check_id: str, item: UnsafeLink) -> Finding:
     """The one finding for a path behind a link ivy-setup must not follow."""
+    from ivy_setup_tui.services import fsops
+
     link = next((Path(link) for link, _ in fsops.symlinks_on(item.path)), item.path)
     return Finding(
         check_id,
