@@ -58,16 +58,26 @@ class OutcomeTable(Static):
             (head + "\n", "bold $text-success" if ok else "bold $text-error")
         ]
         for start in starts:
-            mine = [r for r in rows if r.start == start]
             parts.append(f"  {start:<{width}}  ")
-            for row in mine:
+            for row in (r for r in rows if r.start == start):
                 was = earlier.get((row.start, row.where))
                 if was is not None and was.ok != row.ok:
                     parts.append(_mark(was))
                     parts.append(("→", "$text-muted"))
                 parts.append(_mark(row))
                 parts.append(f" {row.where}  ")
-            failing = next((r for r in mine if not r.ok), None)
-            detail = failing.detail if failing else mine[0].detail
-            parts.append((detail + "\n", "$text-muted" if failing is None else "$text-error"))
+            parts.append("\n")
+        # Each distinct verdict once, whole (it wraps), with the starts it applies to: the same
+        # reason repeated per shell would not fit 80 columns.
+        details: dict[tuple[bool, str], list[str]] = {}
+        for row in rows:
+            if row.ok and not ok:
+                continue
+            details.setdefault((row.ok, row.detail), [])
+            if row.start not in details[(row.ok, row.detail)]:
+                details[(row.ok, row.detail)].append(row.start)
+        for (good, detail), where in details.items():
+            shown = "" if len(where) == len(starts) else f"  ({', '.join(where)})"
+            parts.append(_OK if good else _BAD)
+            parts.append((f" {detail}{shown}\n", "$text-muted" if good else "$text-error"))
         self.update(Content.assemble(*parts).rstrip())
