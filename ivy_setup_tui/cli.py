@@ -406,7 +406,8 @@ def check_json(diagnosis: Diagnosis) -> dict[str, object]:
         # runs in; `environment.persisted` reports what new terminals get.
         "view": diagnosis.view,
         "new_terminal_differs": new_terminal_differs(diagnosis),
-        "findings": [finding.to_json() for finding in diagnosis.findings],
+        # Each finding says which terminal it describes, too (scripts may keep findings apart).
+        "findings": [{**f.to_json(), "view": diagnosis.view} for f in diagnosis.findings],
         "summary": summarize(diagnosis.findings),
     }
 

@@ -71,13 +71,15 @@ def test_check_json_shape_for_a_broken_0090_setup(
     assert out.returncode == 1, out.stderr
     document = json.loads(out.stdout)
     assert document["schema"] == 1
+    assert document["view"] == "this terminal, now"
     assert document["target"]["ivy_version"] == "0.0.9.0"
     assert document["target"]["scheme"] == "key.pem"
     ids = [f["id"] for f in document["findings"]]
     assert ids == list(CHECK_IDS)
     for finding in document["findings"]:
-        assert set(finding) == {"id", "status", "title", "detail", "evidence", "fix"}
+        assert set(finding) == {"id", "status", "title", "detail", "evidence", "fix", "view"}
         assert finding["status"] in {"ok", "info", "warning", "error", "skipped"}
+        assert finding["view"] == "this terminal, now"  # which terminal it describes (issue 10)
     findings = {f["id"]: f for f in document["findings"]}
     assert findings["key.content"]["status"] == "error"
     assert "trailing_newline" in findings["key.content"]["evidence"]["problems"]
