@@ -1074,14 +1074,14 @@ def propose(
             changes.append(change)
     disabled: set[tuple[str, int]] = set()
     for item in startup if not own_right else ():
-        pre = edits.pop(item.path, None)
+        pre = _pop_same_file(edits, item.path)
         result = _startup_change(ctx, item, options, expect, pre)
         if isinstance(result, Refusal):
             refusals.append(result)
         elif result is not None:
             changes.append(result)
             if pre is not None and pre.new is not None:
-                disabled |= {(str(pre.path), line) for line in pre.lines}
+                disabled |= {(os.path.realpath(pre.path), line) for line in pre.lines}
         notes += _file_notes(ctx, item)
     disabled |= _edit_changes(ctx, edits, expect, changes, refusals, refuse=False)
     if desktop:
@@ -1161,7 +1161,8 @@ USER_EDIT = "user_edit"  # Change.data["role"] of an edit to the user's own line
 
 
 def _key_of(item: Definition) -> tuple[str, int]:
-    return (str(item.path), item.line)
+    # By the file itself: a line read through a link (~/.bashrc) and through its target is one line.
+    return (os.path.realpath(item.path), item.line)
 
 
 def _project_ivy(ctx: SystemContext) -> str:
@@ -1181,9 +1182,24 @@ def _stray_roots(ctx: SystemContext, scan: Scan, keep: str | None) -> Iterable[u
 
 
 def _edits_for(entries: Iterable[userlines.Disable]) -> dict[Path, userlines.FileEdit]:
-    found = list(entries)
+    # One file reached by two paths (a link into a dotfiles folder, and that file sourced by its
+    # own name) is one edit, under the first path seen: two would make the second one stale.
+    first: dict[str, Path] = {}
+    found: list[userlines.Disable] = []
+    for entry in entries:
+        path = first.setdefault(os.path.realpath(entry.item.path), entry.item.path)
+        found.append(replace(entry, item=replace(entry.item, path=path)))
     read = {entry.item.path: _read(entry.item.path) for entry in found}
     return {edit.path: edit for edit in userlines.plan_edits(found, read)}
+
+
+def _pop_same_file(edits: dict[Path, userlines.FileEdit], path: Path) -> userlines.FileEdit | None:
+    """The planned edit of the file `path` is (or links to), taken out of `edits`."""
+    real = os.path.realpath(path)
+    for key in list(edits):
+        if os.path.realpath(key) == real:
+            return edits.pop(key)
+    return None
 
 
 def _line_words(lines: Sequence[int]) -> str:
@@ -1237,7 +1253,7 @@ def _edit_changes(
                 data=data,
             )
         )
-        done |= {(str(edit.path), line) for line in edit.lines}
+        done |= {(os.path.realpath(edit.path), line) for line in edit.lines}
     return done
 
 

@@ -287,3 +287,24 @@ def test_declining_to_disable_a_line_is_reported_once_as_a_choice(
     assert text.count("You chose to keep ~/.zshrc line 1") == 1, text
     assert (home / ".zshrc").read_text() == 'export IVY_ROOT="~/.ivy"\n'
     assert "# [ivy-setup disabled]" in (home / ".bashrc").read_text()
+
+
+def test_a_dotfile_reached_through_a_link_and_by_its_own_name_is_edited_once(
+    ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path
+) -> None:
+    # ~/.bashrc links into a dotfiles folder, and ~/.bash_profile sources that file by its own
+    # name: the same line is found twice, and must be one edit (not two, the second one stale).
+    project = classic_setup(home, zsh_and_fish=False)
+    dotfiles = home / "dotfiles"
+    dotfiles.mkdir()
+    (home / ".bashrc").rename(dotfiles / "bashrc")
+    (home / ".bashrc").symlink_to(dotfiles / "bashrc")
+    (home / ".bash_profile").write_text(". ~/dotfiles/bashrc\n")
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "changed since the preview" not in done.stdout + done.stderr
+    assert (home / ".bashrc").is_symlink()
+    text = (dotfiles / "bashrc").read_text()
+    assert text.count('# [ivy-setup disabled] export IVY_ROOT="~/.ivy"') == 1, text
+    assert_outcome(home, [project, outside], KEY, home / ".ivy" / "key.pem", ["bash"])
