@@ -1026,6 +1026,19 @@ def propose(
         edits = _edits_for(_stray_roots(ctx, scan, keep))
         changes += _removals(ctx, scan, found_list, expect, edits)
         _edit_changes(ctx, edits, expect, changes, refusals)
+        # A fish universal variable lives on in fish_variables, whatever config.fish says now
+        # (fish rewrites that file itself): the user erases it with fish's own command.
+        for stray in _stray_roots(ctx, scan, keep, frozenset({shells.FISH_VARS})):
+            meaning = _PROBLEM.get(stray.why, "a folder other than the project's .ivy")
+            shown = stray.item.display_value or stray.item.display_raw
+            refusals.append(
+                Refusal(
+                    f"{ctx.tilde(stray.item.path)} keeps IVY_ROOT={shown} ({meaning}) "
+                    "as a fish universal variable, which every new fish terminal still gets. "
+                    "Erase it yourself:",
+                    ("fish -c 'set -Ue IVY_ROOT'",),
+                )
+            )
         plan = StepPlan(
             Step.ENVIRONMENT,
             changes=tuple(changes),
@@ -1169,11 +1182,13 @@ def _project_ivy(ctx: SystemContext) -> str:
     return os.path.join(os.path.realpath(ctx.project), IVY_DIR_NAME)
 
 
-def _stray_roots(ctx: SystemContext, scan: Scan, keep: str | None) -> Iterable[userlines.Disable]:
+def _stray_roots(
+    ctx: SystemContext, scan: Scan, keep: str | None, syntaxes: frozenset[str] = _EDITABLE
+) -> Iterable[userlines.Disable]:
     """With no IVY_ROOT to persist: the user's IVY_ROOT lines that still send ivy astray (a broken
     value; with a project-only key, any folder but the project's .ivy)."""
     for item in scan.definitions:
-        if item.managed or item.name != ROOT or item.syntax not in _EDITABLE:
+        if item.managed or item.name != ROOT or item.syntax not in syntaxes:
             continue
         problem = definition_problem(ctx, item)
         elsewhere = keep is not None and not userlines.same_path(item.value, keep)

@@ -308,3 +308,29 @@ def test_a_dotfile_reached_through_a_link_and_by_its_own_name_is_edited_once(
     text = (dotfiles / "bashrc").read_text()
     assert text.count('# [ivy-setup disabled] export IVY_ROOT="~/.ivy"') == 1, text
     assert_outcome(home, [project, outside], KEY, home / ".ivy" / "key.pem", ["bash"])
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish not installed")
+def test_a_fish_universal_ivy_root_is_named_with_the_command_that_erases_it(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # `set -Ux` keeps the value in fish_variables: disabling the config.fish line is not enough,
+    # and the fix says so with fish's own command (which then gives the outcome).
+    project = classic_setup(home)
+    fish = home / ".config" / "fish"
+    (fish / "config.fish").write_text('set -Ux IVY_ROOT "~/.ivy"\n')
+    (fish / "fish_variables").write_text(
+        "# This file contains fish universal variable definitions.\n# VERSION: 3.0\n"
+        "SETUVAR --export IVY_ROOT:\\x7e/\\x2eivy\n"
+    )
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "key,permissions,environment",
+        "--key-file", "-", "--scope", "project", "--shells", "bash,fish",
+        "--python", str(ivy0090), stdin=PROJECT_KEY, cwd=project, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "fish_variables keeps IVY_ROOT=~/.ivy" in done.stdout
+    assert "fish -c 'set -Ue IVY_ROOT'" in done.stdout
+    assert "Not working yet in new terminals of: fish." in done.stdout
+    subprocess.run(["fish", "-c", "set -Ue IVY_ROOT"], env=clean_env(home), check=True, timeout=30)
+    assert_outcome(home, [project], PROJECT_KEY, project / ".ivy" / "key.pem", ["bash", "fish"])
