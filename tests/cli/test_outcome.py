@@ -334,3 +334,25 @@ def test_a_fish_universal_ivy_root_is_named_with_the_command_that_erases_it(
     assert "Not working yet in new terminals of: fish." in done.stdout
     subprocess.run(["fish", "-c", "set -Ue IVY_ROOT"], env=clean_env(home), check=True, timeout=30)
     assert_outcome(home, [project], PROJECT_KEY, project / ".ivy" / "key.pem", ["bash", "fish"])
+
+
+def test_a_home_whose_name_holds_a_dollar_reaches_the_outcome(
+    ivy_setup: Runner, tmp_path: Path, ivy0090: Path
+) -> None:
+    # ivy-setup chose ~/.ivy spelled out; its own value must not then be judged "a $NAME nobody
+    # expands" (the run exited 1 with every shell marked wrong, while ivy read the key fine).
+    home = tmp_path / "CORP$ann"
+    home.mkdir()
+    env = {
+        **ENV,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+    }
+    project = classic_setup(home, zsh_and_fish=False)
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Still to do" not in done.stdout
+    assert_outcome(home, [project], KEY, home / ".ivy" / "key.pem", ["bash"])
