@@ -9,12 +9,14 @@ lookup of 0.0.9.0 (facts sheet) replayed independently of ivy-setup's own code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -356,3 +358,27 @@ def test_a_home_whose_name_holds_a_dollar_reaches_the_outcome(
     assert done.returncode == 3, done.stdout + done.stderr
     assert "Still to do" not in done.stdout
     assert_outcome(home, [project], KEY, home / ".ivy" / "key.pem", ["bash"])
+
+
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="setsid not installed")
+def test_a_daemon_a_startup_file_leaves_behind_neither_hangs_nor_fails_the_outcome(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # `setsid agent &` in ~/.bashrc: the agent, in a session of its own, keeps the shell's output
+    # open after the shell ended. The outcome is judged when the shell ends, not when the agent does.
+    project = classic_setup(home, zsh_and_fish=False)
+    pids = home / "agent.pids"
+    with (home / ".bashrc").open("a") as handle:
+        handle.write("setsid sh -c 'echo $$ >> ~/agent.pids; exec sleep 90' &\n")
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    began = time.monotonic()
+    try:
+        done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=ENV)
+        took = time.monotonic() - began
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else []:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), 9)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "did not finish in time" not in done.stdout
+    assert took < 60, took
