@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -337,13 +338,19 @@ def parse_env_file(family: str, data: bytes) -> dict[str, str]:
 
 
 def _read(path: Path) -> bytes | None:
+    """The first bytes of a regular file (None: no such file, or not a regular one).
+
+    Opened without blocking: a FIFO where a shell file should be must not stall the plan (writing
+    over it is then refused by fsops, which names what it is).
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read(shells.MAX_FILE_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    except IsADirectoryError:
-        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(shells.MAX_FILE_BYTES + 1)
 
 
 def managed_values(ctx: SystemContext) -> dict[str, str]:
