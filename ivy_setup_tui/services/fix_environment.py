@@ -175,7 +175,8 @@ def remove_block(existing: bytes, family: str = POSIX) -> bytes:
     drop: set[int] = set()
     for first, last in spans:
         drop.update(range(first, last + 1))
-        if first > 0 and not lines[first - 1].strip() and last == len(lines) - 1:
+        # Only the empty line edit_block writes: a user's line of spaces or a form feed stays.
+        if first > 0 and lines[first - 1] in (b"\n", b"\r\n") and last == len(lines) - 1:
             drop.add(first - 1)
     return b"".join(line for n, line in enumerate(lines) if n not in drop)
 

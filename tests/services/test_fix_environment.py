@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ivy_setup_tui.services import environment, fix_environment, shellprobe, shells
@@ -251,6 +251,7 @@ def shell_files(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(shell_files())
+@example(b"\r\n\x0c")  # a form feed before the block is the user's line, not edit_block's blank
 def test_block_edit_is_idempotent_and_keeps_user_bytes(original: bytes) -> None:
     once = edit_block(original, BLOCK)
     assert edit_block(once, BLOCK) == once
