@@ -638,10 +638,16 @@ def startup_targets(
     by_path: dict[Path, Target] = {}
 
     def add(path: Path, family: str, shell: str, when: str) -> None:
+        # A file another one links to (~/.bash_profile -> ~/.bashrc) is that file: one block,
+        # one change (two would make the second one stale).
+        real = os.path.realpath(path)
+        path = next((p for p in by_path if os.path.realpath(p) == real), path)
         if path in by_path:
             old = by_path[path]
             if shell not in old.shells:
                 by_path[path] = replace(old, shells=(*old.shells, shell), when=old.when)
+            elif when not in old.when.split(", "):
+                by_path[path] = replace(old, when=f"{old.when}, {when}")
             return
         by_path[path] = Target(path, STARTUP, family, (shell,), when)
 

@@ -382,3 +382,19 @@ def test_a_daemon_a_startup_file_leaves_behind_neither_hangs_nor_fails_the_outco
     assert done.returncode == 3, done.stdout + done.stderr
     assert "did not finish in time" not in done.stdout
     assert took < 60, took
+
+
+def test_a_login_file_that_links_to_bashrc_gets_one_block(
+    ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path
+) -> None:
+    # ~/.bash_profile -> ~/.bashrc (a common dotfiles habit): both starts read one file, which
+    # gets one block; two changes to it made the second one stale and the run fail.
+    project = classic_setup(home, zsh_and_fish=False)
+    (home / ".bash_profile").symlink_to(".bashrc")
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "changed since the preview" not in done.stdout + done.stderr
+    assert (home / ".bash_profile").is_symlink()
+    assert (home / ".bashrc").read_text().count("# >>> ivy-setup >>>") == 1
+    assert_outcome(home, [project, outside], KEY, home / ".ivy" / "key.pem", ["bash"])
