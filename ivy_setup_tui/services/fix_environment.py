@@ -878,7 +878,7 @@ def find_conflicts(
             or (
                 shells.fingerprint(item.value) != shells.fingerprint(wanted)
                 if item.secret
-                else os.path.normpath(item.value) != os.path.normpath(wanted)
+                else not userlines.same_path(item.value, wanted)
             )
         )
         if won and not differs and problem is None:

@@ -192,7 +192,10 @@ def same_path(a: str | None, b: str | None) -> bool:
     """True when two IVY_ROOT values name the same folder (spelling aside)."""
     if a is None or b is None:
         return False
-    return os.path.normpath(a) == os.path.normpath(b)
+    if os.path.normpath(a) == os.path.normpath(b):
+        return True
+    # ~/.ivy linking to ~/dotfiles/ivy: either spelling makes ivy read the same key.pem.
+    return os.path.isabs(a) and os.path.isabs(b) and os.path.realpath(a) == os.path.realpath(b)
 
 
 def users_own_root_is_right(

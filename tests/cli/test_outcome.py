@@ -398,3 +398,21 @@ def test_a_login_file_that_links_to_bashrc_gets_one_block(
     assert (home / ".bash_profile").is_symlink()
     assert (home / ".bashrc").read_text().count("# >>> ivy-setup >>>") == 1
     assert_outcome(home, [project, outside], KEY, home / ".ivy" / "key.pem", ["bash"])
+
+
+def test_a_healthy_ivy_root_naming_the_folder_a_link_points_to_is_left_alone(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # ~/.ivy links to ~/dots/ivy and the user's own line names ~/dots/ivy: ivy reads the same
+    # key.pem either way, so the line is right (it was disabled as "differs" and replaced).
+    put_key(home / "dots" / "ivy", KEY)
+    (home / ".ivy").symlink_to(Path("dots") / "ivy")
+    for name in (".bashrc", ".profile"):
+        (home / name).write_text('export IVY_ROOT="$HOME/dots/ivy"\n')
+    project = home / "proj"
+    project.mkdir()
+    before = tree(home)
+    done = ivy_setup("fix", "--yes", "--offline", "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert tree(home) == before
+    assert not runs_dir(home).exists()

@@ -124,3 +124,11 @@ def test_a_line_after_a_closed_here_document_is_edited(tmp_path: Path) -> None:
     data = b"cat <<EOF\nhello\nEOF\necho $((1 << 2)) <<<x\nexport IVY_ROOT=~/.ivy\n"
     out = userlines.disable_lines(data, [item(tmp_path / ".bashrc", 5)])
     assert out.endswith(b"\n# [ivy-setup disabled] export IVY_ROOT=~/.ivy\n")
+
+
+def test_same_path_sees_through_links_for_absolute_values(tmp_path: Path) -> None:
+    (tmp_path / "dots" / "ivy").mkdir(parents=True)
+    (tmp_path / ".ivy").symlink_to(Path("dots") / "ivy")
+    assert userlines.same_path(str(tmp_path / ".ivy"), str(tmp_path / "dots" / "ivy/"))
+    assert not userlines.same_path(str(tmp_path / ".ivy"), str(tmp_path / "dots"))
+    assert not userlines.same_path(".ivy", str(tmp_path / "dots" / "ivy"))  # relative: cwd's
