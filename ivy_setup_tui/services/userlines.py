@@ -38,8 +38,10 @@ START_MODES: Mapping[str, tuple[tuple[str, frozenset[str]], ...]] = {
     "sh": (("sh -l", frozenset({shells.LOGIN})),),
 }
 
-_VALUE_POSIX = r"""(?:"(?:[^"\\`]|\\.)*"|'[^']*'|[^\s;&|`'"()<>]*)"""
-_VALUE_FISH = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s;#'"()|&<>]+)"""
+# A command substitution runs a command (`"$(...)"` in double quotes too, fish 3.4+ included):
+# such a line is never commented out.
+_VALUE_POSIX = r"""(?:"(?:[^"\\`$]|\\.|\$(?!\())*"|'[^']*'|[^\s;&|`'"()<>]*)"""
+_VALUE_FISH = r"""(?:"(?:[^"\\$]|\\.|\$(?!\())*"|'(?:[^'\\]|\\.)*'|[^\s;#'"()|&<>]+)"""
 _COMMENT = r"(?:\s+#.*)?"
 
 

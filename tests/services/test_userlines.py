@@ -48,6 +48,7 @@ def test_plain_posix_assignments_are_commented_out(tmp_path: Path, line: str) ->
         "export IVY_ROOT=$(pwd)/.ivy",
         'export IVY_ROOT="~/.ivy" \\',
         "export IVY_ROOT=`pwd`",
+        'export IVY_ROOT="$(pwd)/.ivy"',
     ],
 )
 def test_lines_that_do_more_are_refused(tmp_path: Path, line: str) -> None:
@@ -132,3 +133,10 @@ def test_same_path_sees_through_links_for_absolute_values(tmp_path: Path) -> Non
     assert userlines.same_path(str(tmp_path / ".ivy"), str(tmp_path / "dots" / "ivy/"))
     assert not userlines.same_path(str(tmp_path / ".ivy"), str(tmp_path / "dots"))
     assert not userlines.same_path(".ivy", str(tmp_path / "dots" / "ivy"))  # relative: cwd's
+
+
+def test_a_fish_command_substitution_in_quotes_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="does more than set IVY_ROOT"):
+        userlines.disable_lines(
+            b'set -gx IVY_ROOT "$(pwd)/.ivy"\n', [item(tmp_path / "c.fish", 1, shells.FISH)]
+        )
