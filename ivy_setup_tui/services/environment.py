@@ -149,7 +149,8 @@ def evaluate_root(ctx: SystemContext, value: str) -> RootValue:
     elif value.startswith("~"):
         problem = "tilde"
         suggestion = _best_ivy_dir(ctx, _candidate(ctx, value))
-    elif "$" in value and re.search(r"\$\{?[A-Za-z_]", value):
+    elif "$" in value and re.search(r"\$\{?[A-Za-z_]", value) and not is_dir:
+        # (A folder whose name really holds a `$`, e.g. under such a home, is what ivy opens.)
         problem = "unexpanded_variable"
         suggestion = _best_ivy_dir(ctx, _candidate(ctx, value))
     elif not exists:

@@ -13,6 +13,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -174,7 +175,8 @@ def remove_block(existing: bytes, family: str = POSIX) -> bytes:
     drop: set[int] = set()
     for first, last in spans:
         drop.update(range(first, last + 1))
-        if first > 0 and not lines[first - 1].strip() and last == len(lines) - 1:
+        # Only the empty line edit_block writes: a user's line of spaces or a form feed stays.
+        if first > 0 and lines[first - 1] in (b"\n", b"\r\n") and last == len(lines) - 1:
             drop.add(first - 1)
     return b"".join(line for n, line in enumerate(lines) if n not in drop)
 
@@ -337,13 +339,19 @@ def parse_env_file(family: str, data: bytes) -> dict[str, str]:
 
 
 def _read(path: Path) -> bytes | None:
+    """The first bytes of a regular file (None: no such file, or not a regular one).
+
+    Opened without blocking: a FIFO where a shell file should be must not stall the plan (writing
+    over it is then refused by fsops, which names what it is).
+    """
     try:
-        with open(path, "rb") as handle:
-            return handle.read(shells.MAX_FILE_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
-    except IsADirectoryError:
-        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return handle.read(shells.MAX_FILE_BYTES + 1)
 
 
 def managed_values(ctx: SystemContext) -> dict[str, str]:
@@ -630,10 +638,16 @@ def startup_targets(
     by_path: dict[Path, Target] = {}
 
     def add(path: Path, family: str, shell: str, when: str) -> None:
+        # A file another one links to (~/.bash_profile -> ~/.bashrc) is that file: one block,
+        # one change (two would make the second one stale).
+        real = os.path.realpath(path)
+        path = next((p for p in by_path if os.path.realpath(p) == real), path)
         if path in by_path:
             old = by_path[path]
             if shell not in old.shells:
                 by_path[path] = replace(old, shells=(*old.shells, shell), when=old.when)
+            elif when not in old.when.split(", "):
+                by_path[path] = replace(old, when=f"{old.when}, {when}")
             return
         by_path[path] = Target(path, STARTUP, family, (shell,), when)
 
@@ -864,7 +878,7 @@ def find_conflicts(
             or (
                 shells.fingerprint(item.value) != shells.fingerprint(wanted)
                 if item.secret
-                else os.path.normpath(item.value) != os.path.normpath(wanted)
+                else not userlines.same_path(item.value, wanted)
             )
         )
         if won and not differs and problem is None:
@@ -1026,6 +1040,19 @@ def propose(
         edits = _edits_for(_stray_roots(ctx, scan, keep))
         changes += _removals(ctx, scan, found_list, expect, edits)
         _edit_changes(ctx, edits, expect, changes, refusals)
+        # A fish universal variable lives on in fish_variables, whatever config.fish says now
+        # (fish rewrites that file itself): the user erases it with fish's own command.
+        for stray in _stray_roots(ctx, scan, keep, frozenset({shells.FISH_VARS})):
+            meaning = _PROBLEM.get(stray.why, "a folder other than the project's .ivy")
+            shown = stray.item.display_value or stray.item.display_raw
+            refusals.append(
+                Refusal(
+                    f"{ctx.tilde(stray.item.path)} keeps IVY_ROOT={shown} ({meaning}) "
+                    "as a fish universal variable, which every new fish terminal still gets. "
+                    "Erase it yourself:",
+                    ("fish -c 'set -Ue IVY_ROOT'",),
+                )
+            )
         plan = StepPlan(
             Step.ENVIRONMENT,
             changes=tuple(changes),
@@ -1074,14 +1101,14 @@ def propose(
             changes.append(change)
     disabled: set[tuple[str, int]] = set()
     for item in startup if not own_right else ():
-        pre = edits.pop(item.path, None)
+        pre = _pop_same_file(edits, item.path)
         result = _startup_change(ctx, item, options, expect, pre)
         if isinstance(result, Refusal):
             refusals.append(result)
         elif result is not None:
             changes.append(result)
             if pre is not None and pre.new is not None:
-                disabled |= {(str(pre.path), line) for line in pre.lines}
+                disabled |= {(os.path.realpath(pre.path), line) for line in pre.lines}
         notes += _file_notes(ctx, item)
     disabled |= _edit_changes(ctx, edits, expect, changes, refusals, refuse=False)
     if desktop:
@@ -1161,18 +1188,21 @@ USER_EDIT = "user_edit"  # Change.data["role"] of an edit to the user's own line
 
 
 def _key_of(item: Definition) -> tuple[str, int]:
-    return (str(item.path), item.line)
+    # By the file itself: a line read through a link (~/.bashrc) and through its target is one line.
+    return (os.path.realpath(item.path), item.line)
 
 
 def _project_ivy(ctx: SystemContext) -> str:
     return os.path.join(os.path.realpath(ctx.project), IVY_DIR_NAME)
 
 
-def _stray_roots(ctx: SystemContext, scan: Scan, keep: str | None) -> Iterable[userlines.Disable]:
+def _stray_roots(
+    ctx: SystemContext, scan: Scan, keep: str | None, syntaxes: frozenset[str] = _EDITABLE
+) -> Iterable[userlines.Disable]:
     """With no IVY_ROOT to persist: the user's IVY_ROOT lines that still send ivy astray (a broken
     value; with a project-only key, any folder but the project's .ivy)."""
     for item in scan.definitions:
-        if item.managed or item.name != ROOT or item.syntax not in _EDITABLE:
+        if item.managed or item.name != ROOT or item.syntax not in syntaxes:
             continue
         problem = definition_problem(ctx, item)
         elsewhere = keep is not None and not userlines.same_path(item.value, keep)
@@ -1181,9 +1211,24 @@ def _stray_roots(ctx: SystemContext, scan: Scan, keep: str | None) -> Iterable[u
 
 
 def _edits_for(entries: Iterable[userlines.Disable]) -> dict[Path, userlines.FileEdit]:
-    found = list(entries)
+    # One file reached by two paths (a link into a dotfiles folder, and that file sourced by its
+    # own name) is one edit, under the first path seen: two would make the second one stale.
+    first: dict[str, Path] = {}
+    found: list[userlines.Disable] = []
+    for entry in entries:
+        path = first.setdefault(os.path.realpath(entry.item.path), entry.item.path)
+        found.append(replace(entry, item=replace(entry.item, path=path)))
     read = {entry.item.path: _read(entry.item.path) for entry in found}
     return {edit.path: edit for edit in userlines.plan_edits(found, read)}
+
+
+def _pop_same_file(edits: dict[Path, userlines.FileEdit], path: Path) -> userlines.FileEdit | None:
+    """The planned edit of the file `path` is (or links to), taken out of `edits`."""
+    real = os.path.realpath(path)
+    for key in list(edits):
+        if os.path.realpath(key) == real:
+            return edits.pop(key)
+    return None
 
 
 def _line_words(lines: Sequence[int]) -> str:
@@ -1237,7 +1282,7 @@ def _edit_changes(
                 data=data,
             )
         )
-        done |= {(str(edit.path), line) for line in edit.lines}
+        done |= {(os.path.realpath(edit.path), line) for line in edit.lines}
     return done
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import shellprobe, shells, userlines
@@ -416,20 +416,48 @@ class _Start(threading.Thread):
         except OSError as exc:
             self.error = exc.strerror or type(exc).__name__
             return
+        # Judged by the shell's own exit, not by the end of its output: a child a startup file
+        # started in a session of its own (`setsid agent &`) may hold the pipes open for ever.
+        out, err = bytearray(), bytearray()
+        readers = [
+            threading.Thread(target=_drain, args=(stream, sink), daemon=True)
+            for stream, sink in ((proc.stdout, out), (proc.stderr, err))
+        ]
+        for reader in readers:
+            reader.start()
         try:
-            out, err = proc.communicate(timeout=self.timeout)
+            proc.wait(timeout=self.timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
+            timed_out = True
             with suppress(OSError):
                 os.killpg(proc.pid, 9)
-            out, err = proc.communicate()
-            timed_out = True
+            with suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=2)
+        for reader in readers:
+            reader.join(timeout=0.5)
+        if any(reader.is_alive() for reader in readers):
+            with suppress(OSError):
+                os.killpg(proc.pid, 9)
         self.answer = (
-            out[-(1 << 20) :].decode("utf-8", "replace"),
-            err[-(1 << 16) :].decode("utf-8", "replace"),
+            bytes(out[-(1 << 20) :]).decode("utf-8", "replace"),
+            bytes(err[-(1 << 16) :]).decode("utf-8", "replace"),
             "",
             timed_out,
         )
+
+
+def _drain(stream: IO[bytes] | None, sink: bytearray) -> None:
+    """Read `stream` into `sink` until its end (the last MiB kept)."""
+    if stream is None:
+        return
+    try:
+        while block := os.read(stream.fileno(), 65536):
+            sink.extend(block)
+            if len(sink) > 2 << 20:
+                del sink[: len(sink) - (1 << 20)]
+    except (OSError, ValueError):
+        return
 
 
 def outside_folder() -> str:

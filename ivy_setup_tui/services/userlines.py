@@ -38,8 +38,10 @@ START_MODES: Mapping[str, tuple[tuple[str, frozenset[str]], ...]] = {
     "sh": (("sh -l", frozenset({shells.LOGIN})),),
 }
 
-_VALUE_POSIX = r"""(?:"(?:[^"\\`]|\\.)*"|'[^']*'|[^\s;&|`'"()<>]*)"""
-_VALUE_FISH = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s;#'"()|&<>]+)"""
+# A command substitution runs a command (`"$(...)"` in double quotes too, fish 3.4+ included):
+# such a line is never commented out.
+_VALUE_POSIX = r"""(?:"(?:[^"\\`$]|\\.|\$(?!\())*"|'[^']*'|[^\s;&|`'"()<>]*)"""
+_VALUE_FISH = r"""(?:"(?:[^"\\$]|\\.|\$(?!\())*"|'(?:[^'\\]|\\.)*'|[^\s;#'"()|&<>]+)"""
 _COMMENT = r"(?:\s+#.*)?"
 
 
@@ -91,24 +93,59 @@ def disable_lines(data: bytes, items: Sequence[Definition]) -> bytes:
 
     Raises ValueError naming the line when one is not a single plain assignment of its name.
     """
-    lines = data.splitlines(keepends=True)
+    # Lines end at \n only, as the shells (and the scan's line numbers) see them: a lone \r inside
+    # a line must not shift the count onto another line.
+    lines = data.split(b"\n")
+    count = len(lines) - 1 if lines[-1] == b"" else len(lines)
+    inside = _here_document_lines(lines) if any(i.syntax == shells.POSIX for i in items) else set()
     for item in items:
         index = item.line - 1
-        if not 0 <= index < len(lines):
+        if not 0 <= index < count:
             raise ValueError(f"line {item.line} is not in the file any more")
         raw = lines[index]
-        body = raw.rstrip(b"\r\n")
+        body = raw.removesuffix(b"\r")
         ending = raw[len(body) :]
         text = body.decode("utf-8", errors="strict")
         if text.startswith(DISABLED):
             continue
+        if item.syntax == shells.POSIX and index in inside:
+            raise ValueError(
+                f"line {item.line} is text inside a here-document, so ivy-setup leaves it to you"
+            )
         pattern = _simple_line(item.syntax, item.name)
         if pattern is None or not pattern.match(text) or text.rstrip().endswith("\\"):
             raise ValueError(
                 f"line {item.line} does more than set {item.name}, so ivy-setup leaves it to you"
             )
         lines[index] = (DISABLED + text).encode("utf-8") + ending
-    return b"".join(lines)
+    return b"\n".join(lines)
+
+
+# `$((1 << 2))` shifts bits: it starts no here-document.
+_ARITHMETIC = re.compile(rb"\$?\(\(.*?\)\)")
+_HERE_DOC = re.compile(rb"""<<(?!=)(-?)\s*(?:'([^'\n]+)'|"([^"\n]+)"|\\?([A-Za-z0-9_.-]+))""")
+
+
+def _here_document_lines(lines: Sequence[bytes]) -> set[int]:
+    """Indexes of the lines that are the text of a here-document (`cat <<EOF ... EOF`), which a
+    shell does not run: commenting one out would change what the here-document writes."""
+    inside: set[int] = set()
+    pending: list[tuple[bytes, bool]] = []
+    for index, raw in enumerate(lines):
+        line = raw.removesuffix(b"\r")
+        if pending:
+            word, tabs = pending[0]
+            inside.add(index)
+            if (line.lstrip(b"\t") if tabs else line) == word:
+                pending.pop(0)
+            continue
+        if line.lstrip().startswith(b"#"):
+            continue
+        code = _ARITHMETIC.sub(b"", line.replace(b"<<<", b""))
+        for match in _HERE_DOC.finditer(code):
+            word = match.group(2) or match.group(3) or match.group(4)
+            pending.append((word, match.group(1) == b"-"))
+    return inside
 
 
 def plan_edits(to_disable: Iterable[Disable], read: Mapping[Path, bytes | None]) -> list[FileEdit]:
@@ -157,7 +194,10 @@ def same_path(a: str | None, b: str | None) -> bool:
     """True when two IVY_ROOT values name the same folder (spelling aside)."""
     if a is None or b is None:
         return False
-    return os.path.normpath(a) == os.path.normpath(b)
+    if os.path.normpath(a) == os.path.normpath(b):
+        return True
+    # ~/.ivy linking to ~/dotfiles/ivy: either spelling makes ivy read the same key.pem.
+    return os.path.isabs(a) and os.path.isabs(b) and os.path.realpath(a) == os.path.realpath(b)
 
 
 def users_own_root_is_right(

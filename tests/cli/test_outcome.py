@@ -9,12 +9,14 @@ lookup of 0.0.9.0 (facts sheet) replayed independently of ivy-setup's own code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -287,3 +289,130 @@ def test_declining_to_disable_a_line_is_reported_once_as_a_choice(
     assert text.count("You chose to keep ~/.zshrc line 1") == 1, text
     assert (home / ".zshrc").read_text() == 'export IVY_ROOT="~/.ivy"\n'
     assert "# [ivy-setup disabled]" in (home / ".bashrc").read_text()
+
+
+def test_a_dotfile_reached_through_a_link_and_by_its_own_name_is_edited_once(
+    ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path
+) -> None:
+    # ~/.bashrc links into a dotfiles folder, and ~/.bash_profile sources that file by its own
+    # name: the same line is found twice, and must be one edit (not two, the second one stale).
+    project = classic_setup(home, zsh_and_fish=False)
+    dotfiles = home / "dotfiles"
+    dotfiles.mkdir()
+    (home / ".bashrc").rename(dotfiles / "bashrc")
+    (home / ".bashrc").symlink_to(dotfiles / "bashrc")
+    (home / ".bash_profile").write_text(". ~/dotfiles/bashrc\n")
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "changed since the preview" not in done.stdout + done.stderr
+    assert (home / ".bashrc").is_symlink()
+    text = (dotfiles / "bashrc").read_text()
+    assert text.count('# [ivy-setup disabled] export IVY_ROOT="~/.ivy"') == 1, text
+    assert_outcome(home, [project, outside], KEY, home / ".ivy" / "key.pem", ["bash"])
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="fish not installed")
+def test_a_fish_universal_ivy_root_is_named_with_the_command_that_erases_it(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # `set -Ux` keeps the value in fish_variables: disabling the config.fish line is not enough,
+    # and the fix says so with fish's own command (which then gives the outcome).
+    project = classic_setup(home)
+    fish = home / ".config" / "fish"
+    (fish / "config.fish").write_text('set -Ux IVY_ROOT "~/.ivy"\n')
+    (fish / "fish_variables").write_text(
+        "# This file contains fish universal variable definitions.\n# VERSION: 3.0\n"
+        "SETUVAR --export IVY_ROOT:\\x7e/\\x2eivy\n"
+    )
+    done = ivy_setup(
+        "fix", "--yes", "--offline", "--only", "key,permissions,environment",
+        "--key-file", "-", "--scope", "project", "--shells", "bash,fish",
+        "--python", str(ivy0090), stdin=PROJECT_KEY, cwd=project, env=ENV,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "fish_variables keeps IVY_ROOT=~/.ivy" in done.stdout
+    assert "fish -c 'set -Ue IVY_ROOT'" in done.stdout
+    assert "Not working yet in new terminals of: fish." in done.stdout
+    subprocess.run(["fish", "-c", "set -Ue IVY_ROOT"], env=clean_env(home), check=True, timeout=30)
+    assert_outcome(home, [project], PROJECT_KEY, project / ".ivy" / "key.pem", ["bash", "fish"])
+
+
+def test_a_home_whose_name_holds_a_dollar_reaches_the_outcome(
+    ivy_setup: Runner, tmp_path: Path, ivy0090: Path
+) -> None:
+    # ivy-setup chose ~/.ivy spelled out; its own value must not then be judged "a $NAME nobody
+    # expands" (the run exited 1 with every shell marked wrong, while ivy read the key fine).
+    home = tmp_path / "CORP$ann"
+    home.mkdir()
+    env = {
+        **ENV,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_STATE_HOME": str(home / ".local" / "state"),
+        "XDG_DATA_HOME": str(home / ".local" / "share"),
+    }
+    project = classic_setup(home, zsh_and_fish=False)
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=env)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "Still to do" not in done.stdout
+    assert_outcome(home, [project], KEY, home / ".ivy" / "key.pem", ["bash"])
+
+
+@pytest.mark.skipif(shutil.which("setsid") is None, reason="setsid not installed")
+def test_a_daemon_a_startup_file_leaves_behind_neither_hangs_nor_fails_the_outcome(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # `setsid agent &` in ~/.bashrc: the agent, in a session of its own, keeps the shell's output
+    # open after the shell ended. The outcome is judged when the shell ends, not when the agent does.
+    project = classic_setup(home, zsh_and_fish=False)
+    pids = home / "agent.pids"
+    with (home / ".bashrc").open("a") as handle:
+        handle.write("setsid sh -c 'echo $$ >> ~/agent.pids; exec sleep 90' &\n")
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    began = time.monotonic()
+    try:
+        done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=ENV)
+        took = time.monotonic() - began
+    finally:
+        for pid in pids.read_text().split() if pids.exists() else []:
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), 9)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "did not finish in time" not in done.stdout
+    assert took < 60, took
+
+
+def test_a_login_file_that_links_to_bashrc_gets_one_block(
+    ivy_setup: Runner, home: Path, outside: Path, ivy0090: Path
+) -> None:
+    # ~/.bash_profile -> ~/.bashrc (a common dotfiles habit): both starts read one file, which
+    # gets one block; two changes to it made the second one stale and the run fail.
+    project = classic_setup(home, zsh_and_fish=False)
+    (home / ".bash_profile").symlink_to(".bashrc")
+    args = ("fix", "--yes", "--offline", "--only", "key,permissions,environment")
+    done = ivy_setup(*args, "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "changed since the preview" not in done.stdout + done.stderr
+    assert (home / ".bash_profile").is_symlink()
+    assert (home / ".bashrc").read_text().count("# >>> ivy-setup >>>") == 1
+    assert_outcome(home, [project, outside], KEY, home / ".ivy" / "key.pem", ["bash"])
+
+
+def test_a_healthy_ivy_root_naming_the_folder_a_link_points_to_is_left_alone(
+    ivy_setup: Runner, home: Path, ivy0090: Path
+) -> None:
+    # ~/.ivy links to ~/dots/ivy and the user's own line names ~/dots/ivy: ivy reads the same
+    # key.pem either way, so the line is right (it was disabled as "differs" and replaced).
+    put_key(home / "dots" / "ivy", KEY)
+    (home / ".ivy").symlink_to(Path("dots") / "ivy")
+    for name in (".bashrc", ".profile"):
+        (home / name).write_text('export IVY_ROOT="$HOME/dots/ivy"\n')
+    project = home / "proj"
+    project.mkdir()
+    before = tree(home)
+    done = ivy_setup("fix", "--yes", "--offline", "--python", str(ivy0090), cwd=project, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert tree(home) == before
+    assert not runs_dir(home).exists()

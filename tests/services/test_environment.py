@@ -581,3 +581,16 @@ def test_unmeasured_release_of_unknown_scheme_is_not_a_firm_error(
     assert "0.0.9.x" in finding.detail
     assert "1.0.0.x" in finding.detail
     assert "most likely" in finding.detail
+
+
+def test_a_folder_whose_name_really_holds_a_dollar_is_a_good_root(
+    ctx_for: Callable[..., SystemContext], tmp_path: Path
+) -> None:
+    # Under a home like /home/CORP$ann, ~/.ivy spelled out holds a `$`: ivy opens it as written.
+    folder = tmp_path / "CORP$ann" / ".ivy"
+    folder.mkdir(parents=True)
+    (folder / "key.pem").write_text("k")
+    value = str(folder)
+    assert environment.evaluate_root(ctx_for(), value).problem is None
+    # A `$NAME` that names no folder is still the mistake it usually is.
+    assert environment.evaluate_root(ctx_for(), "$HOME/.ivy").problem == "unexpanded_variable"

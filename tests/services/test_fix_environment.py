@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ivy_setup_tui.services import environment, fix_environment, shellprobe, shells
@@ -250,6 +251,7 @@ def shell_files(draw: st.DrawFn) -> bytes:
 
 @settings(max_examples=300, deadline=None)
 @given(shell_files())
+@example(b"\r\n\x0c")  # a form feed before the block is the user's line, not edit_block's blank
 def test_block_edit_is_idempotent_and_keeps_user_bytes(original: bytes) -> None:
     once = edit_block(original, BLOCK)
     assert edit_block(once, BLOCK) == once
@@ -755,3 +757,21 @@ def test_windows_user_environment_is_set_broadcast_and_undone(
     Journal(ctx).undo()
     assert fake.values["IVY_ROOT"] == "~/.ivy"
     assert not profile.exists()
+
+
+def test_a_fifo_where_a_shell_file_should_be_is_refused_not_waited_on(
+    ctx_for: CtxFor, home: Path, key_in_home: Path
+) -> None:
+    # Reading a FIFO blocks until someone writes to it: the plan must not stall on one.
+    os.mkfifo(home / ".bashrc")
+    done: list[fix_environment.Proposal] = []
+    worker = threading.Thread(target=lambda: done.append(plan_for(ctx_for())), daemon=True)
+    worker.start()
+    worker.join(20)
+    if not done:  # unblock the reader so the thread ends, then fail
+        with open(os.open(home / ".bashrc", os.O_WRONLY | os.O_NONBLOCK), "wb"):
+            pass
+        pytest.fail("planning waited on ~/.bashrc, a FIFO")
+    proposal = done[0]
+    assert str(home / ".bashrc") not in [c.path for c in proposal.plan.changes]
+    assert any("not a regular file" in r.reason for r in proposal.plan.refusals)
