@@ -12,7 +12,6 @@ import difflib
 import os
 import re
 import shlex
-import shutil
 import stat
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -613,14 +612,6 @@ class Target:
     when: str  # e.g. "interactive terminals", "login shells", "every zsh"
 
 
-def _binary(ctx: SystemContext, shell: ShellInfo | None, name: str) -> str | None:
-    path = shell.path if shell is not None else None
-    if path and os.path.isabs(path) and os.access(path, os.X_OK):
-        return path
-    search = ctx.env.get("PATH", "")
-    return shutil.which("pwsh" if name == "pwsh" else name, path=search) if search else None
-
-
 def zshenv_path(ctx: SystemContext, binary: str | None) -> Path:
     """`${ZDOTDIR:-$HOME}/.zshenv` as a new zsh reads it, asking zsh for a system-wide ZDOTDIR."""
     if binary is not None:
@@ -656,7 +647,12 @@ def startup_targets(
             add(ctx.home / ".bashrc", POSIX, "bash", "interactive bash")
             add(shells.bash_login_file(ctx), POSIX, "bash", "login bash")
         elif name == "zsh":
-            add(zshenv_path(ctx, _binary(ctx, found.get("zsh"), "zsh")), POSIX, "zsh", "every zsh")
+            add(
+                zshenv_path(ctx, shells.binary_path(ctx, found.get("zsh"), "zsh")),
+                POSIX,
+                "zsh",
+                "every zsh",
+            )
         elif name == "sh":
             add(ctx.home / ".profile", POSIX, "sh", "login sh")
         elif name == "fish":
@@ -1913,7 +1909,7 @@ def verify_shells(
     specs: list[shellprobe.ProbeSpec] = []
     rows: list[MatrixRow] = []
     for name in names:
-        binary = _binary(ctx, found.get(name), name)
+        binary = shells.binary_path(ctx, found.get(name), name)
         if binary is None:
             rows.append(
                 MatrixRow(name, name, "not installed", None, None, f"{name} is not installed")

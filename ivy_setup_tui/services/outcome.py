@@ -21,10 +21,9 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import shellprobe, shells, userlines
@@ -166,8 +165,6 @@ except Exception as exc:
     out["problem"] = "probe_failed: %s" % type(exc).__name__
 sys.stdout.write(mark + json.dumps(out) + mark)
 """
-
-_NOISE = ("cannot set terminal process group", "no job control in this shell")
 
 
 @dataclass(frozen=True)
@@ -390,22 +387,28 @@ class _Start(threading.Thread):
     """One shell started clean in one folder, running the probe; bounded by a timeout."""
 
     def __init__(
-        self, spec: shellprobe.ProbeSpec, folder: str, env: dict[str, str], timeout: float
+        self,
+        spec: shellprobe.ProbeSpec,
+        where: str,
+        folder: str,
+        env: dict[str, str],
+        marker: str,
+        timeout: float,
     ) -> None:
         super().__init__(name=f"outcome-{spec.label}", daemon=True)
         self.spec = spec
+        self.where = where  # "project" or "outside home"
         self.folder = folder
         self.env = env
+        self.marker = marker  # brackets the probe's answer in its output
         self.timeout = timeout
-        self.answer: tuple[str, str, str, bool] | None = None  # stdout, stderr, error, timed out
+        self.answer: tuple[str, str, bool] | None = None  # stdout, stderr, timed out
         self.error: str | None = None
 
     def run(self) -> None:
-        argv = [self.spec.binary, *self.spec.flags]
-        argv += ["-Command" if self.spec.shell == "pwsh" else "-c", _script(self.spec.shell)]
         try:
             proc = subprocess.Popen(
-                argv,
+                shellprobe.argv_for(self.spec, _script(self.spec.shell)),
                 cwd=self.folder,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -416,48 +419,8 @@ class _Start(threading.Thread):
         except OSError as exc:
             self.error = exc.strerror or type(exc).__name__
             return
-        # Judged by the shell's own exit, not by the end of its output: a child a startup file
-        # started in a session of its own (`setsid agent &`) may hold the pipes open for ever.
-        out, err = bytearray(), bytearray()
-        readers = [
-            threading.Thread(target=_drain, args=(stream, sink), daemon=True)
-            for stream, sink in ((proc.stdout, out), (proc.stderr, err))
-        ]
-        for reader in readers:
-            reader.start()
-        try:
-            proc.wait(timeout=self.timeout)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            with suppress(OSError):
-                os.killpg(proc.pid, 9)
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=2)
-        for reader in readers:
-            reader.join(timeout=0.5)
-        if any(reader.is_alive() for reader in readers):
-            with suppress(OSError):
-                os.killpg(proc.pid, 9)
-        self.answer = (
-            bytes(out[-(1 << 20) :]).decode("utf-8", "replace"),
-            bytes(err[-(1 << 16) :]).decode("utf-8", "replace"),
-            "",
-            timed_out,
-        )
-
-
-def _drain(stream: IO[bytes] | None, sink: bytearray) -> None:
-    """Read `stream` into `sink` until its end (the last MiB kept)."""
-    if stream is None:
-        return
-    try:
-        while block := os.read(stream.fileno(), 65536):
-            sink.extend(block)
-            if len(sink) > 2 << 20:
-                del sink[: len(sink) - (1 << 20)]
-    except (OSError, ValueError):
-        return
+        out, err, timed_out = shellprobe.collect(proc, self.timeout)
+        self.answer = (out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), timed_out)
 
 
 def outside_folder() -> str:
@@ -487,10 +450,7 @@ def prove(
     found = {s.name: s for s in shells.detect_shells(ctx, detect_parent=None)}
     try:
         for name in names:
-            info = found.get(name)
-            binary = info.path if info is not None and info.path else None
-            if binary is None or not os.path.isabs(binary):
-                binary = shutil.which(name, path=ctx.env.get("PATH", os.defpath))
+            binary = shells.binary_path(ctx, found.get(name), name)
             if binary is None:
                 continue
             for spec in shellprobe.specs_for(name, binary):
@@ -504,9 +464,8 @@ def prove(
                     }
                     if name == "fish" and scratch:
                         extra["XDG_DATA_HOME"] = scratch
-                    start = _Start(spec, folder, shellprobe.clean_env(ctx, extra), wait)
-                    start.marker = marker  # type: ignore[attr-defined]
-                    start.where = where  # type: ignore[attr-defined]
+                    env = shellprobe.clean_env(ctx, extra)
+                    start = _Start(spec, where, folder, env, marker, wait)
                     start.start()
                     starts.append(start)
         for start in starts:
@@ -521,18 +480,18 @@ def prove(
 
 
 def _judge(ctx: SystemContext, start: _Start, expect: Expectation) -> OutcomeRow:
-    where: str = start.where  # type: ignore[attr-defined]
-    marker: str = start.marker  # type: ignore[attr-defined]
-    label = start.spec.label
+    where, marker, label = start.where, start.marker, start.spec.label
 
     def row(verdict: str, detail: str, sent: Sent | None = None) -> OutcomeRow:
         return OutcomeRow(label, where, start.folder, verdict, detail, sent)
 
     if start.answer is None:
         return row(NO_ANSWER, f"`{label}` could not be started ({start.error or 'unknown'})")
-    out, err, _, timed_out = start.answer
+    out, err, timed_out = start.answer
     noise = [
-        line for line in err.splitlines() if line.strip() and not any(n in line for n in _NOISE)
+        line
+        for line in err.splitlines()
+        if line.strip() and not any(n in line for n in shellprobe.NOISE)
     ]
     parts = out.split(marker)
     if timed_out or len(parts) < 3:

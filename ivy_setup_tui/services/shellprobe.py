@@ -31,6 +31,8 @@ TIMEOUT_ENV = "IVY_SETUP_SHELL_TIMEOUT"  # seconds; for slow machines (and tests
 CHILD_SHELL = "/bin/sh"  # prints what a program started from the shell inherits
 MAX_OUTPUT = 1 << 20  # keep only the tail of a startup file that prints without end
 TAIL_CHARS = 600
+# What `bash -i` without a terminal always prints: not an error of the user's startup files.
+NOISE = ("cannot set terminal process group", "no job control in this shell")
 
 # Outcome statuses.
 READ = "read"  # the shell ran our command: the values are known
@@ -184,7 +186,8 @@ def _script(shell: str, marker: str, names: Sequence[str]) -> str:
     )
 
 
-def _argv(spec: ProbeSpec, script: str) -> list[str]:
+def argv_for(spec: ProbeSpec, script: str) -> list[str]:
+    """The argv that starts `spec`'s shell running `script` after its startup files."""
     if spec.shell == "pwsh":
         return [spec.binary, *spec.flags, "-Command", script]
     return [spec.binary, *spec.flags, "-c", script]
@@ -267,7 +270,7 @@ class _Run:
         self._began = time.monotonic()
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-                _argv(self.spec, _script(self.spec.shell, self.marker, self.names)),
+                argv_for(self.spec, _script(self.spec.shell, self.marker, self.names)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -292,37 +295,47 @@ class _Run:
     def _work(self) -> None:
         proc = self._proc
         assert proc is not None
-        assert proc.stdout is not None
-        assert proc.stderr is not None
-        chunks = bytearray()
-        errs = bytearray()
-        reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
-        err_reader = threading.Thread(target=_drain, args=(proc.stderr, errs), daemon=True)
-        reader.start()
-        err_reader.start()
-        # `proc.wait(timeout=...)` polls with sleeps growing to 50 ms, so it notices a shell's
-        # exit up to tens of milliseconds late, on every check. A blocking wait in a thread, joined
-        # with the timeout, notices it at once.
-        waiter = threading.Thread(target=proc.wait, daemon=True)
-        waiter.start()
-        waiter.join(self.timeout)
-        timed_out = waiter.is_alive()
-        if timed_out:
-            _kill_group(proc)
-            waiter.join(2)
-        # A background child may keep the pipe open after the shell exits: do not wait for it.
-        reader.join(timeout=0.5 if not timed_out else 0.2)
-        err_reader.join(timeout=0.2)
-        if reader.is_alive() or err_reader.is_alive():
-            _kill_group(proc)
-            reader.join(timeout=0.5)
-            err_reader.join(timeout=0.5)
+        chunks, errs, timed_out = collect(proc, self.timeout)
         seconds = time.monotonic() - self._began
-        text = bytes(chunks).decode("utf-8", errors="surrogateescape")
-        err_text = bytes(errs).decode("utf-8", errors="surrogateescape")
+        text = chunks.decode("utf-8", errors="surrogateescape")
+        err_text = errs.decode("utf-8", errors="surrogateescape")
         self._outcome = _parse(
             self.spec, self.marker, self.names, text, proc, timed_out, seconds, err_text
         )
+
+
+def collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, bool]:
+    """(stdout, stderr, timed out) of a shell started in its own session with both pipes.
+
+    Judged by the shell's own exit, not the end of its output: a background child a startup file
+    left behind may hold the pipes open for ever. On timeout the whole group is killed.
+    """
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    chunks = bytearray()
+    errs = bytearray()
+    reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
+    err_reader = threading.Thread(target=_drain, args=(proc.stderr, errs), daemon=True)
+    reader.start()
+    err_reader.start()
+    # `proc.wait(timeout=...)` polls with sleeps growing to 50 ms, so it notices a shell's
+    # exit up to tens of milliseconds late, on every check. A blocking wait in a thread, joined
+    # with the timeout, notices it at once.
+    waiter = threading.Thread(target=proc.wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    timed_out = waiter.is_alive()
+    if timed_out:
+        _kill_group(proc)
+        waiter.join(2)
+    # A background child may keep the pipe open after the shell exits: do not wait for it.
+    reader.join(timeout=0.5 if not timed_out else 0.2)
+    err_reader.join(timeout=0.2)
+    if reader.is_alive() or err_reader.is_alive():
+        _kill_group(proc)
+        reader.join(timeout=0.5)
+        err_reader.join(timeout=0.5)
+    return bytes(chunks), bytes(errs), timed_out
 
 
 def _drain(stream: IO[bytes], sink: bytearray) -> None:
@@ -392,8 +405,7 @@ def _tail(text: str, hide: Iterable[str]) -> str:
     for secret in hide:
         text = text.replace(secret, "[secret]")
     lines = [line.rstrip() for line in text.replace("\r", "").splitlines() if line.strip()]
-    noise = ("cannot set terminal process group", "no job control in this shell")
-    lines = [line for line in lines if not any(n in line for n in noise)]
+    lines = [line for line in lines if not any(n in line for n in NOISE)]
     out = "\n".join(lines[-6:])
     return out[-TAIL_CHARS:]
 

@@ -396,6 +396,16 @@ _ALIASES = {
 _BINARIES = {"bash": ("bash",), "zsh": ("zsh",), "fish": ("fish",), "pwsh": ("pwsh", "powershell")}
 
 
+def binary_path(ctx: SystemContext, shell: ShellInfo | None, name: str) -> str | None:
+    """The executable to start shell `name`: the detected one when it is an absolute, runnable
+    path, else the first on the context's PATH (None: not installed)."""
+    path = shell.path if shell is not None else None
+    if path and os.path.isabs(path) and os.access(path, os.X_OK):
+        return path
+    search = ctx.env.get("PATH", "")
+    return shutil.which(name, path=search) if search else None
+
+
 def shell_name(program: str) -> str:
     """The shell family of a program name or path (`/bin/dash` -> sh, `-zsh` -> zsh)."""
     base = re.split(r"[\\/]", program.strip())[-1].lstrip("-").lower()
