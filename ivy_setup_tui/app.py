@@ -49,7 +49,7 @@ from ivy_setup_tui.screens.summary import SummaryScreen
 from ivy_setup_tui.screens.version import VersionScreen
 from ivy_setup_tui.screens.welcome import WelcomeScreen
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Finding
+from ivy_setup_tui.services.model import NEW_TERMINAL, Finding
 from ivy_setup_tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.widgets.status import SCREEN_FOR_STEP
 
@@ -657,7 +657,7 @@ def _real_diagnose(
     from ivy_setup_tui.services.checks import diagnose
 
     result = diagnose(outcome.new_terminal_ctx(ctx), on_finding=on_finding)
-    result.view = outcome.NEW_TERMINAL
+    result.view = NEW_TERMINAL
     return result
 
 

@@ -415,7 +415,9 @@ def check_json(diagnosis: Diagnosis) -> dict[str, object]:
 def new_terminal_differs(diagnosis: Diagnosis) -> str | None:
     """IVY_ROOT as a new terminal of the user's login shell gets it, when that differs from this
     process's (read from `environment.persisted`, no second reading); None when they agree."""
-    if diagnosis.view != "this terminal, now":
+    from ivy_setup_tui.services.model import THIS_TERMINAL
+
+    if diagnosis.view != THIS_TERMINAL:
         return None
     try:
         shells = diagnosis.finding("environment.persisted").evidence.get("shells") or {}

@@ -25,13 +25,12 @@ from ivy_setup_tui.cli import (
 )
 from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import Step, plural
+from ivy_setup_tui.services.model import NEW_TERMINAL, Step, plural
 from ivy_setup_tui.services.plan import BadInput, Change, FixOptions, StepPlan, StepResult
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
     from ivy_setup_tui.services.journal import Run
-    from ivy_setup_tui.services.outcome import OutcomeRow
 
 MAX_KEY_INPUT = 64 * 1024  # far above any key; stops a mistaken `--key-file /dev/zero`
 
@@ -122,9 +121,9 @@ def _verdict(
     from ivy_setup_tui.services import outcome
 
     final = _diagnose(outcome.new_terminal_ctx(ctx))
-    final.view = outcome.NEW_TERMINAL
+    final.view = NEW_TERMINAL
     left = [f for f in final.findings if f.status.needs_action]
-    rows = _prove(ctx, final, options)
+    rows = outcome.prove_for(final, scope=options.scope)
     print()
     for line in outcome.format_rows(rows):
         print(line)
@@ -147,13 +146,6 @@ def _verdict(
         print("Open a new terminal (or source the env file shown above) for the changes to apply.")
         return EXIT_NEW_SHELL
     return EXIT_FINDINGS if (left or bad or (applied and incomplete)) else EXIT_OK
-
-
-def _prove(ctx: SystemContext, final: Diagnosis, options: FixOptions) -> list[OutcomeRow]:
-    """The proof in the real shells the user uses (none when no key is involved)."""
-    from ivy_setup_tui.services import outcome
-
-    return outcome.prove_for(final, scope=options.scope)
 
 
 def _plan(
@@ -267,16 +259,16 @@ def _print_plan(plan: StepPlan) -> None:
 
 def _say_declined(ctx: SystemContext, declined: list[Change]) -> None:
     """Declining to disable one's own line is a choice: say once what it keeps doing."""
-    import re
+    from ivy_setup_tui.services.fix_environment import line_words
 
     for change in declined:
-        found = re.search(r"disable your (lines? [0-9, ]+)", change.summary)
-        if found is None or change.path is None:
+        lines = change.data.get("disabled_lines")
+        if not lines or change.path is None:
             continue
-        where = ctx.tilde(change.path)
         print(
-            f"  You chose to keep {where} {found.group(1).strip()}: it keeps setting IVY_ROOT in "
-            "the shells that read it, after ivy-setup's value (`ivy-setup check` lists it)."
+            f"  You chose to keep {ctx.tilde(change.path)} {line_words(lines)}: it keeps setting "
+            "IVY_ROOT in the shells that read it, after ivy-setup's value (`ivy-setup check` "
+            "lists it)."
         )
 
 

@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header, OptionList, Static
 
 from ivy_setup_tui.screens.base import WizardScreen
 from ivy_setup_tui.screens.messages import StepRequested
-from ivy_setup_tui.services.model import CHECK_IDS, Status, Step, plural
+from ivy_setup_tui.services.model import CHECK_IDS, NEW_TERMINAL, Status, Step, plural
 from ivy_setup_tui.widgets.check_list import LABEL_WIDTH, CheckList, check_deadlines
 from ivy_setup_tui.widgets.drift_list import DriftList
 from ivy_setup_tui.widgets.outcome import OutcomeTable
@@ -57,7 +57,7 @@ class OverviewScreen(WizardScreen):
                 ("   project ", "$text-muted"),
                 (ctx.tilde(ctx.project), "bold"),
                 ("   as seen by ", "$text-muted"),
-                (state.diagnosis.view if state.diagnosis else "a new terminal", "italic"),
+                (state.diagnosis.view if state.diagnosis else NEW_TERMINAL, "italic"),
             )
         )
         self.query_one("#overview-progress", Static).update(progress_line(state))

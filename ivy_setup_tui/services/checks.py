@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 # after the probe is running, so their import time overlaps the target interpreter's start.
 from ivy_setup_tui.services import interpreter
 from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.model import CHECK_IDS, Finding, Status, order_findings
+from ivy_setup_tui.services.model import (
+    CHECK_IDS,
+    THIS_TERMINAL,
+    Finding,
+    Status,
+    order_findings,
+)
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.environment import Prepared
@@ -40,7 +46,7 @@ class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     # Which terminal the findings describe: "this terminal, now" (the process environment) or a
     # new terminal (see services/outcome.py).
-    view: str = "this terminal, now"
+    view: str = THIS_TERMINAL
 
     def finding(self, check_id: str) -> Finding:
         """The finding with this id (every id of CHECK_IDS is always present)."""

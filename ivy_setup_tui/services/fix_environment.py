@@ -1227,7 +1227,8 @@ def _pop_same_file(edits: dict[Path, userlines.FileEdit], path: Path) -> userlin
     return None
 
 
-def _line_words(lines: Sequence[int]) -> str:
+def line_words(lines: Sequence[int]) -> str:
+    """'line 3' or 'lines 2, 5': the user's lines a change disables, in words."""
     shown = ", ".join(str(n) for n in lines)
     return f"line {shown}" if len(lines) == 1 else f"lines {shown}"
 
@@ -1246,7 +1247,7 @@ def _edit_changes(
     done: set[tuple[str, int]] = set()
     for edit in edits.values():
         label = ctx.tilde(edit.path)
-        shown = _line_words(edit.lines)
+        shown = line_words(edit.lines)
         if edit.new is None:
             if not refuse:
                 continue
@@ -1267,6 +1268,7 @@ def _edit_changes(
         target = Target(edit.path, USER_EDIT, POSIX, (), "")
         data = _change_common(ctx, target, edit.old, edit.new, expect)
         data["content"] = edit.new
+        data["disabled_lines"] = list(edit.lines)
         changes.append(
             Change(
                 step=Step.ENVIRONMENT,
@@ -1475,10 +1477,11 @@ def _startup_change(
     else:
         summary = f"Add ivy-setup's block to {label} ({who})"
     if pre is not None and pre.new is not None and pre.new != pre.old:
+        data["disabled_lines"] = list(pre.lines)
         if edit_block(old, block, target.family) == old:
-            summary = f"In {label}, disable your {_line_words(pre.lines)} ({who})"
+            summary = f"In {label}, disable your {line_words(pre.lines)} ({who})"
         else:
-            summary += f", and disable your {_line_words(pre.lines)}"
+            summary += f", and disable your {line_words(pre.lines)}"
     return Change(
         step=Step.ENVIRONMENT,
         kind="create" if old is None else "write",

@@ -52,6 +52,13 @@ def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
     return f"{count} {word}"
 
 
+# Which terminal a diagnosis describes (services/outcome.py): the process environment, or the one
+# a new terminal gets from the user's shell files (now, or once the plan is applied).
+THIS_TERMINAL = "this terminal, now"
+NEW_TERMINAL = "a new terminal"
+AFTER_PLAN = "a new terminal, after the plan"
+
+
 # Every check id of SPEC §3, in display order. A run always reports each of them exactly once.
 CHECK_IDS: tuple[str, ...] = (
     "version.interpreter",

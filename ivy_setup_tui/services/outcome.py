@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import shellprobe, shells, userlines
 from ivy_setup_tui.services.context import SystemContext
+from ivy_setup_tui.services.model import AFTER_PLAN
 
 if TYPE_CHECKING:
     from ivy_setup_tui.services.checks import Diagnosis
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
 ROOT = "IVY_ROOT"
 KEY = "IVY_KEY"
 WATCHED = (ROOT, KEY)
-
-THIS_TERMINAL = "this terminal, now"
-NEW_TERMINAL = "a new terminal"
-AFTER_PLAN = "a new terminal, after the plan"
 
 # Verdicts of one proof row.
 OK = "ok"
@@ -332,20 +329,6 @@ def probe_scheme(facts: F.VersionFacts) -> str:
     return "key.pem"  # measured for 0.0.9.0; unknown releases are assumed alike
 
 
-def clean_fingerprint(path: Path) -> str | None:
-    """The fingerprint of the key a file holds once cleaned (first non-blank line, stripped)."""
-    from ivy_setup_tui.services.keyfile import fingerprint
-
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(65536)
-    except OSError:
-        return None
-    text = raw.decode("utf-8", "surrogateescape").lstrip("\ufeff")
-    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
-    return fingerprint(line) if line else None
-
-
 def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectation:
     """What a new terminal must get, from the diagnosis of the machine after the plan."""
     facts = diagnosis.facts
@@ -363,7 +346,11 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
     # The key a new terminal must send: the one ivy reads, else the one a fixed location makes
     # it read (a shadowed ~/.ivy/key.pem, the folder IVY_ROOT should name).
     path = lookup.path or key_to_examine(diagnosis.ctx, lookup)
-    fp = clean_fingerprint(path) if path is not None else None
+    # The key as the Key step normalises it (the one it writes): one normalisation for both.
+    from ivy_setup_tui.services.fix_key import existing_key
+
+    existing = existing_key(path) if path is not None else None
+    fp = existing.usable.fingerprint if existing is not None and existing.usable else None
     if scope is None:
         # A key read through an absolute IVY_ROOT, or ~/.ivy's, is meant for every folder; a
         # project's own .ivy only for that project.

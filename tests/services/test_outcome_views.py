@@ -15,7 +15,7 @@ import pytest
 from ivy_setup_tui.services import keys, outcome, permissions
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import facts_for
-from ivy_setup_tui.services.model import Status
+from ivy_setup_tui.services.model import AFTER_PLAN, Status
 from tests.outcome_helpers import KEY, classic_setup
 
 GATED = facts_for("0.0.9.0")
@@ -56,7 +56,7 @@ def test_projected_diagnosis_judges_the_machine_after_the_plan(make_ctx: Any, ho
     ctx: SystemContext = make_ctx(project=project, cwd=project)
     now = diagnose(ctx)
     after = outcome.projected(now, {"IVY_ROOT": str(home / ".ivy")})
-    assert after.view == outcome.AFTER_PLAN
+    assert after.view == AFTER_PLAN
     assert after.lookup.path == home / ".ivy" / "key.pem"
     assert after.finding("key.location").status is Status.OK
     assert after.finding("environment.ivy_root").evidence["value"] == str(home / ".ivy")
