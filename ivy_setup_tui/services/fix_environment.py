@@ -1266,20 +1266,8 @@ def _edit_changes(
             refusals.append(Refusal(refused.for_display(ctx.tilde), ()))
             continue
         target = Target(edit.path, USER_EDIT, POSIX, (), "")
-        data = _change_common(ctx, target, edit.old, edit.new, expect)
-        data["content"] = edit.new
-        data["disabled_lines"] = list(edit.lines)
-        changes.append(
-            Change(
-                step=Step.ENVIRONMENT,
-                kind="write",
-                summary=f"In {label}, disable your {shown} (it would override the outcome)",
-                path=str(edit.path),
-                diff=edit.hide(unified_diff(label, edit.old, edit.new)),
-                needs_new_shell=True,
-                data=data,
-            )
-        )
+        summary = f"In {label}, disable your {shown} (it would override the outcome)"
+        changes.append(_content_change(ctx, target, edit.old, edit.new, expect, summary, edit))
         done |= {(os.path.realpath(edit.path), line) for line in edit.lines}
     return done
 
@@ -1385,6 +1373,35 @@ def _change_common(
     }
 
 
+def _content_change(
+    ctx: SystemContext,
+    target: Target,
+    old: bytes | None,
+    new: bytes,
+    expect: dict[str, Any],
+    summary: str,
+    pre: userlines.FileEdit | None = None,
+) -> Change:
+    """A change that writes `new` in place of `old` (a startup, desktop or user file), with its
+    diff; `pre` names the user's lines it also disables (their secrets hidden in the diff)."""
+    label = ctx.tilde(target.path)
+    data = _change_common(ctx, target, old, new, expect)
+    data["content"] = new
+    diff = unified_diff(label, old, new)
+    if pre is not None and pre.new is not None and pre.new != pre.old:
+        data["disabled_lines"] = list(pre.lines)
+        diff = pre.hide(diff)
+    return Change(
+        step=Step.ENVIRONMENT,
+        kind="create" if old is None else "write",
+        summary=summary,
+        path=str(target.path),
+        diff=diff,
+        needs_new_shell=True,
+        data=data,
+    )
+
+
 def _env_change(
     ctx: SystemContext, target: Target, values: Mapping[str, str], expect: dict[str, Any]
 ) -> Change | Refusal | None:
@@ -1467,8 +1484,6 @@ def _startup_change(
             tuple(block.split("\n")),
             code=refused.code,
         )
-    data = _change_common(ctx, target, old, new, expect)
-    data["content"] = new
     has_block = old is not None and bool(find_blocks(old, target.family))
     if old is None:
         summary = f"Create {label} with ivy-setup's block ({who})"
@@ -1477,20 +1492,11 @@ def _startup_change(
     else:
         summary = f"Add ivy-setup's block to {label} ({who})"
     if pre is not None and pre.new is not None and pre.new != pre.old:
-        data["disabled_lines"] = list(pre.lines)
         if edit_block(old, block, target.family) == old:
             summary = f"In {label}, disable your {line_words(pre.lines)} ({who})"
         else:
             summary += f", and disable your {line_words(pre.lines)}"
-    return Change(
-        step=Step.ENVIRONMENT,
-        kind="create" if old is None else "write",
-        summary=summary,
-        path=str(target.path),
-        diff=pre.hide(unified_diff(label, old, new)) if pre else unified_diff(label, old, new),
-        needs_new_shell=True,
-        data=data,
-    )
+    return _content_change(ctx, target, old, new, expect, summary, pre)
 
 
 def _desktop_change(
@@ -1519,18 +1525,11 @@ def _desktop_change(
             code=refused.code,
         )
     target = Target(path, DESKTOP_ROLE, DESKTOP, (DESKTOP,), "apps started from the desktop")
-    data = _change_common(ctx, target, old, new, expect)
-    data["content"] = new
-    return Change(
-        step=Step.ENVIRONMENT,
-        kind="create" if old is None else "write",
-        summary=f"{'Create' if old is None else 'Update'} {label}, read at your next graphical "
-        "login by apps started outside a terminal",
-        path=str(path),
-        diff=unified_diff(label, old, new),
-        needs_new_shell=True,
-        data=data,
+    summary = (
+        f"{'Create' if old is None else 'Update'} {label}, read at your next graphical login by "
+        "apps started outside a terminal"
     )
+    return _content_change(ctx, target, old, new, expect, summary)
 
 
 def _removals(
@@ -1568,21 +1567,11 @@ def _removals(
             continue
         if pre is not None and pre.new:
             del (edits or {})[block.path]
-        label = ctx.tilde(block.path)
         target = Target(block.path, STARTUP, family, (), "")
-        data = _change_common(ctx, target, old, new, expect)
-        data["content"] = new
-        changes.append(
-            Change(
-                step=Step.ENVIRONMENT,
-                kind="write",
-                summary=f"Remove ivy-setup's block from {label} (nothing to persist any more)",
-                path=str(block.path),
-                diff=unified_diff(label, old, new),
-                needs_new_shell=True,
-                data=data,
-            )
+        summary = (
+            f"Remove ivy-setup's block from {ctx.tilde(block.path)} (nothing to persist any more)"
         )
+        changes.append(_content_change(ctx, target, old, new, expect, summary, pre))
     return changes
 
 
