@@ -430,7 +430,9 @@ def prove(
     wait = timeout if timeout is not None else shellprobe.timeout_for(ctx)
     made_outside = outside is None
     outside_dir = outside or outside_folder()
-    scratch = tempfile.mkdtemp(prefix="ivy-setup-fish-") if "fish" in names else None
+    # fish creates its data folder (history) on start: one scratch folder per fish start, since
+    # two fish starting at once in one folder race to create it and one warns on stderr.
+    scratches: list[str] = []
     folders = [("project", str(ctx.project)), ("outside home", outside_dir)]
     starts: list[_Start] = []
     rows: list[OutcomeRow] = []
@@ -449,8 +451,9 @@ def prove(
                         "IVY_SETUP_SCHEME": probe_scheme(facts),
                         "IVY_SETUP_MARK": marker,
                     }
-                    if name == "fish" and scratch:
-                        extra["XDG_DATA_HOME"] = scratch
+                    if name == "fish":
+                        scratches.append(tempfile.mkdtemp(prefix="ivy-setup-fish-"))
+                        extra["XDG_DATA_HOME"] = scratches[-1]
                     env = shellprobe.clean_env(ctx, extra)
                     start = _Start(spec, where, folder, env, marker, wait)
                     start.start()
@@ -459,7 +462,7 @@ def prove(
             start.join()
             rows.append(_judge(ctx, start, expect))
     finally:
-        if scratch:
+        for scratch in scratches:
             shutil.rmtree(scratch, ignore_errors=True)
         if made_outside:
             shutil.rmtree(outside_dir, ignore_errors=True)
