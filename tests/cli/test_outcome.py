@@ -53,6 +53,20 @@ def ivy0090(venv_factory: Callable[[str | None], Path]) -> Path:
     return venv_factory("0.0.9.0")
 
 
+def fix_changes_nothing(
+    ivy_setup: Runner, home: Path, python: Path
+) -> subprocess.CompletedProcess[str]:
+    """`fix --yes` from ~/proj on a setup that is already right: exit 0, no byte, no run."""
+    project = home / "proj"
+    project.mkdir()
+    before = tree(home)
+    done = ivy_setup("fix", "--yes", "--offline", "--python", str(python), cwd=project, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert tree(home) == before
+    assert not runs_dir(home).exists()
+    return done
+
+
 def check_json(
     ivy_setup: Runner, python: Path, project: Path, home: Path
 ) -> dict[str, dict[str, object]]:
@@ -133,13 +147,7 @@ def test_healthy_hand_made_setup_is_left_exactly_as_it_is(
     put_key(home / ".ivy", KEY)
     for name in (".bashrc", ".profile"):
         (home / name).write_text('export IVY_ROOT="$HOME/.ivy"\n')
-    project = home / "proj"
-    project.mkdir()
-    before = tree(home)
-    done = ivy_setup("fix", "--yes", "--offline", "--python", str(ivy0090), cwd=project, env=ENV)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert tree(home) == before
-    assert not runs_dir(home).exists()
+    done = fix_changes_nothing(ivy_setup, home, ivy0090)
     assert "Your own lines already give every new bash terminal" in done.stdout
 
 
@@ -409,10 +417,4 @@ def test_a_healthy_ivy_root_naming_the_folder_a_link_points_to_is_left_alone(
     (home / ".ivy").symlink_to(Path("dots") / "ivy")
     for name in (".bashrc", ".profile"):
         (home / name).write_text('export IVY_ROOT="$HOME/dots/ivy"\n')
-    project = home / "proj"
-    project.mkdir()
-    before = tree(home)
-    done = ivy_setup("fix", "--yes", "--offline", "--python", str(ivy0090), cwd=project, env=ENV)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert tree(home) == before
-    assert not runs_dir(home).exists()
+    fix_changes_nothing(ivy_setup, home, ivy0090)
