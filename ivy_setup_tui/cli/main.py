@@ -546,7 +546,7 @@ def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False)
     if output is not None:
         _check_report_output(ctx, output, force=force)
     diagnosis = _diagnose(ctx)
-    text = render_report(diagnosis, secrets=_key_secrets(diagnosis))
+    text = render_report(diagnosis)  # it collects the key texts to scrub itself
     if output is None:
         sys.stdout.write(text)
         return _exit_for(diagnosis)
@@ -579,24 +579,6 @@ def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> No
         refused = write_refusal(ctx, "report -o")
         if refused is not None:
             raise UsageError(refused)
-
-
-def _key_secrets(diagnosis: Diagnosis) -> list[str]:
-    """The key text as found on this machine, so the report can scrub any copy of it."""
-    secrets: list[str] = []
-    path = diagnosis.lookup.path
-    if path is not None:
-        try:
-            with open(path, "rb") as handle:
-                first = handle.read(4096).splitlines()
-        except OSError:
-            first = []
-        if first:
-            secrets.append(first[0].decode("utf-8", errors="replace").strip())
-    env_key = diagnosis.ctx.env.get("IVY_KEY", "").strip()
-    if env_key:
-        secrets.append(env_key)
-    return [s for s in secrets if len(s) >= 4]
 
 
 def _cmd_undo(args: argparse.Namespace) -> int:

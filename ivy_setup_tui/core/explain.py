@@ -6,7 +6,6 @@ The known signatures are data (`SIGNATURES`, the "What users see" table of ivy-f
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -23,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from ivy_setup_tui.core.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resolve_ivy_root
 from ivy_setup_tui.core.model import Finding, Step
+from ivy_setup_tui.core.secrets import fingerprint, key_text, placeholder
 from ivy_setup_tui.core.steps.environment.check import evaluate_root
 from ivy_setup_tui.core.steps.key.check import hidden_state, locate, physical
 
@@ -710,16 +710,6 @@ def _unique(items: Iterable[str]) -> list[str]:
 # -- key redaction -----------------------------------------------------------------------------
 
 
-def fingerprint(key: str) -> str:
-    """The key's fingerprint as ivy-setup shows it: sha256 of the stripped key, first 12 hex."""
-    return hashlib.sha256(key.strip().lstrip("\ufeff").strip().encode("utf-8")).hexdigest()[:12]
-
-
-def key_placeholder(key: str) -> str:
-    """What a redacted key is replaced with: its fingerprint, never any of its characters."""
-    return f"<key sha256:{fingerprint(key)}>"
-
-
 _KEY_VALUE_PATTERNS: tuple[re.Pattern[str], ...] = (
     # The 0.0.9.0 request URL carries the key line itself.
     re.compile(r"(/apikey/)([^\s'\"<>()\[\]]+)"),
@@ -762,15 +752,15 @@ def scrub_key_like(text: str, fingerprints: Iterable[str] = ()) -> str:
         if _already_redacted(value):
             return m.group(0)
         tail = m.group(3) if m.lastindex and m.lastindex >= 3 else ""
-        return f"{m.group(1)}{key_placeholder(urllib.parse.unquote(value))}{tail}"
+        return f"{m.group(1)}{placeholder(urllib.parse.unquote(value))}{tail}"
 
     for pattern in _KEY_VALUE_PATTERNS:
         text = pattern.sub(value_sub, text)
 
     def token_sub(m: re.Match[str]) -> str:
         token = m.group(0)
-        if fingerprint(token) in known or _looks_like_key(token):
-            return key_placeholder(token)
+        if fingerprint(key_text(token)) in known or _looks_like_key(token):
+            return placeholder(token)
         return token
 
     return _TOKEN.sub(token_sub, text)
@@ -902,7 +892,7 @@ def _build_match(
         evidence["distribution"] = _DISTRIBUTION.get(clues.module, clues.module)
     if clues.sent_keys:
         evidence["sent_key_fingerprints"] = [
-            fingerprint(urllib.parse.unquote(k)) for k in clues.sent_keys
+            fingerprint(key_text(urllib.parse.unquote(k))) for k in clues.sent_keys
         ]
         evidence["sent_with_newline"] = any(_sent_newline(k) for k in clues.sent_keys)
 
@@ -1265,7 +1255,7 @@ def _content_sentences(
             "space (%0A / %20)."
         )
     if fp and clues.sent_keys:
-        sent = [fingerprint(urllib.parse.unquote(k)) for k in clues.sent_keys]
+        sent = [fingerprint(key_text(urllib.parse.unquote(k))) for k in clues.sent_keys]
         if fp in sent:
             out.append("The key in the traceback's URL is the one in that file (same fingerprint).")
         else:

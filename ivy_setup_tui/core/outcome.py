@@ -340,7 +340,7 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
         return Expectation(scheme, None, None, True)
     lookup = diagnosis.lookup
     if lookup.path is None and lookup.source == KEY:
-        from ivy_setup_tui.core.steps.key.keyfile import fingerprint
+        from ivy_setup_tui.core.secrets import fingerprint
 
         value = diagnosis.ctx.env.get(KEY, "").strip()
         return Expectation(scheme, fingerprint(value) if value else None, None, True)

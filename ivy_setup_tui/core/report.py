@@ -17,13 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.explain import (
-    Explanation,
-    fingerprint,
-    key_placeholder,
-    scrub_key_like,
-)
+from ivy_setup_tui.core.explain import Explanation, scrub_key_like
 from ivy_setup_tui.core.model import Finding, Status, summarize
+from ivy_setup_tui.core.secrets import fingerprint, key_text, placeholder
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
@@ -105,12 +101,12 @@ def redact(text: str, ctx: SystemContext, secrets: Sequence[str] = ()) -> str:
     if env_key:
         all_secrets.append(env_key)
     for form in _secret_forms(all_secrets):
-        placeholder = key_placeholder(form)
+        replacement = placeholder(form)
         if len(form.strip()) >= _SUBSTRING_SECRET_MIN:
-            text = text.replace(form, placeholder)
+            text = text.replace(form, replacement)
         else:
-            text = re.sub(rf"(?<![\w+/=-]){re.escape(form)}(?![\w+/=-])", placeholder, text)
-    fingerprints = [fingerprint(s) for s in all_secrets if s.strip()]
+            text = re.sub(rf"(?<![\w+/=-]){re.escape(form)}(?![\w+/=-])", replacement, text)
+    fingerprints = [fingerprint(key_text(s)) for s in all_secrets if s.strip()]
     text = scrub_key_like(text, fingerprints)
     text = _URL_CREDENTIALS.sub(r"\1***@", text)
     for form in _home_forms(ctx.home):

@@ -12,9 +12,10 @@ import pytest
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.explain import explain, fingerprint
+from ivy_setup_tui.core.explain import explain
 from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.report import collect_secrets, redact, render_report, user_names
+from ivy_setup_tui.core.secrets import fingerprint
 from tests.core.test_explain import (
     CONNECTION_APIKEY,
     KEY,

@@ -462,7 +462,7 @@ def judge_root(reading: VarReading | None, problem: str | None, expected: str | 
 
 def judge_key(reading: VarReading | None, expected_fingerprint: str | None) -> str:
     """The verdict for IVY_KEY in one shell mode (compared by fingerprint, never shown)."""
-    from ivy_setup_tui.core.platform.shells import fingerprint
+    from ivy_setup_tui.core.secrets import fingerprint, key_text
 
     if reading is None:
         return UNKNOWN
@@ -470,6 +470,9 @@ def judge_key(reading: VarReading | None, expected_fingerprint: str | None) -> s
         return NOT_EXPORTED if reading.set_in_shell else MISSING
     if reading.value.strip() == "" or reading.value != reading.value.strip():
         return WRONG
-    if expected_fingerprint is not None and fingerprint(reading.value) != expected_fingerprint:
+    if (
+        expected_fingerprint is not None
+        and fingerprint(key_text(reading.value)) != expected_fingerprint
+    ):
         return WRONG
     return OK

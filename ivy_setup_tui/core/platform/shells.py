@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.secrets import fingerprint, key_text, shown
 
 WATCHED_NAMES = ("IVY_ROOT", "IVY_KEY")
 SECRET_NAMES = frozenset({"IVY_KEY"})
@@ -155,21 +156,21 @@ class Definition:
 
     @property
     def fingerprint(self) -> str:
-        """sha256 of the (stripped) value, first 12 hex digits: how a secret is shown."""
-        return fingerprint(self.value if self.value is not None else self.raw_value)
+        """The fingerprint of the value (as a key is compared: stripped), never the value."""
+        return fingerprint(key_text(self.value if self.value is not None else self.raw_value))
 
     @property
     def display_value(self) -> str | None:
         """The value fit for a message or evidence: masked for a secret."""
         if self.secret:
-            return f"[secret, sha256 {self.fingerprint}]"
+            return shown(self.value if self.value is not None else self.raw_value)
         return self.value
 
     @property
     def display_raw(self) -> str:
         """The value as written, masked for a secret."""
         if self.secret:
-            return f"[secret, sha256 {self.fingerprint}]"
+            return shown(self.value if self.value is not None else self.raw_value)
         return self.raw_value
 
 
@@ -265,13 +266,6 @@ class Scan:
     def parsed(self, path: Path, syntax: str, managed: bool = False) -> ParsedFile | None:
         """The parse of `path` in `syntax`, if it was read."""
         return self.files.get((str(path), syntax, managed))
-
-
-def fingerprint(secret: str) -> str:
-    """sha256 of the stripped secret's UTF-8 bytes, first 12 hex digits (the project-wide form)."""
-    from ivy_setup_tui.core.steps.key.keyfile import sha256_hex  # no OpenSSL (see there)
-
-    return sha256_hex(secret.strip().encode("utf-8", "surrogatepass"))[:12]
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shells
 
@@ -617,7 +618,7 @@ def test_secret_never_in_repr(ctx_for: Callable[..., SystemContext], home: Path)
     assert secret not in repr(item)
     assert secret not in (item.display_value or "")
     assert secret not in item.display_raw
-    assert item.fingerprint == shells.fingerprint(secret)
+    assert item.fingerprint == secrets.fingerprint(secrets.key_text(secret))
     assert len(item.fingerprint) == 12
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
+from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import (
     IVY_DIR_NAME,
@@ -630,7 +631,7 @@ def _value_key(ctx: SystemContext, item: Definition) -> str:
 
 def _process_key(name: str, value: str) -> str:
     if name == KEY:
-        return "sha256:" + shells.fingerprint(value)
+        return "sha256:" + secrets.fingerprint(secrets.key_text(value))
     return os.path.normpath(value) if os.path.isabs(value) else value
 
 
@@ -719,7 +720,7 @@ def check_conflicts(
         if problem:
             process_problems.append((name, problem))
         values[name].setdefault(_process_key(name, current), []).append(PROCESS)
-        shown = f"[secret, sha256 {shells.fingerprint(current)}]" if name == KEY else current
+        shown = secrets.shown(current) if name == KEY else current
         process[name] = shown
         entries.append(
             {
@@ -1078,7 +1079,7 @@ class _Seen:
         if self.value is None:
             return "(not evaluable)"
         if self.name == KEY:
-            return f"[secret, sha256 {shells.fingerprint(self.value)}]"
+            return secrets.shown(self.value)
         return self.value.replace("\r", "\\r").replace("\n", "\\n")
 
 
@@ -1455,7 +1456,9 @@ def _seen_evidence(outcome: shellprobe.ProbeOutcome, name: str, wants_key: bool)
     if wants_key:
         key = outcome.reading(KEY)
         out["ivy_key_fingerprint"] = (
-            shells.fingerprint(key.value) if key is not None and key.value is not None else None
+            secrets.fingerprint(secrets.key_text(key.value))
+            if key is not None and key.value is not None
+            else None
         )
     return out
 
@@ -1478,7 +1481,7 @@ def _matrix(
                 continue
             shown: str | None = var.value
             if name == KEY and var.value is not None:
-                shown = f"[secret, sha256 {shells.fingerprint(var.value)}]"
+                shown = secrets.shown(var.value)
             cell[name] = {"set": var.set_in_shell, "exported": var.exported, "value": shown}
         if outcome.status != READ:
             cell["output_tail"] = outcome.tail

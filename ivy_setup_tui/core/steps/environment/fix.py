@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ivy_setup_tui.core import journal
+from ivy_setup_tui.core import journal, secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import (
     IVY_DIR_NAME,
@@ -225,7 +225,7 @@ def render_env_file(family: str, values: Mapping[str, str], *, mask: bool = Fals
             *lines,
         ]
     for name, value in values.items():
-        shown = f"[secret, sha256 {shells.fingerprint(value)}]" if mask and name == KEY else value
+        shown = secrets.shown(value) if mask and name == KEY else value
         if mask and name == KEY:
             lines.append(assignment(family, name, "").rsplit(" ", 1)[0] + " " + shown)
         else:
@@ -375,7 +375,7 @@ def _mask_env_bytes(family: str, data: bytes | None) -> bytes | None:
     key = values.get(KEY)
     if not key:
         return data
-    shown = f"[secret, sha256 {shells.fingerprint(key)}]".encode()
+    shown = secrets.shown(key).encode()
     out: list[bytes] = []
     for line in data.splitlines(keepends=True):
         prefix = re.match(rb"^(.*?IVY_KEY(?:\s*=\s*|\s+))\S", line)
@@ -563,7 +563,7 @@ class KeyChoice:
     def fingerprint(self) -> str | None:
         """sha256 of the key, first 12 hex digits."""
         value = self.value
-        return shells.fingerprint(value) if value else None
+        return secrets.fingerprint(secrets.key_text(value)) if value else None
 
 
 def choose_key(
@@ -875,7 +875,8 @@ def find_conflicts(
         differs = wanted is not None and (
             item.value is None
             or (
-                shells.fingerprint(item.value) != shells.fingerprint(wanted)
+                secrets.fingerprint(secrets.key_text(item.value))
+                != secrets.fingerprint(secrets.key_text(wanted))
                 if item.secret
                 else not userlines.same_path(item.value, wanted)
             )
@@ -912,13 +913,14 @@ def find_conflicts(
         if current is None or wanted is None:
             continue
         same = (
-            shells.fingerprint(current) == shells.fingerprint(wanted)
+            secrets.fingerprint(secrets.key_text(current))
+            == secrets.fingerprint(secrets.key_text(wanted))
             if name == KEY
             else os.path.normpath(current) == os.path.normpath(wanted)
         )
         if same:
             continue
-        shown = f"[secret, sha256 {shells.fingerprint(current)}]" if name == KEY else current
+        shown = secrets.shown(current) if name == KEY else current
         out.append(
             Conflict(
                 where="this process",

@@ -17,13 +17,13 @@ from typing import Any
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Fix, Status
+from ivy_setup_tui.core.secrets import fingerprint
 from ivy_setup_tui.core.steps.key.keyfile import (
     KeyAnalysis,
     KeyRead,
     KeyRejected,
     NormalisedKey,
     analyse_key,
-    fingerprint,
     normalise_key,
     read_key_line,
 )

@@ -32,6 +32,7 @@ from ivy_setup_tui.core.plan import (
     StepResult,
 )
 from ivy_setup_tui.core.platform import fsops
+from ivy_setup_tui.core.secrets import fingerprint, mask
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.key.check import SearchedPath
 from ivy_setup_tui.core.steps.key.keyfile import (
@@ -40,8 +41,6 @@ from ivy_setup_tui.core.steps.key.keyfile import (
     KeyRejected,
     NormalisedKey,
     analyse_key,
-    fingerprint,
-    mask,
     normalise_key,
     read_key_line,
 )

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ivy_setup_tui.core.secrets import fingerprint, mask
+
 # Files bigger than this are not API keys; reading more would only slow the check down.
 MAX_READ = 64 * 1024
 # Real API keys are far shorter; anything longer is a pasted document, not a key.
@@ -52,35 +54,6 @@ _SSH_PUBLIC = re.compile(
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 # C0 controls other than tab/LF/CR, plus DEL: never part of a pasted key.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
-
-
-def fingerprint(data: str | bytes) -> str:
-    """The first 12 hex digits of sha256(data): how ivy-setup names a key without revealing it."""
-    raw = data.encode("utf-8", errors="surrogateescape") if isinstance(data, str) else data
-    return sha256_hex(raw)[:12]
-
-
-def sha256_hex(data: bytes) -> str:
-    """sha256 of `data` in hex, by CPython's built-in implementation when it has one: hashlib
-    loads OpenSSL, which costs `check` about 3.5 MiB of memory and milliseconds to map."""
-    import importlib
-
-    for name in ("_sha2", "_sha256"):  # CPython 3.12+, 3.11 and older
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        return str(module.sha256(data).hexdigest())
-    import hashlib  # a build without the built-in hashes (some FIPS builds)
-
-    return hashlib.sha256(data).hexdigest()
-
-
-def mask(key: str) -> str | None:
-    """The first and last 4 characters, only for keys long enough that this reveals little."""
-    if len(key) < 16 or _CONTROL.search(key):
-        return None
-    return f"{key[:4]}…{key[-4:]}"
 
 
 @dataclass(frozen=True)

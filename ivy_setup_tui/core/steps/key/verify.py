@@ -11,12 +11,11 @@ printed or kept, and every error text is scrubbed of it. `requests` is imported 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -28,7 +27,8 @@ from ivy_setup_tui.core.network import (
     proxies_for,
     redact_url,
 )
-from ivy_setup_tui.core.steps.key.keyfile import fingerprint, read_key_line
+from ivy_setup_tui.core.secrets import REDACTED, fingerprint, redact, redact_apikey_paths
+from ivy_setup_tui.core.steps.key.keyfile import read_key_line
 
 if TYPE_CHECKING:
     import requests
@@ -40,11 +40,6 @@ VALID = "valid"
 INVALID = "invalid"
 UNVERIFIED = "unverified"
 
-# Shown instead of the key wherever a URL or message would otherwise carry it.
-REDACTED = "<key>"
-# The key sits in the path of 0.0.9.0's GET; anything after /apikey/ up to a quote, space or
-# bracket is the key (possibly percent-encoded) in messages from requests and urllib3.
-_APIKEY_PATH = re.compile(r"(/apikey/)[^\s'\")]*")
 # Answers that say nothing about the key: proxy auth, request timeout, rate limiting.
 _NOT_A_VERDICT = frozenset({407, 408, 425, 429})
 
@@ -82,21 +77,13 @@ class Verification:
 # Keeping the key out of every text
 
 
-def redact(text: str, key: str) -> str:
-    """`text` with the key (raw, stripped, percent-encoded) and any /apikey/ path replaced."""
-    forms = {key, key.strip(), quote(key, safe=""), quote(key, safe="/"), quote(key.strip())}
-    for form in sorted((f for f in forms if len(f) >= 4), key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return _APIKEY_PATH.sub(r"\1" + REDACTED, text)
-
-
 class _ScrubKeyPaths(logging.Filter):
     """Rewrites urllib3's debug lines (`"GET /apikey/<key> HTTP/1.1" 200`) before any handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if "/apikey/" in message:
-            record.msg = _APIKEY_PATH.sub(r"\1" + REDACTED, message)
+            record.msg = redact_apikey_paths(message)
             record.args = None
         return True
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import facts_for
 from ivy_setup_tui.core.model import Finding, Status
-from ivy_setup_tui.core.platform import shells
 from ivy_setup_tui.core.steps.environment import check as environment
 from tests.core.platform.test_shells import fake_bin, unused_uid, write
 
@@ -294,7 +294,7 @@ def test_secret_in_world_readable_file_is_masked(
     assert SECRET[:10] not in as_json(finding)
     file_entry = next(e for e in finding.evidence["definitions"] if e["source"] == "file")
     assert file_entry["problem"] == "secret_in_readable_file"
-    assert file_entry["fingerprint"] == shells.fingerprint(SECRET)
+    assert file_entry["fingerprint"] == secrets.fingerprint(SECRET)
     assert finding.status is Status.WARNING
     # The same key in this process and in the file agree.
     assert "IVY_KEY" not in finding.evidence["disagreements"]
@@ -483,7 +483,7 @@ def test_ivy_key_scheme_reports_key_per_shell_masked(
     finding = environment.check_persisted(ctx, IVY_KEY_SCHEME, detect_parent=None)
     assert SECRET not in as_json(finding)
     assert finding.status is Status.WARNING
-    assert finding.evidence["shells"]["bash"]["ivy_key"]["fingerprint"] == shells.fingerprint(
+    assert finding.evidence["shells"]["bash"]["ivy_key"]["fingerprint"] == secrets.fingerprint(
         SECRET
     )
     assert finding.evidence["shells"]["zsh"]["ivy_key"]["value"] is None

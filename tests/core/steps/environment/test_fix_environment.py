@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.checks import Diagnosis
 from ivy_setup_tui.core.context import SystemContext, state_dir_for
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
@@ -517,7 +518,7 @@ def test_ivy_key_goes_into_a_0600_env_file_and_never_into_the_plan(
         + [repr(proposal)]
     )
     assert SECRET not in rendered
-    assert shells.fingerprint(SECRET) in rendered
+    assert secrets.fingerprint(SECRET) in rendered
     env_change = proposal.plan.changes[0]
     assert env_change.secret is not None
     assert "content" not in env_change.data

@@ -22,9 +22,9 @@ from ivy_setup_tui.core.journal import Journal
 from ivy_setup_tui.core.model import Status
 from ivy_setup_tui.core.plan import BadInput, FixOptions, StepPlan
 from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
+from ivy_setup_tui.core.secrets import fingerprint
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.key import fix as fix_key
-from ivy_setup_tui.core.steps.key.keyfile import fingerprint
 
 MakeCtx = Callable[..., SystemContext]
 

@@ -15,6 +15,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
+from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import CONSOLE_ENV, KEY_SERVER_ENV, facts_for
 from ivy_setup_tui.core.model import Status
@@ -258,6 +259,6 @@ def test_without_online_nothing_is_sent(
 
 def test_redact_covers_every_form() -> None:
     text = f"url: /apikey/{KEY}%0A and {KEY} and {KEY.replace('=', '%3D')}"
-    cleaned = verify.redact(text, KEY + "\n")
+    cleaned = secrets.redact(text, KEY + "\n")
     no_key_in(cleaned)
     assert "<key>" in cleaned
