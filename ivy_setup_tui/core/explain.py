@@ -22,9 +22,10 @@ from packaging.version import InvalidVersion, Version
 
 from ivy_setup_tui.core.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resolve_ivy_root
 from ivy_setup_tui.core.model import Finding, Step
+from ivy_setup_tui.core.paths import physical, within
 from ivy_setup_tui.core.secrets import fingerprint, key_text, placeholder
 from ivy_setup_tui.core.steps.environment.check import evaluate_root
-from ivy_setup_tui.core.steps.key.check import hidden_state, locate, physical
+from ivy_setup_tui.core.steps.key.check import hidden_state, locate
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
@@ -1112,7 +1113,7 @@ def _not_found_sentences(diagnosis: Diagnosis) -> list[str]:
     mentioned = {str(shadowed)} if shadowed is not None else set()
     if said_parent and resolved is not None:
         mentioned.add(str(resolved / ".ivy" / "key.pem"))
-    if home_key.is_file() and not _under(ctx.project, ctx.home) and shadowed is None:
+    if home_key.is_file() and not within(ctx.project, ctx.home) and shadowed is None:
         mentioned.add(str(home_key))
         real = physical(ctx.project)
         really = (
@@ -1146,15 +1147,6 @@ def _not_found_sentences(diagnosis: Diagnosis) -> list[str]:
         out.append(f"The .ivy folder holds {names}: ivy only reads a file named exactly key.pem.")
     out.append(_fix_summary(location))
     return out
-
-
-def _under(path: Path, parent: Path) -> bool:
-    """Whether ivy's upward walk from `path` passes `parent`: both with symlinks resolved."""
-    try:
-        physical(path).relative_to(physical(parent))
-    except ValueError:
-        return False
-    return True
 
 
 def _tilde_sentence(diagnosis: Diagnosis, value: str, *, looks_for: str = "") -> str:

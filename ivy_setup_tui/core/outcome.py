@@ -344,7 +344,8 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
 
         value = diagnosis.ctx.env.get(KEY, "").strip()
         return Expectation(scheme, fingerprint(value) if value else None, None, True)
-    from ivy_setup_tui.core.steps.key.check import key_to_examine, physical
+    from ivy_setup_tui.core.paths import physical
+    from ivy_setup_tui.core.steps.key.check import key_to_examine
 
     # The key a new terminal must send: the one ivy reads, else the one a fixed location makes
     # it read (a shadowed ~/.ivy/key.pem, the folder IVY_ROOT should name).

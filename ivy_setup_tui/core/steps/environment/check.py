@@ -31,9 +31,10 @@ from ivy_setup_tui.core.facts import (
     resolve_ivy_root,
 )
 from ivy_setup_tui.core.model import Finding, Fix, Status
+from ivy_setup_tui.core.paths import physical
 from ivy_setup_tui.core.platform import shells
 from ivy_setup_tui.core.platform.shells import Definition, Reading, Scan, ShellInfo
-from ivy_setup_tui.core.steps.key.check import EMPTY_IVY_ROOT_ASSUMED, physical
+from ivy_setup_tui.core.steps.key.check import EMPTY_IVY_ROOT_ASSUMED
 
 if TYPE_CHECKING:
     # Imported where shells are really started: `check` pays for it only when it verifies.

@@ -8,7 +8,6 @@ checks turn that into findings. What is wrong *inside* a key file is `keyfile`'s
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Fix, Status
+from ivy_setup_tui.core.paths import physical, quoted, within
 from ivy_setup_tui.core.secrets import fingerprint
 from ivy_setup_tui.core.steps.key.keyfile import (
     KeyAnalysis,
@@ -43,7 +43,6 @@ __all__ = [
     "fingerprint",
     "locate",
     "normalise_key",
-    "physical",
     "read_key_line",
 ]
 
@@ -156,23 +155,11 @@ PROBLEMS: tuple[str, ...] = (
 # --- the lookup ---------------------------------------------------------------------------------
 
 
-def physical(path: Path) -> Path:
-    """`path` with every symlink resolved: what ivy sees as its cwd (os.getcwd()) for a project.
-
-    ivy's `.ivy` walk and a relative IVY_ROOT both start from that path, never the logical one.
-    """
-    return Path(os.path.realpath(path))
-
-
 def _upward(start: Path, *, include_fs_root: bool) -> list[Path]:
     dirs = [start, *start.parents]
     if not include_fs_root and len(dirs) > 1:
         dirs = dirs[:-1]  # ivy's .ivy walk stops below the filesystem root (unless it is the cwd)
     return dirs
-
-
-def _under(path: Path, folder: Path) -> bool:
-    return path == folder or folder in path.parents
 
 
 @dataclass
@@ -625,10 +612,6 @@ def _locate_ivy_key(
 # --- shared wording -----------------------------------------------------------------------------
 
 
-def _q(path: Path | str) -> str:
-    return shlex.quote(str(path))
-
-
 def _with_note(text: str, facts: F.VersionFacts) -> str:
     note = facts.assumed_note
     return f"{text} {note}" if note else text
@@ -655,9 +638,9 @@ def _key_commands(ctx: SystemContext, folder: Path) -> tuple[str, ...]:
         return (f"notepad {folder / F.KEY_FILE_NAME}",)
     # Another folder (e.g. the one IVY_ROOT names): ivy-setup places keys only in ~/.ivy or the
     # project's .ivy, so this is done by hand, without a newline, 0600 from the first byte.
-    target = _q(folder / F.KEY_FILE_NAME)
+    target = quoted(folder / F.KEY_FILE_NAME)
     return (
-        f"mkdir -p -m 700 {_q(folder)}",
+        f"mkdir -p -m 700 {quoted(folder)}",
         f"(umask 077; IFS= read -rs k && printf '%s' \"$k\" > {target})  # paste the key, Enter",
     )
 
@@ -667,7 +650,7 @@ def _root_commands(ctx: SystemContext, suggested: Path | None) -> tuple[str, ...
         return ("ivy-setup fix --only environment",)
     if suggested is None:
         return ("unset IVY_ROOT",)
-    return (f"export IVY_ROOT={_q(suggested)}",)
+    return (f"export IVY_ROOT={quoted(suggested)}",)
 
 
 # --- key.location -------------------------------------------------------------------------------
@@ -883,8 +866,8 @@ def _location_ivy_key(
             "newline or spaces, into an ivy-key.pem in the project folder."
         )
         commands = (
-            f"(umask 077 && printf '%s' \"$(head -n1 {_q(source)} | tr -d '\\r\\n\\t ')\" "
-            f"> {_q(target)})",
+            f"(umask 077 && printf '%s' \"$(head -n1 {quoted(source)} | tr -d '\\r\\n\\t ')\" "
+            f"> {quoted(target)})",
         )
     return finding(
         Status.WARNING,
@@ -1045,7 +1028,7 @@ def _location_key_pem(
                 "Move the file aside and place the key",
                 False,
                 (
-                    f"mv {_q(lookup.ivy_root)} {_q(str(lookup.ivy_root) + '.bak')}",
+                    f"mv {quoted(lookup.ivy_root)} {quoted(str(lookup.ivy_root) + '.bak')}",
                     *_key_commands(ctx, lookup.ivy_root),
                 ),
             ),
@@ -1060,7 +1043,10 @@ def _location_key_pem(
             Fix(
                 "Move it aside and place the key",
                 False,
-                (f"mv {_q(expected)} {_q(str(expected) + '.bak')}", "ivy-setup fix --only key"),
+                (
+                    f"mv {quoted(expected)} {quoted(str(expected) + '.bak')}",
+                    "ivy-setup fix --only key",
+                ),
             ),
         )
     if problem == "key_dangling" and expected is not None:
@@ -1073,7 +1059,7 @@ def _location_key_pem(
             Fix(
                 "Remove the broken link and place the key",
                 False,
-                (f"rm {_q(expected)}", "ivy-setup fix --only key"),
+                (f"rm {quoted(expected)}", "ivy-setup fix --only key"),
             ),
         )
     if problem == "misnamed" and expected is not None:
@@ -1087,14 +1073,14 @@ def _location_key_pem(
             Fix(
                 "Rename the file to key.pem",
                 False,
-                (f"mv -n {_q(wrong)} {_q(expected)}",),
+                (f"mv -n {quoted(wrong)} {quoted(expected)}",),
             ),
         )
     if problem == "shadowed" and lookup.shadowed is not None and lookup.ivy_root is not None:
         nearer = lookup.ivy_root
         empty = _is_empty_dir(nearer)
         alternative = (
-            f" Alternatively remove the empty {ctx.tilde(nearer)} (rmdir {_q(nearer)})."
+            f" Alternatively remove the empty {ctx.tilde(nearer)} (rmdir {quoted(nearer)})."
             if empty
             else ""
         )
@@ -1113,7 +1099,7 @@ def _location_key_pem(
             ),
         )
     if problem == "no_ivy_dir" and lookup.will_create is not None:
-        outside = not _under(project, physical(ctx.home))
+        outside = not within(project, physical(ctx.home))
         home_key = ctx.home / F.IVY_DIR_NAME / F.KEY_FILE_NAME
         if suggested is not None:
             return finding(
@@ -1256,7 +1242,7 @@ def _rewrite_commands(ctx: SystemContext, path: Path, problems: list[str]) -> tu
             'else b.decode("utf-8-sig"); '
             "p.write_text(next(l.strip() for l in t.splitlines() if l.strip()))"
         )
-        return (f"python3 -c '{script}' {_q(path)}",)
+        return (f"python3 -c '{script}' {quoted(path)}",)
     from ivy_setup_tui.core.platform import fsops  # only when a rewrite is advised
 
     unsafe = fsops.link_refusal(path, fsops.policy_for(ctx))
@@ -1264,9 +1250,9 @@ def _rewrite_commands(ctx: SystemContext, path: Path, problems: list[str]) -> tu
         # Never a command that writes through a link to someone else's (or a system) file.
         links = fsops.symlinks_on(path)
         link = links[0][0] if links else str(path)
-        return (f"rm {_q(link)}", "ivy-setup fix --only key --key-file /path/to/your-key.txt")
+        return (f"rm {quoted(link)}", "ivy-setup fix --only key --key-file /path/to/your-key.txt")
     pick = "grep -m1 '[^[:space:]]'" if "not_first_line" in problems else "head -n1"
-    return (f"printf '%s' \"$({pick} {_q(path)} | tr -d '\\r\\n\\t ')\" > {_q(path)}",)
+    return (f"printf '%s' \"$({pick} {quoted(path)} | tr -d '\\r\\n\\t ')\" > {quoted(path)}",)
 
 
 def _content_empty_ivy_key(facts: F.VersionFacts, evidence: dict[str, Any]) -> Finding:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Step, plural
+from ivy_setup_tui.core.paths import quoted, within
 from ivy_setup_tui.core.plan import (
     BadInput,
     Change,
@@ -574,11 +574,6 @@ def _via_sudo(ctx: SystemContext) -> bool:
     return ctx.euid == 0 and bool(sudo_user) and sudo_user != "root"
 
 
-def _under(path: Path, folder: Path) -> bool:
-    real, base = os.path.realpath(path), os.path.realpath(folder)
-    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
-
-
 def preview(ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions) -> KeyPreview:
     """Decide where and which key, and replay the lookup before and after (reads only).
 
@@ -826,7 +821,7 @@ def _walk_note(ctx: SystemContext, place: Placement, walk_only: Chain | None) ->
             "~) would not find it, and a nearer .ivy (ivy creates one itself when it finds none) "
             "would hide it. The absolute IVY_ROOT makes every working folder find it."
         )
-    outside = not _under(_project(ctx), ctx.home)
+    outside = not within(_project(ctx), ctx.home)
     reason = (
         f"{project} is outside your home folder, so the upward walk never reaches {home_dir}"
         if outside
@@ -872,10 +867,6 @@ def _override_warnings(ctx: SystemContext, ivy_dir: Path, diagnosis: Diagnosis) 
 # plan / apply
 
 
-def _q(path: Path | str) -> str:
-    return shlex.quote(str(path))
-
-
 def _manual_commands(ctx: SystemContext, options: FixOptions, target: Path) -> tuple[str, ...]:
     """How to place the key by hand (never with the key on the command line)."""
     source = options.key_source or ""
@@ -883,8 +874,8 @@ def _manual_commands(ctx: SystemContext, options: FixOptions, target: Path) -> t
     if ctx.is_windows:
         return (f"ivy-setup fix --only key --key-file {key_file}",)
     return (
-        f"(umask 077 && mkdir -p {_q(target.parent)} && printf '%s' "
-        f"\"$(head -n1 {_q(key_file)} | tr -d '\\r\\n\\t ')\" > {_q(target)})",
+        f"(umask 077 && mkdir -p {quoted(target.parent)} && printf '%s' "
+        f"\"$(head -n1 {quoted(key_file)} | tr -d '\\r\\n\\t ')\" > {quoted(target)})",
     )
 
 
@@ -949,7 +940,7 @@ def plan_from(
         return StepPlan(Step.KEY, notes=tuple(notes + chain_notes))
 
     target = info.target
-    if _via_sudo(ctx) and _under(target, ctx.home):
+    if _via_sudo(ctx) and within(target, ctx.home):
         return StepPlan(
             Step.KEY,
             refusals=(
@@ -1072,7 +1063,7 @@ def _folder_refusal(ctx: SystemContext, folder: Path) -> fsops.WriteRefused | No
             problem = fsops.WriteRefused(
                 f"{ctx.tilde(folder)} is a symbolic link to {os.path.realpath(folder)}, which "
                 f"does not exist. Create that folder (`mkdir -m 700 "
-                f"{_q(os.path.realpath(folder))}`) or remove the link, then run ivy-setup again.",
+                f"{quoted(os.path.realpath(folder))}`) or remove the link, then run ivy-setup again.",
                 folder,
                 code="not_a_directory",
             )

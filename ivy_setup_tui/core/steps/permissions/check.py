@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Fix, Status, plural
+from ivy_setup_tui.core.paths import quoted
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.platform import fsops
@@ -341,13 +341,9 @@ def _mode_text(st: os.stat_result) -> str:
     return f"{stat.S_IMODE(st.st_mode):04o}"
 
 
-def _q(path: Path | str) -> str:
-    return shlex.quote(str(path))
-
-
 def _chown_cmd(who: Principal, path: Path | str, *, link: bool = False) -> str:
     flag = "-h " if link else ""
-    return f"sudo chown {flag}{who.name}:{who.group} {_q(path)}"
+    return f"sudo chown {flag}{who.name}:{who.group} {quoted(path)}"
 
 
 def chown_command(who: Principal, path: Path | str, *, link: bool = False) -> str:
@@ -359,8 +355,8 @@ def _tighten_cmd(st: os.stat_result, path: Path, target: int) -> str:
     # Drop group/other bits only, so an owner mode stricter than `target` is never loosened.
     owner = stat.S_IMODE(st.st_mode) & 0o700
     if owner == target & 0o700:
-        return f"chmod {target:o} {_q(path)}"
-    return f"chmod go-rwx {_q(path)}"
+        return f"chmod {target:o} {quoted(path)}"
+    return f"chmod go-rwx {quoted(path)}"
 
 
 @dataclass(frozen=True)
@@ -541,7 +537,7 @@ def parent_risks(
                 "owner": owner_name(st.st_uid),
                 "group": group_name(st.st_gid),
                 "problem": "world_writable" if world else "group_writable",
-                "command": f"chmod {drop} {_q(folder)}",
+                "command": f"chmod {drop} {quoted(folder)}",
             }
         )
     return risks
@@ -806,7 +802,7 @@ def scan_own(ctx: SystemContext) -> tuple[list[OwnPath], int, bool]:
 
 def own_tighten_cmd(item: OwnPath) -> str:
     """The manual command that gives `item` its wanted mode."""
-    return f"chmod {item.wanted & 0o7777:o} {_q(item.path)}"
+    return f"chmod {item.wanted & 0o7777:o} {quoted(item.path)}"
 
 
 def check_privilege(ctx: SystemContext) -> Finding:
@@ -1003,7 +999,7 @@ def _unsafe_finding(ctx: SystemContext, check_id: str, item: UnsafeLink) -> Find
         Fix(
             "Replace the link with a real file or folder of your own",
             False,
-            (f"rm {_q(link)}",),
+            (f"rm {quoted(link)}",),
         ),
     )
 
@@ -1079,7 +1075,7 @@ def _check_key_file(
         if st.st_uid != who.uid and not ctx.is_windows:
             commands.append(_chown_cmd(who, real))
         if fs.enforced and not ctx.is_windows:
-            commands.append(f"chmod u+r,go-rwx {_q(real)}")
+            commands.append(f"chmod u+r,go-rwx {quoted(real)}")
         return Finding(
             check_id,
             Status.ERROR,
@@ -1092,7 +1088,7 @@ def _check_key_file(
             Fix(
                 "Make the key file readable by its user",
                 # `ivy-setup fix` adds the read bit itself when only a chmod is needed.
-                commands == [f"chmod u+r,go-rwx {_q(real)}"]
+                commands == [f"chmod u+r,go-rwx {quoted(real)}"]
                 and tighten_refusal(ctx, real, is_dir=False, fs=fs) is None,
                 tuple(commands),
             ),
@@ -1235,7 +1231,7 @@ def _check_ivy_dir(
             Fix(
                 "Move the file aside and create the folder",
                 False,
-                (f"mv {_q(path)} {_q(str(path) + '.bak')}", f"mkdir -m 700 {_q(path)}"),
+                (f"mv {quoted(path)} {quoted(str(path) + '.bak')}", f"mkdir -m 700 {quoted(path)}"),
             ),
         )
     who = principal(ctx)
@@ -1257,7 +1253,7 @@ def _check_ivy_dir(
     if not writable:
         commands = [_chown_cmd(who, path)] if st.st_uid != who.uid and not ctx.is_windows else []
         if fs.enforced and not ctx.is_windows:
-            commands.append(f"chmod u+rwx {_q(path)}")
+            commands.append(f"chmod u+rwx {quoted(path)}")
         status = Status.ERROR if needs_write else Status.INFO
         detail = f"{shown} is not writable by {who.name}. " + (
             why_write
@@ -1273,7 +1269,7 @@ def _check_ivy_dir(
             evidence,
             Fix(
                 "Make the .ivy folder writable by its user",
-                commands == [f"chmod u+rwx {_q(path)}"]
+                commands == [f"chmod u+rwx {quoted(path)}"]
                 and tighten_refusal(ctx, path, is_dir=True, fs=fs) is None,
                 tuple(commands),
             )
@@ -1402,7 +1398,7 @@ def _check_project_dir(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLoo
         fix = Fix(
             f"Give ivy a writable .ivy folder ({ctx.tilde(home_ivy)}) through IVY_ROOT",
             True,
-            (f"mkdir -p -m 700 {_q(home_ivy)}", f"export IVY_ROOT={_q(home_ivy)}"),
+            (f"mkdir -p -m 700 {quoted(home_ivy)}", f"export IVY_ROOT={quoted(home_ivy)}"),
         )
     else:
         way_out = "Run your scripts from a folder you can write to."
