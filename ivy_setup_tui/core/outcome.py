@@ -567,9 +567,7 @@ def prove_for(diagnosis: Diagnosis, *, scope: str | None = None) -> list[Outcome
     if python is None or diagnosis.facts.scheme == F.NONE or ctx.is_windows:
         return []
     found = shells.detect_shells(ctx, detect_parent=None)
-    names, _desktop, _notes = choose_shells(
-        ctx, found, shells.scan(ctx), FixOptions(scope=scope)
-    )
+    names, _desktop, _notes = choose_shells(ctx, found, shells.scan(ctx), FixOptions(scope=scope))
     names = [n for n in names if n in ("bash", "zsh", "fish", "pwsh")]
     if not names:
         return []

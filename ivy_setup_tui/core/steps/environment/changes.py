@@ -98,6 +98,7 @@ def line_words(lines: Sequence[int]) -> str:
 
 
 def file_notes(ctx: SystemContext, target: PlannedFile) -> list[str]:
+    """What the user should know about a startup file: a link, CRLF line ends."""
     notes: list[str] = []
     path = target.path
     if path.is_symlink():
@@ -159,6 +160,7 @@ def content_change(
 def env_change(
     ctx: SystemContext, target: PlannedFile, values: Mapping[str, str], expect: dict[str, Any]
 ) -> Change | Refusal | None:
+    """The change that writes an env file (0600), or why it cannot be written; None: as is."""
     old = read_file(target.path)
     new = render_env_file(target.family, values).encode("utf-8")
     mode = fsops.file_mode(target.path)
@@ -206,6 +208,8 @@ def startup_change(
     expect: dict[str, Any],
     pre: userlines.FileEdit | None = None,
 ) -> Change | Refusal | None:
+    """The change that sets ivy-setup's block in a startup file (and disables the user's lines
+    `pre` names), or the refusal with the lines to add; None: already there."""
     family_env = env_file(ctx, target.family)
     block = block_text(ctx, target.family, family_env)
     label = ctx.tilde(target.path)
@@ -256,6 +260,8 @@ def startup_change(
 def desktop_change(
     ctx: SystemContext, values: Mapping[str, str], expect: dict[str, Any]
 ) -> Change | Refusal | str | None:
+    """The change that writes the desktop's session file, a refusal, or a note (str) saying why
+    it is not written; None: nothing to do."""
     root = values.get(ROOT)
     path = desktop_file(ctx)
     if root is None:

@@ -86,6 +86,7 @@ def validate_options(options: FixOptions) -> None:
 
 
 def key_pem_like(scheme: str) -> bool:
+    """True for the key.pem scheme, and for a release whose scheme is unknown."""
     # Not measured (unknown) releases are treated as the key.pem scheme, the most likely one.
     return scheme in (KEY_PEM, UNKNOWN)
 

@@ -138,6 +138,9 @@ def _edit_for(
     )
 
 
+_Lines = dict[tuple[str, int, str], list[str]]  # (file, line, name) -> shell names
+
+
 def find_conflicts(
     ctx: SystemContext,
     scan: Scan,
@@ -147,9 +150,30 @@ def find_conflicts(
 ) -> list[Conflict]:
     """Every other IVY_ROOT / IVY_KEY definition: wrong ones called out, and per shell whether it
     is read after ivy-setup's block (so it wins) or before (so the block overrides it)."""
-    root = Path(values[ROOT]) if ROOT in values else None
-    wins: dict[tuple[str, int, str], list[str]] = {}
-    losses: dict[tuple[str, int, str], list[str]] = {}
+    wins, losses = _wins_and_losses(scan, found, targets, values)
+    out: list[Conflict] = []
+    seen: set[tuple[str, int, str]] = set()
+    for item in scan.definitions:
+        key = (str(item.path), item.line, item.name)
+        if item.managed or key in seen:
+            continue
+        seen.add(key)
+        conflict = _file_conflict(ctx, item, values, wins.get(key, []), losses.get(key, []))
+        if conflict is not None:
+            out.append(conflict)
+    return out + _process_conflicts(ctx, values)
+
+
+def _wins_and_losses(
+    scan: Scan,
+    found: Sequence[ShellInfo],
+    targets: Sequence[PlannedFile],
+    values: Mapping[str, str],
+) -> tuple[_Lines, _Lines]:
+    """Per definition, the shells that read it after ivy-setup's block (it wins there) and
+    those that read it before (the block overrides it)."""
+    wins: _Lines = {}
+    losses: _Lines = {}
     target_paths = {t.path: t for t in targets if t.role == STARTUP}
     for shell in found:
         mine = [p for p, t in target_paths.items() if shell.name in t.shells]
@@ -168,52 +192,64 @@ def find_conflicts(
                 continue
             key = (str(item.path), item.line, item.name)
             (wins if n >= last else losses).setdefault(key, []).append(shell.name)
+    return wins, losses
+
+
+def _file_conflict(
+    ctx: SystemContext,
+    item: Definition,
+    values: Mapping[str, str],
+    wins: list[str],
+    losses: list[str],
+) -> Conflict | None:
+    """One definition of the user's as a conflict: wrong, still winning, or differing."""
+    root = Path(values[ROOT]) if ROOT in values else None
+    problem = definition_problem(ctx, item)
+    won = tuple(sorted(set(wins)))
+    lost = tuple(sorted(set(losses)))
+    wanted = values.get(item.name)
+    differs = wanted is not None and (
+        item.value is None
+        or (
+            secrets.fingerprint(secrets.key_text(item.value))
+            != secrets.fingerprint(secrets.key_text(wanted))
+            if item.secret
+            else not userlines.same_path(item.value, wanted)
+        )
+    )
+    if won and not differs and problem is None:
+        won = ()  # same value read later: harmless
+    if problem is None and not won and not differs:
+        return None
+    return Conflict(
+        where=f"{ctx.tilde(item.path)}:{item.line}",
+        name=item.name,
+        shown=item.display_value or item.display_raw,
+        problem=problem,
+        wins_for=won,
+        overridden_for=lost,
+        edit=_edit_for(ctx, item, root, overriding=bool(lost or won)),
+        reader=_reader(item),
+        item=item,
+    )
+
+
+def _reader(item: Definition) -> str:
+    """What reads the definition: a shell, or the program behind its file."""
+    if item.syntax == shells.DOTENV:
+        return "python-dotenv"
+    if item.shell == "direnv":
+        return "direnv"
+    if item.syntax == shells.PAM:
+        return "pam_environment"
+    if item.syntax == shells.ENVIRONMENT_D:
+        return "environment.d"
+    return "shell"
+
+
+def _process_conflicts(ctx: SystemContext, values: Mapping[str, str]) -> list[Conflict]:
+    """This process's own IVY_ROOT / IVY_KEY, where it differs from the values persisted."""
     out: list[Conflict] = []
-    seen: set[tuple[str, int, str]] = set()
-    for item in scan.definitions:
-        key = (str(item.path), item.line, item.name)
-        if item.managed or key in seen:
-            continue
-        seen.add(key)
-        problem = definition_problem(ctx, item)
-        won = tuple(sorted(set(wins.get(key, []))))
-        lost = tuple(sorted(set(losses.get(key, []))))
-        wanted = values.get(item.name)
-        differs = wanted is not None and (
-            item.value is None
-            or (
-                secrets.fingerprint(secrets.key_text(item.value))
-                != secrets.fingerprint(secrets.key_text(wanted))
-                if item.secret
-                else not userlines.same_path(item.value, wanted)
-            )
-        )
-        if won and not differs and problem is None:
-            won = ()  # same value read later: harmless
-        reader = "shell"
-        if item.syntax == shells.DOTENV:
-            reader = "python-dotenv"
-        elif item.shell == "direnv":
-            reader = "direnv"
-        elif item.syntax == shells.PAM:
-            reader = "pam_environment"
-        elif item.syntax == shells.ENVIRONMENT_D:
-            reader = "environment.d"
-        if problem is None and not won and not differs:
-            continue
-        out.append(
-            Conflict(
-                where=f"{ctx.tilde(item.path)}:{item.line}",
-                name=item.name,
-                shown=item.display_value or item.display_raw,
-                problem=problem,
-                wins_for=won,
-                overridden_for=lost,
-                edit=_edit_for(ctx, item, root, overriding=bool(lost or won)),
-                reader=reader,
-                item=item,
-            )
-        )
     for name in (ROOT, KEY):
         current = ctx.env.get(name)
         wanted = values.get(name)

@@ -28,11 +28,13 @@ EDITABLE = frozenset({shells.POSIX, shells.FISH, shells.PWSH})
 
 
 def key_of(item: Definition) -> tuple[str, int]:
+    """A definition's line, named by the file itself."""
     # By the file itself: a line read through a link (~/.bashrc) and through its target is one line.
     return (os.path.realpath(item.path), item.line)
 
 
 def project_ivy(ctx: SystemContext) -> str:
+    """The project's own .ivy folder (physical path)."""
     return os.path.join(os.path.realpath(ctx.project), IVY_DIR_NAME)
 
 
@@ -51,6 +53,7 @@ def stray_roots(
 
 
 def edits_for(entries: Iterable[userlines.Disable]) -> dict[Path, userlines.FileEdit]:
+    """The planned edit of each file, from the lines to disable."""
     # One file reached by two paths (a link into a dotfiles folder, and that file sourced by its
     # own name) is one edit, under the first path seen: two would make the second one stale.
     first: dict[str, Path] = {}

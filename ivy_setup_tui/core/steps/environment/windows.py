@@ -99,6 +99,7 @@ windows_environment: WindowsEnvironment = _Registry()
 
 
 def registry_change(root: str, expect: dict[str, Any]) -> Change | None:
+    """The change that sets IVY_ROOT in the Windows user environment; None: already set."""
     try:
         current = windows_environment.get(ROOT)
     except OSError:
@@ -140,9 +141,6 @@ def _verify_windows(ctx: SystemContext, undo: dict[str, Any]) -> str | None:
     return None
 
 
-journal.register_undo_handler(WINDOWS_UNDO_KIND, _undo_windows, verify=_verify_windows)
-
-
 def apply_registry(change: Change, run: journal.Run) -> None:
     """Set the planned value now, journaled so `undo` puts back the one it replaces."""
     data = change.data
@@ -155,3 +153,6 @@ def apply_registry(change: Change, run: journal.Run) -> None:
         change.summary,
         {"name": name, "previous": previous, "value": value},
     )
+
+
+journal.register_undo_handler(WINDOWS_UNDO_KIND, _undo_windows, verify=_verify_windows)

@@ -689,9 +689,7 @@ def test_startup_file_with_exit_or_syntax_error_or_a_hang_is_reported_honestly(
     started = time.monotonic()
     rows = {
         r.start: r
-        for r in shellmatrix.verify_shells(
-            ctx, ["bash", "zsh"], f"{home}/.ivy", None, timeout=1
-        )
+        for r in shellmatrix.verify_shells(ctx, ["bash", "zsh"], f"{home}/.ivy", None, timeout=1)
     }
     assert time.monotonic() - started < 8
     assert rows["bash -i"].verdict == shellprobe.UNKNOWN
