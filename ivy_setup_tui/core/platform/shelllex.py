@@ -1,0 +1,282 @@
+"""A small shell lexer (the POSIX sh family and fish): words with their quoting, operators, logical
+lines joined where a quote stays open, and a word's value as the shell would build it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ivy_setup_tui.core.platform.shelldefs import (
+    FileState,
+    LazyPattern,
+    expand_tilde,
+    expand_variables,
+)
+
+# --------------------------------------------------------------------------------------------
+# A small shell lexer (POSIX sh family and fish)
+
+BARE = "bare"  # unquoted: tilde and $ expansion
+DQ = "dq"  # double-quoted: $ expansion only
+LIT = "lit"  # single-quoted or escaped: literal
+CMD = "cmd"  # command substitution: unknowable
+
+
+@dataclass
+class Word:
+    raw: str
+    parts: list[tuple[str, str]]
+
+    @property
+    def literal(self) -> str | None:
+        """The word's text when it contains no expansion at all (command names, options)."""
+        if all(kind in (BARE, LIT) and "$" not in text for kind, text in self.parts):
+            return "".join(text for _, text in self.parts)
+        return None
+
+
+@dataclass
+class Op:
+    text: str
+
+
+class Incomplete(Exception):
+    """The logical line continues on the next physical line (open quote, trailing backslash)."""
+
+
+def lex(line: str, fish: bool) -> list[Word | Op]:
+    tokens: list[Word | Op] = []
+    parts: list[tuple[str, str]] = []
+    start: int | None = None
+    i = 0
+    n = len(line)
+
+    def add(kind: str, text: str) -> None:
+        if parts and parts[-1][0] == kind and kind != CMD:
+            parts[-1] = (kind, parts[-1][1] + text)
+        else:
+            parts.append((kind, text))
+
+    def end_word(at: int) -> None:
+        nonlocal parts, start
+        if start is not None:
+            tokens.append(Word(line[start:at], parts))
+        parts = []
+        start = None
+
+    while i < n:
+        c = line[i]
+        if c in " \t\n":
+            end_word(i)
+            i += 1
+            continue
+        if c == "#" and start is None:
+            break
+        if c in ";&|" or (c in "()" and not fish):
+            end_word(i)
+            two = line[i : i + 2]
+            if two in ("&&", "||", ";;"):
+                tokens.append(Op(two))
+                i += 2
+            else:
+                tokens.append(Op(c))
+                i += 1
+            continue
+        if start is None:
+            start = i
+        if c == "\\":
+            if i + 1 >= n:
+                raise Incomplete
+            if line[i + 1] == "\n":
+                i += 2
+                continue
+            add(LIT, line[i + 1])
+            i += 2
+        elif c == "'":
+            i = _lex_single(line, i + 1, fish, add)
+        elif c == '"':
+            i = _lex_double(line, i + 1, fish, add)
+        elif c == "$" and line.startswith("$(", i):
+            close = _matching_paren(line, i + 1)
+            add(CMD, line[i : close + 1])
+            i = close + 1
+        elif c == "(" and fish:
+            close = _matching_paren(line, i)
+            add(CMD, line[i : close + 1])
+            i = close + 1
+        elif c == "`" and not fish:
+            close = line.find("`", i + 1)
+            if close < 0:
+                raise Incomplete
+            add(CMD, line[i : close + 1])
+            i = close + 1
+        elif c == "$" and line.startswith("${", i):
+            close = line.find("}", i)
+            if close < 0:
+                raise Incomplete
+            add(BARE, line[i : close + 1])
+            i = close + 1
+        else:
+            add(BARE, c)
+            i += 1
+    end_word(i)
+    return tokens
+
+
+def _lex_single(line: str, i: int, fish: bool, add: Callable[[str, str], None]) -> int:
+    buf: list[str] = []
+    n = len(line)
+    while i < n:
+        c = line[i]
+        if c == "'":
+            add(LIT, "".join(buf))
+            return i + 1
+        if fish and c == "\\" and i + 1 < n and line[i + 1] in "'\\":
+            buf.append(line[i + 1])
+            i += 2
+            continue
+        buf.append(c)
+        i += 1
+    raise Incomplete
+
+
+def _lex_double(line: str, i: int, fish: bool, add: Callable[[str, str], None]) -> int:
+    escapable = '"$\\\n' if fish else '"$`\\\n'
+    n = len(line)
+    buf: list[str] = []
+
+    def flush() -> None:
+        if buf:
+            add(DQ, "".join(buf))
+            buf.clear()
+
+    while i < n:
+        c = line[i]
+        if c == '"':
+            flush()
+            add(DQ, "")  # keeps an empty "" as a (quoted) part of the word
+            return i + 1
+        if c == "\\" and i + 1 < n and line[i + 1] in escapable:
+            flush()
+            if line[i + 1] != "\n":
+                add(LIT, line[i + 1])
+            i += 2
+            continue
+        if c == "$" and line.startswith("$(", i):
+            flush()
+            close = _matching_paren(line, i + 1)
+            add(CMD, line[i : close + 1])
+            i = close + 1
+            continue
+        if c == "`" and not fish:
+            flush()
+            close = line.find("`", i + 1)
+            if close < 0:
+                raise Incomplete
+            add(CMD, line[i : close + 1])
+            i = close + 1
+            continue
+        buf.append(c)
+        i += 1
+    raise Incomplete
+
+
+def _matching_paren(line: str, open_at: int) -> int:
+    depth = 0
+    quote: str | None = None
+    i = open_at
+    while i < len(line):
+        c = line[i]
+        if quote:
+            if c == quote:
+                quote = None
+            elif c == "\\" and quote == '"':
+                i += 1
+        elif c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise Incomplete
+
+
+def logical_lines(
+    state: FileState, text: str, fish: bool
+) -> Iterator[tuple[int, str, list[Word | Op]]]:
+    """(first line number, text, tokens) per logical line, joining lines an open quote continues."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        state.marker(i + 1, lines[i])
+        first = i
+        chunk = lines[i]
+        while True:
+            try:
+                tokens = lex(chunk, fish)
+                break
+            except Incomplete:
+                if i + 1 >= len(lines) or i - first >= 50:
+                    tokens = []
+                    break
+                i += 1
+                state.marker(i + 1, lines[i])
+                chunk += "\n" + lines[i]
+        yield first + 1, chunk, tokens
+        i += 1
+
+
+def commands(tokens: list[Word | Op]) -> Iterator[list[Word]]:
+    current: list[Word] = []
+    for token in tokens:
+        if isinstance(token, Op):
+            if current:
+                yield current
+            current = []
+        else:
+            current.append(token)
+    if current:
+        yield current
+
+
+def word_value(
+    state: FileState, parts: list[tuple[str, str]], *, expand_vars: bool = True
+) -> tuple[str | None, bool]:
+    """(value, tilde_expanded) of a word's parts as the shell would build it."""
+    out: list[str] = []
+    tilde = False
+    for n, (kind, text) in enumerate(parts):
+        piece: str | None = text
+        if kind == CMD:
+            return None, tilde
+        if kind == BARE and n == 0:
+            piece, tilde = expand_tilde(state, text, quoted_follows=len(parts) > 1)
+            if piece is None:
+                return None, tilde
+        if kind in (BARE, DQ) and expand_vars and piece is not None:
+            piece = expand_variables(state, piece)
+            if piece is None:
+                return None, tilde
+        out.append(piece or "")
+    return "".join(out), tilde
+
+
+NAME_RX = LazyPattern(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ASSIGN = LazyPattern(r"^([A-Za-z_][A-Za-z0-9_]*)=")
+
+
+def split_assignment(word: Word) -> tuple[str, list[tuple[str, str]], str] | None:
+    """(name, value parts, raw value) when the word is `NAME=value` with an unquoted name."""
+    if not word.parts or word.parts[0][0] != BARE:
+        return None
+    match = _ASSIGN.match(word.parts[0][1])
+    if match is None:
+        return None
+    name = match.group(1)
+    head = word.parts[0][1][match.end() :]
+    value_parts = ([(BARE, head)] if head else []) + word.parts[1:]
+    raw = word.raw[len(name) + 1 :]
+    return name, value_parts, raw
