@@ -207,7 +207,11 @@ def _matching_paren(line: str, open_at: int) -> int:
 def logical_lines(
     state: FileState, text: str, fish: bool
 ) -> Iterator[tuple[int, str, list[Word | Op]]]:
-    """(first line number, text, tokens) per logical line, joining lines an open quote continues."""
+    """(first line number, text, tokens) per logical line, joining lines an open quote continues.
+
+    In the sh family the text of a here-document (`cat <<EOF` ... `EOF`) is data, not commands:
+    its lines are passed over (only ivy-setup's block markers are still noted in them).
+    """
     lines = text.split("\n")
     i = 0
     while i < len(lines):
@@ -227,6 +231,58 @@ def logical_lines(
                 chunk += "\n" + lines[i]
         yield first + 1, chunk, tokens
         i += 1
+        for end, tabs in [] if fish else here_documents(tokens):
+            while i < len(lines):
+                state.marker(i + 1, lines[i])
+                line = lines[i]
+                i += 1
+                if (line.lstrip("\t") if tabs else line) == end:
+                    break
+
+
+def here_documents(tokens: list[Word | Op]) -> list[tuple[str, bool]]:
+    """The here-documents a line opens, in order: each one's delimiter (quotes removed) and whether
+    its lines may be indented with tabs (`<<-`). `<<<` (a here-string) opens none, nor does a
+    `<<` inside arithmetic (`$((1 << 2))`, `(( x << 2 ))`)."""
+    found: list[tuple[str, bool]] = []
+    waiting: bool | None = None  # `<<` ended a word: the next word is the delimiter
+    depth = 0
+    for token in tokens:
+        if isinstance(token, Op):
+            depth += {"(": 1, ")": -1}.get(token.text, 0)
+            waiting = None
+            continue
+        if waiting is not None:
+            found.append(("".join(text for _, text in token.parts), waiting))
+            waiting = None
+            continue
+        if depth >= 2:
+            continue
+        for n, (kind, text) in enumerate(token.parts):
+            at = _here_operator(text) if kind == BARE else -1
+            if at < 0:
+                continue
+            rest = text[at + 2 :]
+            tabs = rest.startswith("-")
+            end = rest.removeprefix("-") + "".join(part for _, part in token.parts[n + 1 :])
+            if end:
+                found.append((end, tabs))
+            else:
+                waiting = tabs
+            break
+    return found
+
+
+def _here_operator(text: str) -> int:
+    """Where `<<` starts a here-document in unquoted text, or -1 (`<<<` and `<<=` start none)."""
+    at = text.find("<<")
+    while at >= 0:
+        before = text[at - 1] if at else ""
+        after = text[at + 2 : at + 3]
+        if before != "<" and after not in ("<", "="):
+            return at
+        at = text.find("<<", at + 2 if after != "<" else at + 3)
+    return -1
 
 
 def commands(tokens: list[Word | Op]) -> Iterator[list[Word]]:

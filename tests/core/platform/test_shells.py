@@ -152,6 +152,62 @@ def test_crlf_file_keeps_carriage_return_in_value(
     assert found["IVY_KEY"].value == "abc\r"
 
 
+HERE_DOCUMENTS = (
+    "cat > ~/.x <<EOF\nexport IVY_ROOT=/in/the/text\nEOF\n",
+    "cat <<-'END' >> ~/.x\n\texport IVY_ROOT=/in/the/text\n\tEND\n",
+    ': <<"X"\nIVY_ROOT=/in/the/text\nX\n',
+    "cat << EOF | grep -v x\nIVY_ROOT=/in/the/text\ndon't\nEOF\n",
+    "a <<A; b <<-B\nIVY_ROOT=/in/the/text\nA\n\tIVY_ROOT=/in/the/text\n\tB\n",
+)
+
+
+@pytest.mark.parametrize("opening", HERE_DOCUMENTS)
+def test_here_document_text_is_not_read_as_definitions(
+    ctx_for: Callable[..., SystemContext], home: Path, opening: str
+) -> None:
+    rc = write(home / ".bashrc", opening + "export IVY_ROOT=/after\n")
+    (item,) = defs(ctx_for(), rc)
+    assert item.value == "/after"
+    assert item.line == opening.count("\n") + 1
+
+
+def test_here_strings_and_shifts_open_no_here_document(
+    ctx_for: Callable[..., SystemContext], home: Path
+) -> None:
+    rc = write(
+        home / ".bashrc",
+        "grep x <<<y\necho $((1 << 2))\n(( n <<= 1 ))\nexport IVY_ROOT=/a\nEOF\nexport IVY_KEY=k\n",
+    )
+    assert sorted((d.line, d.name) for d in defs(ctx_for(), rc)) == [
+        (4, "IVY_ROOT"),
+        (6, "IVY_KEY"),
+    ]
+
+
+@pytest.mark.shells
+@pytest.mark.parametrize("opening", HERE_DOCUMENTS[:3])
+def test_here_documents_match_real_bash(
+    ctx_for: Callable[..., SystemContext], home: Path, opening: str
+) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    # The here-documents write to a file or `:`; bash ends with the value set after them.
+    text = opening.replace("~/.x", str(home / "x")).replace("cat <<-'END' >>", "cat <<-'END' >")
+    rc = write(home / ".bashrc", text + "export IVY_ROOT=/after\n")
+    real = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", f'. "{rc}"; printf %s "$IVY_ROOT"'],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
+    scan = shells.scan(ctx_for())
+    found = [d for d in scan.definitions if d.path == rc]
+    assert [d.value for d in found] == [real]
+
+
 @pytest.mark.shells
 @pytest.mark.parametrize(
     "line",
