@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
-from ivy_setup_tui.core.explain import relate_key
+from ivy_setup_tui.core.explain import relate_key, words
 from ivy_setup_tui.core.explain.machine import (
     finding_of,
     fix_summary,
@@ -142,7 +142,7 @@ def _relate_ivy_root(diagnosis: Diagnosis, clues: Clues) -> list[str]:
     resolved = resolve_ivy_root(value, physical(ctx.project))
     if value.startswith("~"):
         looks_for = f", so from {project} it looks for `{resolved}`"
-        out.append(relate_key.tilde_sentence(diagnosis, value, looks_for=looks_for))
+        out.append(words.literal_tilde(relate_key.literal_tilde(ctx, value), looks_for))
     elif os.path.isfile(resolved):
         out.append(
             f"IVY_ROOT is `{value}`, which is a file, not a folder: point it at the .ivy folder "

@@ -1,22 +1,27 @@
-"""Relating the key messages (MC.pyx 141/147, the IVY_KEY scheme) to this machine's key lookup."""
+"""Relating the key messages (MC.pyx 141/147, the IVY_KEY scheme) to this machine's key lookup.
+
+Each relater gathers what the diagnosis says into a verdict (`verdicts`), and `words` says it.
+"""
 
 from __future__ import annotations
 
 import os
-import shlex
 import urllib.parse
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ivy_setup_tui.core.explain import words
 from ivy_setup_tui.core.explain.machine import finding_of, fix_summary, key_found, tilde
 from ivy_setup_tui.core.explain.recognise import Clues, sent_newline
-from ivy_setup_tui.core.explain.words import (
-    IVY_KEY_WORDS,
-    NEUTRAL_WORDS,
-    PROBLEM_WORDS,
-    SENT_AS_READ,
-    SENT_WRONG,
+from ivy_setup_tui.core.explain.verdicts import (
+    IvyKeyCause,
+    IvyKeyMissing,
+    KeyContent,
+    LiteralTilde,
+    NotFound,
 )
+from ivy_setup_tui.core.explain.words import SENT_AS_READ, SENT_WRONG
 from ivy_setup_tui.core.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resolve_ivy_root
 from ivy_setup_tui.core.paths import physical, within
 from ivy_setup_tui.core.secrets import fingerprint, key_text
@@ -25,104 +30,67 @@ from ivy_setup_tui.core.steps.key.check import hidden_state, locate
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
+    from ivy_setup_tui.core.context import SystemContext
 
 
-def _not_found_sentences(diagnosis: Diagnosis) -> list[str]:
+def literal_tilde(ctx: SystemContext, value: str) -> LiteralTilde:
+    """An IVY_ROOT with a literal `~`, and the .ivy folder `check` proposes instead."""
+    # environment.evaluate_root is what `check` uses: `~` alone must become the .ivy folder,
+    # never $HOME itself (IVY_ROOT is the folder holding key.pem).
+    return LiteralTilde(value, evaluate_root(ctx, value).suggestion)
+
+
+def _not_found(diagnosis: Diagnosis) -> NotFound:
     """Why ivy finds no key.pem from the project dir, from the lookup."""
     ctx = diagnosis.ctx
     lookup = diagnosis.lookup
-    project = tilde(diagnosis, ctx.project)
-    out: list[str] = []
-    if lookup.ivy_root is not None and os.path.isdir(lookup.ivy_root):
-        out.append(
-            f"From {project}, your ivy resolves {tilde(diagnosis, lookup.ivy_root)}, which has no "
-            "key.pem."
-        )
-    elif lookup.will_create is not None:
-        out.append(
-            f"From {project}, no .ivy folder exists there or in any parent, so ivy creates an "
-            f"empty {tilde(diagnosis, lookup.will_create)} and finds no key in it."
-        )
-    elif lookup.ivy_root is not None:
-        out.append(
-            f"From {project}, your ivy resolves {tilde(diagnosis, lookup.ivy_root)}, which is not "
-            "an existing folder."
-        )
     shadowed = getattr(lookup, "shadowed", None)
-    if shadowed is not None:
-        out.append(
-            f"{tilde(diagnosis, shadowed)} exists, but the nearer .ivy folder hides it: ivy stops "
-            "at the first .ivy it meets walking up."
-        )
     ivy_root = ctx.env.get("IVY_ROOT")
-    said_parent = False
     # ivy resolves a relative IVY_ROOT against its physical cwd (symlinks resolved), as keys does.
     resolved = Path(resolve_ivy_root(ivy_root, physical(ctx.project))) if ivy_root else None
+    parent_root: Path | None = None
+    tilde_root: LiteralTilde | None = None
     if ivy_root is not None and resolved is not None:
         # os.path: an IVY_ROOT too long or looping is simply not there, as for ivy.
         if os.path.isfile(resolved / ".ivy" / "key.pem"):
-            said_parent = True
-            out.append(
-                f"IVY_ROOT is `{ivy_root}`, the folder that holds .ivy, not .ivy itself: set it to "
-                f"`{resolved / '.ivy'}`."
-            )
+            parent_root = resolved / ".ivy"
         elif ivy_root.startswith("~"):
-            out.append(tilde_sentence(diagnosis, ivy_root))
-    home_key = ctx.home / ".ivy" / "key.pem"
+            tilde_root = literal_tilde(ctx, ivy_root)
     mentioned = {str(shadowed)} if shadowed is not None else set()
-    if said_parent and resolved is not None:
-        mentioned.add(str(resolved / ".ivy" / "key.pem"))
+    if parent_root is not None:
+        mentioned.add(str(parent_root / "key.pem"))
+    home_key = ctx.home / ".ivy" / "key.pem"
+    unreached: Path | None = None
+    really: Path | None = None
     if home_key.is_file() and not within(ctx.project, ctx.home) and shadowed is None:
         mentioned.add(str(home_key))
+        unreached = home_key
         real = physical(ctx.project)
-        really = (
-            f" (really {tilde(diagnosis, real)}, symlinks resolved)"
-            if real != Path(os.path.abspath(ctx.project))
-            else ""
-        )
-        out.append(
-            f"{tilde(diagnosis, home_key)} exists, but {project}{really} is not under your home "
-            "folder, so ivy's walk never reaches it; set IVY_ROOT to its absolute .ivy folder."
-        )
-    elsewhere = [
-        p for p in getattr(lookup, "elsewhere", ()) if str(p) not in mentioned and str(p) != ""
-    ]
-    if elsewhere:
-        paths = ", ".join(tilde(diagnosis, p) for p in elsewhere[:5])
-        out.append(f"Key files that exist but ivy does not read from here: {paths}.")
-    suggested = getattr(lookup, "suggested_root", None)
+        really = real if real != Path(os.path.abspath(ctx.project)) else None
     location = finding_of(diagnosis, "key.location")
-    if suggested is not None and not said_parent and (location is None or location.fix is None):
-        out.append(
-            f"Setting IVY_ROOT to `{suggested}` (absolute) would make ivy find the key from "
-            "any folder."
-        )
+    suggested = getattr(lookup, "suggested_root", None)
+    if parent_root is not None or (location is not None and location.fix is not None):
+        suggested = None
     recorded = getattr(lookup, "misnamed", None)
-    misnamed = (
-        [Path(p).name for p in recorded] if recorded is not None else _misnamed(lookup.ivy_root)
-    )
-    if misnamed:
-        names = ", ".join(f"`{n}`" for n in misnamed)
-        out.append(f"The .ivy folder holds {names}: ivy only reads a file named exactly key.pem.")
-    out.append(fix_summary(location))
-    return out
-
-
-def tilde_sentence(diagnosis: Diagnosis, value: str, *, looks_for: str = "") -> str:
-    """What to do about an IVY_ROOT starting with a literal `~`: the `.ivy` folder check names."""
-    # environment.evaluate_root is what `check` uses: `~` alone must become the .ivy folder,
-    # never $HOME itself (IVY_ROOT is the folder holding key.pem).
-    suggestion = evaluate_root(diagnosis.ctx, value).suggestion
-    start = f"IVY_ROOT is the literal `{value}`: ivy never expands `~`{looks_for}."
-    if suggestion is None:
-        return (
-            f"{start} IVY_ROOT must be the absolute path of the .ivy folder itself (the one "
-            "holding key.pem), and ivy-setup finds no such folder here: unset IVY_ROOT, or place "
-            "the key first (`ivy-setup fix --only key`)."
-        )
-    return (
-        f"{start} Set the absolute path of the .ivy folder instead: "
-        f"`export IVY_ROOT={shlex.quote(str(suggestion))}`."
+    return NotFound(
+        project=ctx.project,
+        resolved=lookup.ivy_root,
+        resolved_is_dir=lookup.ivy_root is not None and os.path.isdir(lookup.ivy_root),
+        will_create=lookup.will_create,
+        shadowed=shadowed,
+        ivy_root=ivy_root,
+        parent_root=parent_root,
+        literal_tilde=tilde_root,
+        unreached_home_key=unreached,
+        really=really,
+        elsewhere=tuple(
+            p for p in getattr(lookup, "elsewhere", ()) if str(p) not in mentioned and str(p) != ""
+        ),
+        suggested_root=suggested,
+        misnamed=tuple(
+            [Path(p).name for p in recorded] if recorded is not None else _misnamed(lookup.ivy_root)
+        ),
+        fix=fix_summary(location),
     )
 
 
@@ -141,15 +109,10 @@ def _misnamed(ivy_root: Path | None) -> list[str]:
     ]
 
 
-def _content_sentences(
-    diagnosis: Diagnosis,
-    clues: Clues,
-    *,
-    line: str,
-    sent_as_read: bool = True,
-    ivy_key: bool = False,
-) -> list[str]:
-    """Why the server refused the key ivy found, from `key.content` and the traceback's URL.
+def _key_content(
+    diagnosis: Diagnosis, clues: Clues, *, sent_as_read: bool, ivy_key: bool
+) -> KeyContent:
+    """What `key.content`, the traceback's URL and ivy-setup's verification say of the key.
 
     `sent_as_read`: the key comes from a file whose first line ivy was measured to send unstripped
     (0.0.9.0's key.pem, 0.0.9.2's ivy-key.pem); otherwise (the IVY_KEY variable) stray whitespace
@@ -164,67 +127,41 @@ def _content_sentences(
         problems = [p for p in raw if isinstance(p, str)] if isinstance(raw, list) else []
         value = content.evidence.get("fingerprint")
         fp = value if isinstance(value, str) else None
-    if lookup.path is not None:
-        where = f"your key file at {tilde(diagnosis, lookup.path)}"
-    elif getattr(lookup, "source", None) == "IVY_KEY":
-        where = "your IVY_KEY variable"
-    else:
-        where = "your key"
-    out: list[str] = []
-    wrong = [p for p in problems if p in SENT_WRONG]
     maybe = [] if sent_as_read else [p for p in problems if p in SENT_AS_READ]
-    wrong = [p for p in wrong if p not in maybe]
-    words = PROBLEM_WORDS if sent_as_read else {**PROBLEM_WORDS, **NEUTRAL_WORDS}
-    if ivy_key:
-        words = {**words, **IVY_KEY_WORDS}
-    worded = [words.get(p, p.replace("_", " ")) for p in problems]
-    if maybe and not wrong:
-        out.append(
-            f"{line}{where} {'; it '.join(worded)}. That is probably why the server refused it: "
-            "ivy sends a file's first line exactly as read, newline and spaces included "
-            "(measured), and is assumed to send the variable's value as set too. Set it to "
-            "exactly the key to rule it out; if the server still refuses it, the key itself is "
-            "wrong or expired."
-        )
-    elif wrong:
-        out.append(
-            f"{line}{where} {'; it '.join(worded)}; that is why the server refused it. Placing "
-            "the same file again will not help: rewrite it to exactly the key "
-            "(`ivy-setup fix --only key`)."
-        )
-    else:
-        fp_text = f" (fingerprint {fp})" if fp else ""
-        extra = f" It {'; it '.join(worded)}." if worded else ""
-        out.append(
-            f"{line}{where} looks well-formed{fp_text}, so the server refused the key itself: it "
-            f"is wrong or expired.{extra} Placing it again will not help: get a new key and place "
-            "it with `ivy-setup fix --only key`."
-        )
-    if any(sent_newline(k) for k in clues.sent_keys):
-        out.append(
-            "The request URL in the traceback shows the key was sent with a trailing newline or "
-            "space (%0A / %20)."
-        )
-    if fp and clues.sent_keys:
-        sent = [fingerprint(key_text(urllib.parse.unquote(k))) for k in clues.sent_keys]
-        if fp in sent:
-            out.append("The key in the traceback's URL is the one in that file (same fingerprint).")
-        else:
-            out.append(
-                f"The key in the traceback's URL (fingerprint {sent[0]}) is not the one ivy finds "
-                f"now (fingerprint {fp}): the failing run read another file."
-            )
+    wrong = [p for p in problems if p in SENT_WRONG and p not in maybe]
     verified = finding_of(diagnosis, "key.verified")
-    if verified is not None:
-        result = verified.evidence.get("result")
-        if result == "invalid":
-            out.append("ivy-setup's own verification with the server also says: invalid.")
-        elif result == "valid":
-            out.append(
-                "ivy-setup's own verification says the key is valid now, so the failing run sent "
-                "something else (another file, or before the key was replaced)."
-            )
-    return out
+    result = verified.evidence.get("result") if verified is not None else None
+    return KeyContent(
+        path=lookup.path,
+        from_variable=getattr(lookup, "source", None) == "IVY_KEY",
+        problems=tuple(problems),
+        wrong=tuple(wrong),
+        maybe=tuple(maybe),
+        sent_as_read=sent_as_read,
+        ivy_key=ivy_key,
+        fingerprint=fp,
+        sent_with_newline=any(sent_newline(k) for k in clues.sent_keys),
+        sent_fingerprints=tuple(
+            fingerprint(key_text(urllib.parse.unquote(k))) for k in clues.sent_keys
+        ),
+        verified=result if isinstance(result, str) else None,
+    )
+
+
+def _key_refused(
+    diagnosis: Diagnosis,
+    clues: Clues,
+    *,
+    line: str,
+    sent_as_read: bool = True,
+    ivy_key: bool = False,
+) -> list[str]:
+    verdict = _key_content(diagnosis, clues, sent_as_read=sent_as_read, ivy_key=ivy_key)
+    return words.key_refused(verdict, partial(tilde, diagnosis), line=line)
+
+
+def _not_found_sentences(diagnosis: Diagnosis) -> list[str]:
+    return words.not_found(_not_found(diagnosis), partial(tilde, diagnosis))
 
 
 # The checks whose causes ivy meets on the way to sending a key, in the order it meets them.
@@ -241,26 +178,20 @@ _CAUSE_ORDER = (
 def _every_cause(diagnosis: Diagnosis) -> list[str]:
     """Every cause on this machine, in the order ivy would hit them, each with what fixes it:
     fixing only the first (say, the location) must not leave a bad key to be sent next."""
-    causes: list[str] = []
+    causes: list[tuple[str, str | None]] = []
     for check_id in _CAUSE_ORDER:
         finding = finding_of(diagnosis, check_id)
-        if finding is None or not finding.status.needs_action:
-            continue
-        fix = f" ({finding.fix.summary})" if finding.fix is not None else ""
-        causes.append(f"{len(causes) + 1}. {finding.title}{fix}")
-    if len(causes) < 2:
-        return []
-    return [
-        "Everything on this machine that stands between ivy and a working key, in the order "
-        "ivy meets it: " + "; ".join(causes) + ". `ivy-setup fix` plans all of them as one change."
-    ]
+        if finding is not None and finding.status.needs_action:
+            causes.append((finding.title, finding.fix.summary if finding.fix is not None else None))
+    return words.every_cause(causes)
 
 
 def relate_147(diagnosis: Diagnosis, clues: Clues) -> list[str]:
-    return [*_relate_147_only(diagnosis, clues), *_every_cause(diagnosis)]
+    """MC.pyx line 147: ivy found no key.pem."""
+    return [*_relate_147_only(diagnosis), *_every_cause(diagnosis)]
 
 
-def _relate_147_only(diagnosis: Diagnosis, clues: Clues) -> list[str]:
+def _relate_147_only(diagnosis: Diagnosis) -> list[str]:
     if key_found(diagnosis) and diagnosis.lookup.path is not None:
         project = tilde(diagnosis, diagnosis.ctx.project)
         return [
@@ -274,6 +205,7 @@ def _relate_147_only(diagnosis: Diagnosis, clues: Clues) -> list[str]:
 
 
 def relate_141(diagnosis: Diagnosis, clues: Clues) -> list[str]:
+    """MC.pyx line 141: ivy found a key, sent it, and the server refused it."""
     return [*_relate_141_only(diagnosis, clues), *_every_cause(diagnosis)]
 
 
@@ -286,10 +218,11 @@ def _relate_141_only(diagnosis: Diagnosis, clues: Clues) -> list[str]:
             "content or key the server refused.",
             *_not_found_sentences(diagnosis),
         ]
-    return _content_sentences(diagnosis, clues, line="Line 141: ")
+    return _key_refused(diagnosis, clues, line="Line 141: ")
 
 
 def relate_pilot(diagnosis: Diagnosis, clues: Clues) -> list[str]:
+    """The sign-up message without its MC.pyx line: which case it is from here."""
     out: list[str] = []
     if clues.mc_line is not None:
         out.append(
@@ -302,7 +235,7 @@ def relate_pilot(diagnosis: Diagnosis, clues: Clues) -> list[str]:
             f"From {project} your ivy finds a key, so if the failing run started here it is the "
             "line-141 case (key sent and refused):"
         )
-        out.extend(_content_sentences(diagnosis, clues, line=""))
+        out.extend(_key_refused(diagnosis, clues, line=""))
     else:
         out.append(
             f"From {project} your ivy finds no key.pem, so if the failing run started here it is "
@@ -317,91 +250,57 @@ def _ivy_key_scheme_here(diagnosis: Diagnosis) -> bool:
     return diagnosis.lookup.scheme == IVY_KEY
 
 
-def relate_ivy_key_missing(diagnosis: Diagnosis, clues: Clues) -> list[str]:
+def _ivy_key_missing(diagnosis: Diagnosis) -> IvyKeyMissing:
+    """Why the IVY_KEY scheme finds no key, replaying 0.0.9.2's lookup when the ivy examined here
+    reads no IVY_KEY."""
     ctx = diagnosis.ctx
-    project = tilde(diagnosis, ctx.project)
     lookup = diagnosis.lookup
     facts = diagnosis.facts
-    out: list[str] = []
+    replayed: str | None = None
     if not _ivy_key_scheme_here(diagnosis):
-        # The ivy examined here reads no IVY_KEY: replay 0.0.9.2's lookup to relate the message.
         facts = facts_for(IVY_KEY_MEASURED[0])
         lookup = locate(ctx, facts)
-        out.append(
-            f"Replaying the lookup of ivy {facts.version} (the ivy examined here uses another "
-            "scheme):"
-        )
-    problem = lookup.problem
-    if ctx.env.get("IVY_KEY"):
-        out.append(
-            "IVY_KEY is set where ivy-setup runs, so the failing run did not have it: a new "
-            "terminal, an IDE or a notebook kernel may not load it (see environment.persisted)."
-        )
-    elif problem == "ivy_key_empty":
-        hidden = getattr(lookup, "hidden", None)
-        unread = (
-            f" and never reads {tilde(diagnosis, hidden)}, which holds a key"
-            if hidden is not None and hidden_state(ctx, hidden) == "usable"
-            else ""
-        )
-        out.append(
-            "That is the cause here: IVY_KEY is set but empty in this environment. ivy counts an "
-            f"empty IVY_KEY as set, so it has no key{unread}. Unset IVY_KEY where it is defined "
-            "(an IDE run configuration, a .env file, a shell file) instead of setting it to "
-            "nothing."
-        )
-    elif problem == "key_empty" and lookup.path is not None:
-        beyond = (
-            f"; it never reaches {tilde(diagnosis, lookup.shadowed)}, which holds a key"
-            if lookup.shadowed is not None
-            else ""
-        )
-        out.append(
-            f"That is the cause here: from {project} the nearest key file is "
-            f"{tilde(diagnosis, lookup.path)}, and it is empty. The nearest file ends ivy's "
-            f"search even when empty, so ivy reads nothing and sends no key{beyond}."
-        )
-    elif problem == "key_unreadable" and lookup.path is not None:
-        beyond = (
-            f"; it never reaches {tilde(diagnosis, lookup.shadowed)}"
-            if lookup.shadowed is not None
-            else ""
-        )
-        out.append(
-            f"That is the cause here: from {project} the nearest key file is "
-            f"{tilde(diagnosis, lookup.path)}, which this user cannot read. ivy swallows the "
-            f"PermissionError and stops there{beyond}, so it has no key."
-        )
-    elif problem is None and lookup.path is not None and os.path.isfile(lookup.path):
-        out.append(
-            f"From {project} your ivy finds {tilde(diagnosis, lookup.path)} and would send its "
-            "key: the failing run used another working directory (or had an empty IVY_KEY set)."
-        )
-    else:
-        files = (
+        replayed = facts.version
+    cause = _ivy_key_cause(ctx, lookup.problem, lookup.path)
+    hidden = getattr(lookup, "hidden", None) if cause == "ivy_key_empty" else None
+    home_key = ctx.home / ".ivy" / "key.pem"
+    return IvyKeyMissing(
+        replayed=replayed,
+        cause=cause,
+        project=ctx.project,
+        path=lookup.path,
+        shadowed=lookup.shadowed,
+        hidden_key=hidden if hidden is not None and hidden_state(ctx, hidden) == "usable" else None,
+        key_files=(
             "ivy-key.pem or .ivy/ivy-key.pem"
             if facts.release is not None and facts.release.dot_ivy_key_file
             else "ivy-key.pem"
-        )
-        out.append(
-            f"IVY_KEY is not set here, and there is no {files} file in {project} or any parent "
-            "(the filesystem root is never searched)."
-        )
-        skipped = [item.path for item in lookup.searched if "ivy skips it" in item.note]
-        if skipped:
-            listed = ", ".join(tilde(diagnosis, path) for path in skipped)
-            out.append(f"{listed} is a folder, not a file: ivy skips it.")
-    home_key = ctx.home / ".ivy" / "key.pem"
-    if home_key.is_file():
-        out.append(
-            f"Your {tilde(diagnosis, home_key)} is not read by this version: it needs IVY_KEY or "
-            "ivy-key.pem."
-        )
-    out.append(fix_summary(finding_of(diagnosis, "key.location")))
-    return out
+        ),
+        skipped=tuple(item.path for item in lookup.searched if "ivy skips it" in item.note),
+        home_key=home_key if home_key.is_file() else None,
+        fix=fix_summary(finding_of(diagnosis, "key.location")),
+    )
+
+
+def _ivy_key_cause(ctx: SystemContext, problem: str | None, path: Path | None) -> IvyKeyCause:
+    if ctx.env.get("IVY_KEY"):
+        return "set_here"
+    if problem == "ivy_key_empty":
+        return "ivy_key_empty"
+    if problem in ("key_empty", "key_unreadable") and path is not None:
+        return "key_empty" if problem == "key_empty" else "key_unreadable"
+    if problem is None and path is not None and os.path.isfile(path):
+        return "found"
+    return "none"
+
+
+def relate_ivy_key_missing(diagnosis: Diagnosis, clues: Clues) -> list[str]:
+    """`Unable to find an api key in the IVY_KEY ...`: why, from this machine's lookup."""
+    return words.ivy_key_missing(_ivy_key_missing(diagnosis), partial(tilde, diagnosis))
 
 
 def relate_ivy_key_invalid(diagnosis: Diagnosis, clues: Clues) -> list[str]:
+    """The server refused the IVY_KEY scheme's key: why, from the key ivy finds here."""
     lookup = diagnosis.lookup
     if _ivy_key_scheme_here(diagnosis) and lookup.problem in (
         "ivy_key_empty",
@@ -420,4 +319,4 @@ def relate_ivy_key_invalid(diagnosis: Diagnosis, clues: Clues) -> list[str]:
     # A file's first line is sent exactly as read (measured on 0.0.9.2); the variable's value is
     # assumed to be sent as set.
     from_file = lookup.source != "IVY_KEY"
-    return _content_sentences(diagnosis, clues, line="", sent_as_read=from_file, ivy_key=True)
+    return _key_refused(diagnosis, clues, line="", sent_as_read=from_file, ivy_key=True)
