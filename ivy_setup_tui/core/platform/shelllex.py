@@ -45,6 +45,7 @@ class Incomplete(Exception):
 
 
 def lex(line: str, fish: bool) -> list[Word | Op]:
+    """The words and operators of one logical line, up to a comment."""
     tokens: list[Word | Op] = []
     parts: list[tuple[str, str]] = []
     start: int | None = None
@@ -75,52 +76,53 @@ def lex(line: str, fish: bool) -> list[Word | Op]:
         if c in ";&|" or (c in "()" and not fish):
             end_word(i)
             two = line[i : i + 2]
-            if two in ("&&", "||", ";;"):
-                tokens.append(Op(two))
-                i += 2
-            else:
-                tokens.append(Op(c))
-                i += 1
+            op = two if two in ("&&", "||", ";;") else c
+            tokens.append(Op(op))
+            i += len(op)
             continue
         if start is None:
             start = i
-        if c == "\\":
-            if i + 1 >= n:
-                raise Incomplete
-            if line[i + 1] == "\n":
-                i += 2
-                continue
-            add(LIT, line[i + 1])
-            i += 2
-        elif c == "'":
-            i = _lex_single(line, i + 1, fish, add)
-        elif c == '"':
-            i = _lex_double(line, i + 1, fish, add)
-        elif c == "$" and line.startswith("$(", i):
-            close = _matching_paren(line, i + 1)
-            add(CMD, line[i : close + 1])
-            i = close + 1
-        elif c == "(" and fish:
-            close = _matching_paren(line, i)
-            add(CMD, line[i : close + 1])
-            i = close + 1
-        elif c == "`" and not fish:
-            close = line.find("`", i + 1)
-            if close < 0:
-                raise Incomplete
-            add(CMD, line[i : close + 1])
-            i = close + 1
-        elif c == "$" and line.startswith("${", i):
-            close = line.find("}", i)
-            if close < 0:
-                raise Incomplete
-            add(BARE, line[i : close + 1])
-            i = close + 1
-        else:
-            add(BARE, c)
-            i += 1
+        i = _word_piece(line, i, fish, add)
     end_word(i)
     return tokens
+
+
+def _word_piece(line: str, i: int, fish: bool, add: Callable[[str, str], None]) -> int:
+    """Read the piece of a word at `i` (a character, an escape, a quote, a substitution) into
+    `add`; the index after it."""
+    c = line[i]
+    if c == "\\":
+        if i + 1 >= len(line):
+            raise Incomplete
+        if line[i + 1] != "\n":
+            add(LIT, line[i + 1])
+        return i + 2
+    if c == "'":
+        return _lex_single(line, i + 1, fish, add)
+    if c == '"':
+        return _lex_double(line, i + 1, fish, add)
+    if c == "$" and line.startswith("$(", i):
+        close = _matching_paren(line, i + 1)
+        add(CMD, line[i : close + 1])
+        return close + 1
+    if c == "(" and fish:
+        close = _matching_paren(line, i)
+        add(CMD, line[i : close + 1])
+        return close + 1
+    if c == "`" and not fish:
+        close = line.find("`", i + 1)
+        if close < 0:
+            raise Incomplete
+        add(CMD, line[i : close + 1])
+        return close + 1
+    if c == "$" and line.startswith("${", i):
+        close = line.find("}", i)
+        if close < 0:
+            raise Incomplete
+        add(BARE, line[i : close + 1])
+        return close + 1
+    add(BARE, c)
+    return i + 1
 
 
 def _lex_single(line: str, i: int, fish: bool, add: Callable[[str, str], None]) -> int:
