@@ -141,6 +141,27 @@ def _build_match(
     diagnosis: Diagnosis | None,
     fps: Iterable[str],
 ) -> Match:
+    evidence = _text_evidence(signature, clues, fps)
+    detail: str | None = None
+    if diagnosis is not None:
+        detail, extra = _detail(signature, clues, diagnosis, fps)
+        evidence.update(extra)
+    return Match(
+        signature_id=signature.id,
+        title=signature.title,
+        meaning=signature.meaning,
+        step=signature.step,
+        detail_for_this_machine=detail,
+        evidence=evidence,
+        excerpt=excerpt(clues.text, found, signature, fps),
+        steps=signature.steps,
+        versions=signature.versions,
+        measured=signature.measured,
+    )
+
+
+def _text_evidence(signature: Signature, clues: Clues, fps: Iterable[str]) -> dict[str, Any]:
+    """What the pasted text itself shows, as evidence (redacted)."""
     evidence: dict[str, Any] = {
         "signature": signature.id,
         "applies_to": list(signature.applies_to),
@@ -164,34 +185,24 @@ def _build_match(
             fingerprint(key_text(urllib.parse.unquote(k))) for k in clues.sent_keys
         ]
         evidence["sent_with_newline"] = any(sent_newline(k) for k in clues.sent_keys)
+    return evidence
 
-    detail: str | None = None
-    if diagnosis is not None:
-        sentences, extra = version_notes(signature, clues, diagnosis)
-        evidence.update(extra)
-        relate = RELATERS.get(signature.id)
-        if relate is not None:
-            sentences.extend(relate(diagnosis, clues))
-        if not signature.measured:
-            sentences.append(
-                "(Assumed: ivy-setup did not capture this exact message from ivy; it follows from "
-                "what ivy was measured to write.)"
-            )
-        note = diagnosis.facts.assumed_note
-        if note and diagnosis.facts.version is not None:
-            sentences.append(note)
-        detail = " ".join(s for s in sentences if s) or None
-        if detail is not None:
-            detail = scrub_key_like(detail, fps)
-    return Match(
-        signature_id=signature.id,
-        title=signature.title,
-        meaning=signature.meaning,
-        step=signature.step,
-        detail_for_this_machine=detail,
-        evidence=evidence,
-        excerpt=excerpt(clues.text, found, signature, fps),
-        steps=signature.steps,
-        versions=signature.versions,
-        measured=signature.measured,
-    )
+
+def _detail(
+    signature: Signature, clues: Clues, diagnosis: Diagnosis, fps: Iterable[str]
+) -> tuple[str | None, dict[str, Any]]:
+    """What the match means on this machine (redacted), and the evidence that came with it."""
+    sentences, extra = version_notes(signature, clues, diagnosis)
+    relate = RELATERS.get(signature.id)
+    if relate is not None:
+        sentences.extend(relate(diagnosis, clues))
+    if not signature.measured:
+        sentences.append(
+            "(Assumed: ivy-setup did not capture this exact message from ivy; it follows from "
+            "what ivy was measured to write.)"
+        )
+    note = diagnosis.facts.assumed_note
+    if note and diagnosis.facts.version is not None:
+        sentences.append(note)
+    detail = " ".join(s for s in sentences if s) or None
+    return (scrub_key_like(detail, fps) if detail is not None else None), extra

@@ -68,6 +68,17 @@ def version_notes(
                 f"The text names ivy {other[0]}, but {python} has ivy {installed}: it probably "
                 "came from another environment."
             )
+    notes.extend(_other_environment(clues, diagnosis, python, evidence))
+    return notes, evidence
+
+
+def _other_environment(
+    clues: Clues, diagnosis: Diagnosis, python: str, evidence: dict[str, Any]
+) -> list[str]:
+    """Sentences on a traceback whose paths name another Python or environment than the one
+    examined; their evidence goes into `evidence`."""
+    notes: list[str] = []
+    target = diagnosis.target
     if target.version and clues.python_versions:
         minor = ".".join(target.version.split(".")[:2])
         if minor not in clues.python_versions:
@@ -88,7 +99,7 @@ def version_notes(
             f"The ivy in this traceback is installed under `{diagnosis.ctx.tilde(hint)}`, which is "
             f"not where {python} lives; to examine that environment run{suggestion}."
         )
-    return notes, evidence
+    return notes
 
 
 def _same_version(a: str, b: str) -> bool | None:

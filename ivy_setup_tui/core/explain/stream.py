@@ -73,46 +73,62 @@ def _hit_rx() -> tuple[re.Pattern[str], tuple[str, ...]]:
     return rx, tuple(sorted(anchors))
 
 
-def stream_text(chunks: Iterable[bytes], *, limit: int = STREAM_LIMIT) -> StreamedText:
-    """Decode `chunks` (UTF-8, errors replaced) with bounded memory, searching all of it.
+class _Window:
+    """The last part of the input, region by region, each with its lines that hold a known error,
+    and the error lines of the regions already dropped from it (the newest, up to HIT_BUDGET)."""
 
-    Memory stays near WINDOW_CHARS + HIT_BUDGET characters whatever the input's length.
-    """
-    hit_rx, anchors = _hit_rx()
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-    # The last part, region by region, each with the lines of it holding a known error.
-    window: deque[tuple[str, list[str]]] = deque()
-    window_chars = 0
-    early: deque[str] = deque()  # hit lines of regions already dropped from the window
-    early_chars = 0
-    dropped = False
-    pending = ""
-    total = 0
-    stopped = False
+    def __init__(self) -> None:
+        self.hit_rx, self.anchors = _hit_rx()
+        self.regions: deque[tuple[str, list[str]]] = deque()
+        self.chars = 0
+        self.early: deque[str] = deque()  # hit lines of regions already dropped from the window
+        self.early_chars = 0
+        self.dropped = False
 
-    def keep(region: str) -> None:
-        nonlocal window_chars, early_chars, dropped
+    def keep(self, region: str) -> None:
+        """Add `region` (whole lines) and drop what falls out of the last WINDOW_CHARS."""
+        self.regions.append((region, self._hits(region)))
+        self.chars += len(region)
+        while self.regions and self.chars - len(self.regions[0][0]) >= WINDOW_CHARS:
+            old, old_hits = self.regions.popleft()
+            self.chars -= len(old)
+            self.dropped = True
+            for line in old_hits:
+                self.early.append(line)
+                self.early_chars += len(line) + 1
+            while self.early_chars > HIT_BUDGET:  # the newest errors matter most: drop the oldest
+                self.early_chars -= len(self.early.popleft()) + 1
+
+    def _hits(self, region: str) -> list[str]:
         found: list[str] = []
         lowered = region.lower()
-        candidates = hit_rx.finditer(region) if any(a in lowered for a in anchors) else ()
+        candidates = self.hit_rx.finditer(region) if any(a in lowered for a in self.anchors) else ()
         for m in candidates:
             start = region.rfind("\n", 0, m.start()) + 1
             end = region.find("\n", m.end())
             line = region[start : end if end >= 0 else len(region)][:_HIT_LINE_CHARS]
             if not found or found[-1] != line:
                 found.append(line)
-        window.append((region, found))
-        window_chars += len(region)
-        while window and window_chars - len(window[0][0]) >= WINDOW_CHARS:
-            old, old_hits = window.popleft()
-            window_chars -= len(old)
-            dropped = True
-            for line in old_hits:
-                early.append(line)
-                early_chars += len(line) + 1
-            while early_chars > HIT_BUDGET:  # the newest errors matter most: drop the oldest
-                early_chars -= len(early.popleft()) + 1
+        return found
 
+    def text(self) -> str:
+        """What is kept: the early error lines (when anything was dropped), then the last part."""
+        body = "".join(region for region, _ in self.regions)
+        if not self.dropped:
+            return body
+        return "\n".join(self.early) + ("\n…\n" if self.early else "") + body
+
+
+def stream_text(chunks: Iterable[bytes], *, limit: int = STREAM_LIMIT) -> StreamedText:
+    """Decode `chunks` (UTF-8, errors replaced) with bounded memory, searching all of it.
+
+    Memory stays near WINDOW_CHARS + HIT_BUDGET characters whatever the input's length.
+    """
+    window = _Window()
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    total = 0
+    stopped = False
     for chunk in chunks:
         if total + len(chunk) > limit:
             chunk = chunk[: limit - total]
@@ -123,15 +139,11 @@ def stream_text(chunks: Iterable[bytes], *, limit: int = STREAM_LIMIT) -> Stream
         if cut == 0 and len(pending) > _LONG_LINE:
             cut = len(pending)  # one endless line: process it in slices
         if cut:
-            keep(pending[:cut])
+            window.keep(pending[:cut])
             pending = pending[cut:]
         if stopped:
             break
     pending += decoder.decode(b"", final=True)
     if pending:
-        keep(pending)
-    body = "".join(region for region, _ in window)
-    if not dropped:
-        return StreamedText(body, total, partial=False, stopped=stopped)
-    text = "\n".join(early) + ("\n…\n" if early else "") + body
-    return StreamedText(text, total, partial=True, stopped=stopped)
+        window.keep(pending)
+    return StreamedText(window.text(), total, partial=window.dropped, stopped=stopped)
