@@ -87,6 +87,7 @@ def clean_text(text: str) -> str:
 
 
 def extract(text: str, truncated: bool) -> Clues:
+    """The clues in cleaned text besides the message itself."""
     frames = list(MC_FRAME.finditer(text))
     mc_line: int | None = None
     if frames:
@@ -123,11 +124,13 @@ def extract(text: str, truncated: bool) -> Clues:
 
 
 def add(items: list[str], item: str) -> None:
+    """Append `item` unless it is there already."""
     if item not in items:
         items.append(item)
 
 
 def unique(items: Iterable[str]) -> list[str]:
+    """`items` without repeats, in first-seen order."""
     out: list[str] = []
     for item in items:
         add(out, item)
@@ -179,5 +182,6 @@ def applies(version: str, specs: Sequence[str]) -> bool | None:
 
 
 def sent_newline(url_key: str) -> bool:
+    """Whether a key taken from a request URL was sent with a trailing newline or space."""
     decoded = urllib.parse.unquote(url_key)
     return decoded != decoded.rstrip() or decoded.endswith(("\n", "\r"))

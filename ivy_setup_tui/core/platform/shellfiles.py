@@ -106,6 +106,7 @@ def fish_dropin(ctx: SystemContext) -> Path:
 
 
 def file_exists(path: Path) -> bool:
+    """Whether `path` is a regular file (an unreadable path is not)."""
     try:
         return path.is_file()
     except OSError:
@@ -113,6 +114,7 @@ def file_exists(path: Path) -> bool:
 
 
 def glob_files(folder: Path, pattern: str) -> list[Path]:
+    """The files in `folder` matching `pattern`, sorted (none when it cannot be read)."""
     try:
         return sorted(p for p in folder.glob(pattern) if file_exists(p))
     except OSError:

@@ -24,6 +24,8 @@ CMD = "cmd"  # command substitution: unknowable
 
 @dataclass
 class Word:
+    """One shell word: its text as written and its parts, each with how it was quoted."""
+
     raw: str
     parts: list[tuple[str, str]]
 
@@ -37,6 +39,8 @@ class Word:
 
 @dataclass
 class Op:
+    """An operator between commands (`;`, `&&`, `|`, a parenthesis...)."""
+
     text: str
 
 
@@ -288,6 +292,7 @@ def _here_operator(text: str) -> int:
 
 
 def commands(tokens: list[Word | Op]) -> Iterator[list[Word]]:
+    """The words of each simple command, split at the operators."""
     current: list[Word] = []
     for token in tokens:
         if isinstance(token, Op):

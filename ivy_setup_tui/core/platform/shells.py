@@ -8,6 +8,10 @@ last assignment wins; across files the later-read file wins. A bash terminal is 
 shell that also reads `~/.bashrc` (read once: where the login file sources it, if it does).
 `~/.pam_environment` is scanned and reported but never counted as read: Linux-PAM ignores it by
 default since 1.5.
+
+This module scans the files and walks the read order; its parts are `shellfiles` (which files each
+shell and mode reads), `shelldetect` (which shells the user has), `shellsyntax` (reading one file
+in its syntax, with the lexer in `shelllex`) and `shelldefs` (what a file yields).
 """
 
 import os

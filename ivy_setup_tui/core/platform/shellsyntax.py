@@ -45,6 +45,7 @@ Reader = Callable[[Path], bytes]
 
 
 def read_bytes(path: Path) -> bytes:
+    """A file's bytes, at most one more than MAX_FILE_BYTES."""
     with open(path, "rb") as handle:
         return handle.read(MAX_FILE_BYTES + 1)
 
@@ -58,6 +59,8 @@ def parse_file(
     read: Reader,
     sourced_from: Path | None = None,
 ) -> ParsedFile:
+    """Read one file in `syntax` into its assignments, sourcing lines and blocks; a file that is
+    binary, too large or unreadable is skipped with the reason."""
     skipped: str | None = None
     text = ""
     try:
