@@ -18,7 +18,8 @@ from ivy_setup_tui.tui.widgets.finding_detail import FindingDetail
 from ivy_setup_tui.tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS
 
 if TYPE_CHECKING:
-    from ivy_setup_tui.tui.app import IvySetupApp, WizardState
+    from ivy_setup_tui.tui.app import IvySetupApp
+    from ivy_setup_tui.tui.state import WizardState
 
 STEP_ORDER = (Step.VERSION, Step.KEY, Step.PERMISSIONS, Step.ENVIRONMENT)
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.journal import Run
     from ivy_setup_tui.core.plan import Change, StepPlan, StepResult
     from ivy_setup_tui.core.steps.environment.fix import Conflict, MatrixRow, Proposal
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 # (label, width); "Value seen" takes what is left. Values are shown as ivy sees them (absolute).
 MATRIX_COLUMNS = (("Shell", 6), ("Started as", 10), ("IVY_ROOT", 14), ("IVY_KEY", 9))

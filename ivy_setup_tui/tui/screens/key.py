@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.plan import StepPlan
     from ivy_setup_tui.core.steps.key.fix import Candidate, Chain, KeyPreview
     from ivy_setup_tui.core.steps.key.verify import Verification
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 # Far above any key: a mistaken choice of a large file is refused without reading all of it.
 MAX_KEY_FILE = 64 * 1024

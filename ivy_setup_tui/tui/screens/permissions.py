@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.core.plan import StepPlan
     from ivy_setup_tui.core.steps.permissions.fix import PathRow
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 # How each action reads in the table, and in which colour.
 ACTION_LABELS: dict[str, tuple[str, str]] = {

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.plan import StepPlan
     from ivy_setup_tui.core.steps.version.check import Choice
     from ivy_setup_tui.core.steps.version.fix import Preview
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 _LOG_LINES = 2000
 

@@ -24,7 +24,7 @@ from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.platform.interpreter import Candidate
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 INTRO = (
     "ivy-setup finds out why ivy's API key does not work on this machine, and how to fix it. It "
