@@ -29,8 +29,9 @@ from ivy_setup_tui.tui.screens.base import StepScreen, installed_version
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.tui.screens.messages import StepApplied
 from ivy_setup_tui.tui.widgets.fix_view import CommandLine
-from ivy_setup_tui.tui.widgets.key_input import PathSuggester, SecretInput
+from ivy_setup_tui.tui.widgets.key_input import SecretInput
 from ivy_setup_tui.tui.widgets.lookup_chain import LookupChain
+from ivy_setup_tui.tui.widgets.path_completion import PathSuggester, expand_path
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
@@ -391,7 +392,7 @@ class KeyScreen(StepScreen):
             self.notify("Type the path of the key file first.", severity="warning", timeout=3)
             return
         ctx = self.wizard.state.ctx
-        path = PathSuggester(ctx.home, ctx.cwd).expand(text)
+        path = expand_path(ctx.home, ctx.cwd, text)
         self._read_file(path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="key-load")
