@@ -12,8 +12,8 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding
 from ivy_setup_tui.core.platform.interpreter import Candidate
 from ivy_setup_tui.tui.app import finish_session
-from ivy_setup_tui.tui.screens.base import StepScreen
 from ivy_setup_tui.tui.screens.overview import OverviewScreen
+from ivy_setup_tui.tui.screens.step import StepScreen
 from ivy_setup_tui.tui.screens.summary import SummaryScreen
 from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
 from ivy_setup_tui.tui.widgets.check_list import CheckList
