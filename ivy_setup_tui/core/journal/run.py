@@ -172,22 +172,9 @@ class Run:
             old = read_existing(target)
             wanted = fsops.intended_mode(target, mode=mode, secret=secret)
             new_sha = fsops.sha256_bytes(data)
-            if old is not None:
-                old_data, old_stat = old
-                same_mode = wanted is None or stat.S_IMODE(old_stat.st_mode) == wanted
-                same_owner = owner is None or owner == (old_stat.st_uid, old_stat.st_gid)
-                if fsops.sha256_bytes(old_data) == new_sha and same_mode and same_owner:
-                    return fsops.WriteResult(
-                        path=path,
-                        target=target,
-                        created=False,
-                        mode=stat.S_IMODE(old_stat.st_mode),
-                        uid=old_stat.st_uid,
-                        gid=old_stat.st_gid,
-                        sha256=new_sha,
-                        symlink=link_text,
-                        changed=False,
-                    )
+            unchanged = _unchanged(path, target, link_text, old, new_sha, wanted, owner)
+            if unchanged is not None:
+                return unchanged
             n = self._next_n()
             entry = Entry(
                 n=n,
@@ -538,3 +525,34 @@ class Run:
             self._done(entry)
         except OSError:
             return
+
+
+def _unchanged(
+    path: Path,
+    target: Path,
+    link_text: str | None,
+    old: tuple[bytes, os.stat_result] | None,
+    new_sha: str,
+    wanted: int | None,
+    owner: tuple[int, int] | None,
+) -> fsops.WriteResult | None:
+    """The result of a write that changes nothing (the file already holds exactly this content,
+    mode and owner), or None when the write must happen."""
+    if old is None:
+        return None
+    old_data, old_stat = old
+    same_mode = wanted is None or stat.S_IMODE(old_stat.st_mode) == wanted
+    same_owner = owner is None or owner == (old_stat.st_uid, old_stat.st_gid)
+    if fsops.sha256_bytes(old_data) != new_sha or not same_mode or not same_owner:
+        return None
+    return fsops.WriteResult(
+        path=path,
+        target=target,
+        created=False,
+        mode=stat.S_IMODE(old_stat.st_mode),
+        uid=old_stat.st_uid,
+        gid=old_stat.st_gid,
+        sha256=new_sha,
+        symlink=link_text,
+        changed=False,
+    )
