@@ -30,7 +30,29 @@ from ivy_setup_tui.core.plan import (
     StepResult,
 )
 from ivy_setup_tui.core.platform import fsops
-from ivy_setup_tui.core.steps.permissions import check as P
+from ivy_setup_tui.core.platform.access import (
+    Principal,
+    home_owner,
+    owner_name,
+    principal,
+    user_can,
+)
+from ivy_setup_tui.core.steps.permissions.mounts import Mount, fs_info, read_mounts
+from ivy_setup_tui.core.steps.permissions.ownership import (
+    FOREIGN_LIMIT,
+    foreign_owned,
+    own_owner,
+    root_for_user,
+    scan_own,
+)
+from ivy_setup_tui.core.steps.permissions.rules import (
+    chown_command,
+    is_home_or_above,
+    misdirected_ivy_root,
+    parent_risks,
+    tighten_refusal,
+)
+from ivy_setup_tui.core.steps.permissions.verdicts import examined_key_file
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
@@ -85,25 +107,25 @@ class PathRow:
 
 
 def survey(
-    ctx: SystemContext, diagnosis: Diagnosis, *, mounts: Sequence[P.Mount] | None = None
+    ctx: SystemContext, diagnosis: Diagnosis, *, mounts: Sequence[Mount] | None = None
 ) -> list[PathRow]:
     """Every path the Permissions step cares about, with what it proposes (reads only).
 
     `mounts` replaces the machine's mount table (tests).
     """
     facts, lookup = diagnosis.facts, diagnosis.lookup
-    key_path, _ = P.examined_key_file(ctx, facts, lookup)
+    key_path, _ = examined_key_file(ctx, facts, lookup)
     # An IVY_ROOT naming $HOME or the folder above .ivy is the Environment step's to fix: that
     # folder is no .ivy, so nothing in, on or above it is proposed here (one row says why).
-    misdirected = P.misdirected_ivy_root(ctx, lookup)
+    misdirected = misdirected_ivy_root(ctx, lookup)
     ivy_root = None if misdirected else lookup.ivy_root
     if lookup.path is None and key_path is not None:
         # The same folder permissions.ivy_dir judges: the one holding the key ivy will read.
         ivy_root = key_path.parent
     if ctx.is_windows:
         return _windows_rows(ctx, key_path, ivy_root)
-    table = list(P.read_mounts() if mounts is None else mounts)
-    who = P.principal(ctx)
+    table = list(read_mounts() if mounts is None else mounts)
+    who = principal(ctx)
     rows: list[PathRow] = []
     # Root reads and writes whatever the owner bits say; only an ordinary user needs them.
     root = who.uid == 0
@@ -131,7 +153,7 @@ def survey(
         and not (misdirected and row.path == str(lookup.ivy_root))
     ]
     skip = [ivy_root] if ivy_root is not None else []
-    for risk in P.parent_risks(ctx, watched, skip=skip, mounts=table):
+    for risk in parent_risks(ctx, watched, skip=skip, mounts=table):
         rows.append(
             PathRow(
                 path=risk["path"],
@@ -153,7 +175,7 @@ def survey(
             )
         )
     rows += _own_rows(ctx, table)
-    sudo_for = P.root_for_user(ctx)
+    sudo_for = root_for_user(ctx)
     if sudo_for is not None:
         rows = [_refused_under_sudo(row, sudo_for) for row in rows]
     return rows
@@ -167,7 +189,7 @@ def _mode_row(
     need: int,
     is_dir: bool,
     uid: int,
-    table: Sequence[P.Mount],
+    table: Sequence[Mount],
 ) -> PathRow:
     """The row for a path whose mode ivy-setup may tighten: chmod, chown, modeless or manual."""
     shown = ctx.tilde(path)
@@ -194,8 +216,8 @@ def _mode_row(
         )
     mode = stat.S_IMODE(st.st_mode)
     wanted = (mode & 0o7700) | need
-    owner = P.owner_name(st.st_uid)
-    who = P.principal(ctx)
+    owner = owner_name(st.st_uid)
+    who = principal(ctx)
 
     def make(
         proposed: str | None,
@@ -219,9 +241,9 @@ def _mode_row(
 
     chmod_cmd = f"chmod {wanted:o} {shlex.quote(str(real))}"
     if st.st_uid != uid:
-        owner_to = who.name if uid == who.uid else P.owner_name(uid)
+        owner_to = who.name if uid == who.uid else owner_name(uid)
         commands = [
-            P.chown_command(who, real)
+            chown_command(who, real)
             if uid == who.uid
             else f"sudo chown {owner_to} {shlex.quote(str(real))}"
         ]
@@ -236,7 +258,7 @@ def _mode_row(
         )
     if wanted == mode:
         return make(None, OK, _fine_reason(role))
-    fs = P.fs_info(ctx, real, table)
+    fs = fs_info(ctx, real, table)
     reason = _change_reason(role, mode, wanted)
     if not fs.enforced:
         return make(
@@ -246,7 +268,7 @@ def _mode_row(
             "modes: chmod cannot change what is shown",
             _native_location_commands(ctx, path, role, table),
         )
-    blocked = P.tighten_refusal(ctx, path, is_dir=is_dir, fs=fs, ivy_folder=role != OWN)
+    blocked = tighten_refusal(ctx, path, is_dir=is_dir, fs=fs, ivy_folder=role != OWN)
     if blocked is not None:
         return make(
             f"{wanted:04o}",
@@ -277,12 +299,12 @@ def _misdirected_row(ctx: SystemContext, path: Path) -> PathRow:
     """The row for a folder IVY_ROOT names that is no .ivy folder: left alone, nothing proposed."""
     what = (
         "your home folder (or one above it), which ivy-setup never changes"
-        if P.is_home_or_above(ctx, path)
+        if is_home_or_above(ctx, path)
         else "the folder above .ivy, not a .ivy folder"
     )
     try:
         st = os.stat(path)
-        mode, owner = f"{stat.S_IMODE(st.st_mode):04o}", P.owner_name(st.st_uid)
+        mode, owner = f"{stat.S_IMODE(st.st_mode):04o}", owner_name(st.st_uid)
     except OSError:
         mode, owner = None, None
     return PathRow(
@@ -349,10 +371,10 @@ def _change_reason(role: str, mode: int, wanted: int) -> str:
 
 
 def _native_location_commands(
-    ctx: SystemContext, path: Path, role: str, table: Sequence[P.Mount]
+    ctx: SystemContext, path: Path, role: str, table: Sequence[Mount]
 ) -> tuple[str, ...]:
     """How to move the key to a filesystem that keeps modes: ivy-setup's own Key step."""
-    home_fs = P.fs_info(ctx, ctx.home, table)
+    home_fs = fs_info(ctx, ctx.home, table)
     key = path if role == KEY_FILE else path / F.KEY_FILE_NAME
     if not home_fs.enforced or not os.path.isfile(key):
         return ()
@@ -363,21 +385,21 @@ def _native_location_commands(
 
 
 def _foreign_rows(
-    ctx: SystemContext, who: P.Principal, rows: list[PathRow], ivy_root: Path | None
+    ctx: SystemContext, who: Principal, rows: list[PathRow], ivy_root: Path | None
 ) -> list[PathRow]:
     """Rows for what someone else owns in the `.ivy` folders (besides rows already made)."""
     extra = [ivy_root] if ivy_root is not None else []
-    foreign, _ = P.foreign_owned(ctx, extra)
+    foreign, _ = foreign_owned(ctx, extra)
     known = {os.path.realpath(row.path) for row in rows} | {row.path for row in rows}
     out: list[PathRow] = []
-    for path, is_link in foreign[: P.FOREIGN_LIMIT]:
+    for path, is_link in foreign[:FOREIGN_LIMIT]:
         if str(path) in known or (not is_link and os.path.realpath(path) in known):
             continue
         try:
             st = os.lstat(path)
         except OSError:
             continue
-        owner = P.owner_name(st.st_uid)
+        owner = owner_name(st.st_uid)
         out.append(
             PathRow(
                 path=str(path),
@@ -390,14 +412,14 @@ def _foreign_rows(
                     f"belongs to {owner}, not {who.name} (often from `sudo python ...`): ivy may "
                     "fail to read or update it, and ivy-setup cannot take it back"
                 ),
-                commands=(P.chown_command(who, path, link=is_link),),
+                commands=(chown_command(who, path, link=is_link),),
             )
         )
     return out
 
 
 def _project_row(
-    ctx: SystemContext, who: P.Principal, diagnosis: Diagnosis, table: Sequence[P.Mount]
+    ctx: SystemContext, who: Principal, diagnosis: Diagnosis, table: Sequence[Mount]
 ) -> PathRow | None:
     """The project folder: checked (ivy may have to create `.ivy` there), never changed."""
     project = diagnosis.lookup.project or ctx.project
@@ -407,14 +429,14 @@ def _project_row(
     except OSError:
         return None
     mode = f"{stat.S_IMODE(st.st_mode):04o}"
-    owner = P.owner_name(st.st_uid)
+    owner = owner_name(st.st_uid)
     if finding is None or not finding.status.needs_action:
-        reason = "writable by you" if P.user_can(ctx, project, os.W_OK | os.X_OK) else "fine"
+        reason = "writable by you" if user_can(ctx, project, os.W_OK | os.X_OK) else "fine"
         if finding is not None and finding.status.value == "info":
             reason = finding.title
         return PathRow(str(project), PROJECT, mode, owner, None, OK, reason)
     commands: list[str] = []
-    if st.st_uid == who.uid and P.fs_info(ctx, project, table).enforced:
+    if st.st_uid == who.uid and fs_info(ctx, project, table).enforced:
         commands.append(f"chmod u+w {shlex.quote(str(project))}")
     if finding.fix is not None:
         commands += [line for line in finding.fix.commands if line not in commands]
@@ -438,10 +460,10 @@ def _finding(diagnosis: Diagnosis, check_id: str) -> Finding | None:
         return None
 
 
-def _own_rows(ctx: SystemContext, table: Sequence[P.Mount]) -> list[PathRow]:
+def _own_rows(ctx: SystemContext, table: Sequence[Mount]) -> list[PathRow]:
     """ivy-setup's own state: one row for the state folder, one per own path that is amiss."""
-    amiss, _, _ = P.scan_own(ctx)
-    uid = P.own_owner(ctx)
+    amiss, _, _ = scan_own(ctx)
+    uid = own_owner(ctx)
     rows: list[PathRow] = []
     listed = {item.path for item in amiss}
     if os.path.isdir(ctx.state_dir) and ctx.state_dir not in listed:
@@ -451,7 +473,7 @@ def _own_rows(ctx: SystemContext, table: Sequence[P.Mount]) -> list[PathRow]:
                 str(ctx.state_dir),
                 OWN,
                 f"{stat.S_IMODE(st.st_mode):04o}",
-                P.owner_name(st.st_uid),
+                owner_name(st.st_uid),
                 None,
                 OK,
                 "ivy-setup's journal and backups: yours alone",
@@ -520,10 +542,10 @@ def sudo_home_refusal(ctx: SystemContext) -> Refusal | None:
     """
     if ctx.is_windows or ctx.euid != 0:
         return None
-    owner = P.home_owner(ctx)
+    owner = home_owner(ctx)
     if owner is None or owner == 0:
         return None
-    user = ctx.env.get("SUDO_USER") or P.owner_name(owner)
+    user = ctx.env.get("SUDO_USER") or owner_name(owner)
     return Refusal(
         f"ivy-setup is running as root, but {ctx.tilde(ctx.home)} belongs to {user}: anything it "
         f"wrote there (files, its journal) would belong to root, and ivy, running as {user}, "
@@ -538,7 +560,7 @@ def plan(
     diagnosis: Diagnosis,
     options: FixOptions,
     *,
-    mounts: Sequence[P.Mount] | None = None,
+    mounts: Sequence[Mount] | None = None,
 ) -> StepPlan:
     """The chmods ivy-setup would make now, and what it leaves to the user (reads only)."""
     rows = survey(ctx, diagnosis, mounts=mounts)
@@ -552,7 +574,7 @@ def plan_from_rows(ctx: SystemContext, rows: Sequence[PathRow]) -> StepPlan:
     notes: list[str] = []
 
     sudo_rows = [row for row in rows if row.action == SUDO]
-    user = P.root_for_user(ctx)
+    user = root_for_user(ctx)
     if user is not None and any(row.action != OK for row in rows):
         refusals.append(
             Refusal(
@@ -628,7 +650,7 @@ def apply(
     """
     result = StepResult(step=Step.PERMISSIONS)
     refused = sudo_home_refusal(ctx)
-    sudo_for = P.root_for_user(ctx)
+    sudo_for = root_for_user(ctx)
     for n, change in enumerate(plan.changes):
         if cancel is not None and cancel.is_set():
             result.messages.append(
@@ -673,14 +695,14 @@ def _apply_chmod(ctx: SystemContext, run: Run, change: Change) -> tuple[str | No
         return f"{shown} cannot be examined any more ({exc.strerror})", ""
     if st.st_uid != int(change.data["uid"]):
         return (
-            f"{shown} now belongs to {P.owner_name(st.st_uid)}; give it back with "
-            f"`{P.chown_command(P.principal(ctx), real)}`",
+            f"{shown} now belongs to {owner_name(st.st_uid)}; give it back with "
+            f"`{chown_command(principal(ctx), real)}`",
             "",
         )
     is_dir = bool(change.data["is_dir"])
     if stat.S_ISDIR(st.st_mode) != is_dir:
         return f"{shown} is no longer a {'folder' if is_dir else 'file'}; re-check", ""
-    blocked = P.tighten_refusal(ctx, path, is_dir=is_dir, ivy_folder=change.data["role"] != OWN)
+    blocked = tighten_refusal(ctx, path, is_dir=is_dir, ivy_folder=change.data["role"] != OWN)
     if blocked is not None:
         return f"{shown} was not changed: {blocked}", ""
     before = stat.S_IMODE(st.st_mode)
@@ -700,7 +722,7 @@ def _apply_chmod(ctx: SystemContext, run: Run, change: Change) -> tuple[str | No
     except OSError as exc:
         return f"chmod {wanted:04o} {shown} failed: {exc.strerror}", ""
     if actual != wanted:
-        fs = P.fs_info(ctx, real)
+        fs = fs_info(ctx, real)
         kind = f"Its filesystem ({fs.fs_type})" if fs.fs_type else "Its filesystem"
         return (
             f"chmod did not take: {shown} still shows {actual:04o}, not {wanted:04o}. {kind} "

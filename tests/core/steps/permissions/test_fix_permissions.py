@@ -23,16 +23,12 @@ from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.journal import CHMOD, Journal
 from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.plan import FixOptions, StepPlan, StepResult
+from ivy_setup_tui.core.platform.access import group_name, owner_name
 from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
-from ivy_setup_tui.core.steps.key.check import locate
+from ivy_setup_tui.core.steps.key.locate import locate
 from ivy_setup_tui.core.steps.permissions import fix as FP
-from ivy_setup_tui.core.steps.permissions.check import (
-    Mount,
-    check_paths,
-    check_privilege,
-    group_name,
-    owner_name,
-)
+from ivy_setup_tui.core.steps.permissions.check import check_paths, check_privilege
+from ivy_setup_tui.core.steps.permissions.mounts import Mount
 
 MakeCtx = Callable[..., SystemContext]
 
