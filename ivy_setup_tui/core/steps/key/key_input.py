@@ -57,6 +57,7 @@ class KeyCandidate:
 
 
 def decode_input(raw: bytes | str) -> str | None:
+    """The input as text (a BOM dropped, UTF-16 decoded), or None when it is not text."""
     if isinstance(raw, str):
         return raw.removeprefix("\ufeff")
     try:

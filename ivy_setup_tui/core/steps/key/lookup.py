@@ -153,6 +153,7 @@ class RootSearch:
 
 
 def resolve_root(ctx: SystemContext, project: Path) -> RootSearch:
+    """How ivy resolves its .ivy folder from `project`: IVY_ROOT as set, else the upward walk."""
     searched: list[SearchedPath] = []
     value = ctx.env.get(IVY_ROOT_VAR)
     if value is not None:
@@ -253,6 +254,7 @@ def misnamed_files(folder: Path, expected_name: str) -> tuple[Path, ...]:
 
 
 def existing_files(paths: Iterable[Path | None], *, exclude: Path | None) -> tuple[Path, ...]:
+    """The files among `paths` that exist, once each, in order, without `exclude`."""
     out: list[Path] = []
     for path in paths:
         if path is not None and path != exclude and path not in out and os.path.isfile(path):
@@ -261,6 +263,7 @@ def existing_files(paths: Iterable[Path | None], *, exclude: Path | None) -> tup
 
 
 def file_size(path: Path) -> int | None:
+    """The size of `path` in bytes, or None when it cannot be examined."""
     try:
         return os.path.getsize(path)
     except OSError:

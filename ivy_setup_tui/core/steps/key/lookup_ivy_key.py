@@ -116,6 +116,7 @@ def locate_ivy_key(
     home_key: Path,
     common: dict[str, Any],
 ) -> KeyLookup:
+    """The IVY_KEY scheme's lookup: the variable, else the nearest key file upward."""
     searched: list[SearchedPath] = []
     value = ctx.env.get(IVY_KEY_VAR)
     old_keys = [home_key]

@@ -55,6 +55,95 @@ def _suggest_root(root: RootSearch, home_key: Path) -> Path | None:
     return None
 
 
+_FOUND_NOTES = {
+    None: "found",
+    "key_unreadable": "found, but not readable by the user",
+    "key_dangling": "a symlink whose target does not exist",
+    "key_is_dir": "a folder, not a file",
+    "key_not_regular": "not a regular file",
+}
+
+
+def _probe_expected(
+    ctx: SystemContext, root: RootSearch, expected: Path, searched: list[SearchedPath]
+) -> tuple[Path | None, Path | None, str | None]:
+    """Look at the key file ivy resolves, as ivy does, and record it in `searched`.
+
+    Returns (the path ivy reads, its symlink target, the problem).
+    """
+    if root.ivy_root is None:
+        searched.append(
+            SearchedPath(expected, False, "key.pem", "ivy creates an empty .ivy: no key")
+        )
+        return None, None, "no_ivy_dir"
+    if not os.path.lexists(expected):
+        searched.append(SearchedPath(expected, False, "key.pem", "no key.pem here"))
+        return None, None, "key_missing"
+    path, target, problem = _inspect_key_file(ctx, expected)
+    note = _FOUND_NOTES[problem]
+    if target is not None and problem != "key_dangling":
+        note += f" (symlink to {target})"
+        from ivy_setup_tui.core.platform import fsops  # only for links: not on every check
+
+        if fsops.link_refusal(expected, fsops.policy_for(ctx)) is not None:
+            note += "; ivy-setup will not write through this link (see permissions)"
+    searched.append(SearchedPath(expected, path is not None, "key.pem", note))
+    return path, target, problem
+
+
+def _why_missed(
+    ctx: SystemContext,
+    root: RootSearch,
+    problem: str | None,
+    searched: list[SearchedPath],
+) -> tuple[str | None, Path | None, tuple[Path, ...]]:
+    """No key file where ivy looks: what explains it (problem, the key a nearer .ivy hides, files
+    that look like a misnamed key), the most telling reason first."""
+    misnamed: tuple[Path, ...] = ()
+    shadowed: Path | None = None
+    if root.ivy_root is not None and os.path.isdir(root.ivy_root):
+        misnamed = misnamed_files(root.ivy_root, F.KEY_FILE_NAME)
+    if root.value is None:
+        farther_keys = [d / F.KEY_FILE_NAME for d in root.farther]
+        shadowed = next((key for key in farther_keys if os.path.isfile(key)), None)
+    if any(name in ctx.env for name in F.COLAB_VARS) and problem in ("key_missing", "no_ivy_dir"):
+        problem = "colab_bypass"
+    elif (
+        root.value is not None
+        and root.ivy_root is not None
+        and os.path.isfile(root.ivy_root / F.IVY_DIR_NAME / F.KEY_FILE_NAME)
+    ):
+        problem = "ivy_root_parent"
+    elif misnamed and problem in ("key_missing", "no_ivy_dir"):
+        problem = "misnamed"
+    elif shadowed is not None and problem == "key_missing":
+        problem = "shadowed"
+    if shadowed is not None:
+        searched.append(
+            SearchedPath(shadowed, True, "shadowed", "exists, but a nearer .ivy hides it")
+        )
+    return problem, shadowed, misnamed
+
+
+def _elsewhere(
+    root: RootSearch, project: Path, home_key: Path, expected: Path | None
+) -> tuple[Path, ...]:
+    """Key files that exist but that ivy does not read from this project folder."""
+    tilde = root.tilde_expanded
+    return existing_files(
+        [
+            *(d / F.KEY_FILE_NAME for d in root.farther),
+            home_key,
+            project / F.KEY_FILE_NAME,
+            project / F.IVY_KEY_FILE_NAME,
+            (root.resolved / F.IVY_DIR_NAME / F.KEY_FILE_NAME) if root.resolved else None,
+            (tilde / F.KEY_FILE_NAME) if tilde else None,
+            (tilde / F.IVY_DIR_NAME / F.KEY_FILE_NAME) if tilde else None,
+        ],
+        exclude=expected,
+    )
+
+
 def locate_key_pem(
     ctx: SystemContext,
     root: RootSearch,
@@ -64,78 +153,17 @@ def locate_key_pem(
     searched: list[SearchedPath],
     common: dict[str, Any],
 ) -> KeyLookup:
+    """The key.pem scheme's lookup: `expected` is `$IVY_ROOT/key.pem` or the nearest
+    `.ivy/key.pem` (None when IVY_ROOT names no usable folder); `searched` so far is the root's."""
     path: Path | None = None
     target: Path | None = None
     problem: str | None = common["root_problem"]
     shadowed: Path | None = None
     misnamed: tuple[Path, ...] = ()
-    farther_keys = [d / F.KEY_FILE_NAME for d in root.farther]
-
     if expected is not None and problem is None:
-        if root.ivy_root is None:
-            searched.append(
-                SearchedPath(expected, False, "key.pem", "ivy creates an empty .ivy: no key")
-            )
-            problem = "no_ivy_dir"
-        elif os.path.lexists(expected):
-            path, target, problem = _inspect_key_file(ctx, expected)
-            note = {
-                None: "found",
-                "key_unreadable": "found, but not readable by the user",
-                "key_dangling": "a symlink whose target does not exist",
-                "key_is_dir": "a folder, not a file",
-                "key_not_regular": "not a regular file",
-            }[problem]
-            if target is not None and problem != "key_dangling":
-                note += f" (symlink to {target})"
-                from ivy_setup_tui.core.platform import fsops  # only for links: not on every check
-
-                if fsops.link_refusal(expected, fsops.policy_for(ctx)) is not None:
-                    note += "; ivy-setup will not write through this link (see permissions)"
-            searched.append(SearchedPath(expected, path is not None, "key.pem", note))
-        else:
-            searched.append(SearchedPath(expected, False, "key.pem", "no key.pem here"))
-            problem = "key_missing"
-
+        path, target, problem = _probe_expected(ctx, root, expected, searched)
     if path is None and expected is not None and not os.path.exists(expected):
-        if root.ivy_root is not None and os.path.isdir(root.ivy_root):
-            misnamed = misnamed_files(root.ivy_root, F.KEY_FILE_NAME)
-        if root.value is None:
-            shadowed = next((key for key in farther_keys if os.path.isfile(key)), None)
-        if any(name in ctx.env for name in F.COLAB_VARS) and problem in (
-            "key_missing",
-            "no_ivy_dir",
-        ):
-            problem = "colab_bypass"
-        elif (
-            root.value is not None
-            and root.ivy_root is not None
-            and os.path.isfile(root.ivy_root / F.IVY_DIR_NAME / F.KEY_FILE_NAME)
-        ):
-            problem = "ivy_root_parent"
-        elif misnamed and problem in ("key_missing", "no_ivy_dir"):
-            problem = "misnamed"
-        elif shadowed is not None and problem == "key_missing":
-            problem = "shadowed"
-        if shadowed is not None:
-            searched.append(
-                SearchedPath(shadowed, True, "shadowed", "exists, but a nearer .ivy hides it")
-            )
-
-    elsewhere = existing_files(
-        [
-            *farther_keys,
-            home_key,
-            project / F.KEY_FILE_NAME,
-            project / F.IVY_KEY_FILE_NAME,
-            (root.resolved / F.IVY_DIR_NAME / F.KEY_FILE_NAME) if root.resolved else None,
-            (root.tilde_expanded / F.KEY_FILE_NAME) if root.tilde_expanded else None,
-            (root.tilde_expanded / F.IVY_DIR_NAME / F.KEY_FILE_NAME)
-            if root.tilde_expanded
-            else None,
-        ],
-        exclude=expected,
-    )
+        problem, shadowed, misnamed = _why_missed(ctx, root, problem, searched)
     return KeyLookup(
         path=path,
         searched=tuple(searched),
@@ -145,6 +173,6 @@ def locate_key_pem(
         key_target=target,
         suggested_root=_suggest_root(root, home_key) if path is None else None,
         misnamed=misnamed,
-        elsewhere=elsewhere,
+        elsewhere=_elsewhere(root, project, home_key, expected),
         **common,
     )

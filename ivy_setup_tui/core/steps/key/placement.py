@@ -66,6 +66,7 @@ def default_scope(facts: F.VersionFacts) -> str:
 
 
 def project_dir(ctx: SystemContext) -> Path:
+    """The project folder as ivy's working directory (symlinks resolved)."""
     # ivy's cwd is the physical path (symlinks resolved); the lookup is replayed on it.
     return Path(os.path.realpath(ctx.project))
 
@@ -110,6 +111,7 @@ class ExistingKey:
 
 
 def same_file(a: Path | str | None, b: Path | str | None) -> bool:
+    """True when both name the same file once symlinks are resolved."""
     if a is None or b is None:
         return False
     return os.path.realpath(a) == os.path.realpath(b)
@@ -179,6 +181,7 @@ class Chain:
 
 
 def chain_from(lookup: KeyLookup, title: str) -> Chain:
+    """The lookup as a chain titled `title`, ending with what ivy reads."""
     reads = "$IVY_KEY" if lookup.source == IVY_KEY else (str(lookup.path) if lookup.path else None)
     return Chain(title, lookup.searched, reads)
 

@@ -23,15 +23,18 @@ class Said(NamedTuple):
 
 
 def with_note(text: str, facts: F.VersionFacts) -> str:
+    """`text`, followed by the release's assumed-behaviour note when there is one."""
     note = facts.assumed_note
     return f"{text} {note}" if note else text
 
 
 def release_name(facts: F.VersionFacts) -> str:
+    """The release as prose: "ivy <version>", or "ivy" when the version is unknown."""
     return f"ivy {facts.version}" if facts.version else "ivy"
 
 
 def tilde_list(ctx: SystemContext, paths: Iterable[Path]) -> str:
+    """The paths, comma-separated, with the home folder shown as ~."""
     return ", ".join(ctx.tilde(path) for path in paths)
 
 
@@ -56,6 +59,7 @@ def key_commands(ctx: SystemContext, folder: Path) -> tuple[str, ...]:
 
 
 def root_commands(ctx: SystemContext, suggested: Path | None) -> tuple[str, ...]:
+    """The command that points IVY_ROOT at `suggested` (or unsets it when there is none)."""
     if ctx.is_windows:
         return ("ivy-setup fix --only environment",)
     if suggested is None:

@@ -15,8 +15,9 @@ import stat
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -58,15 +59,32 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.journal import Run
 
-# What the step does with a path (PathRow.action).
-CHMOD = "chmod"  # ivy-setup restricts it: journaled, undoable
-OK = "ok"  # already as it should be
-CHOWN = "chown"  # someone else owns it: the user runs the printed, scoped `sudo chown`
-MANUAL = "manual"  # ivy-setup will not change it (home, parents, project, read-only...)
-MODELESS = "modeless"  # its filesystem ignores modes: no chmod can work
-SUDO = "sudo"  # ivy-setup runs as root for the user: it changes nothing in their home
-SKIPPED = "skipped"  # native Windows: no Unix modes to check
-UNSAFE = "unsafe_link"  # a symlink the path policy forbids following (fsops.PathPolicy)
+
+class RowAction(str, Enum):
+    """What the step does with a path (`PathRow.action`); the values are what JSON shows."""
+
+    CHMOD = "chmod"  # ivy-setup restricts it: journaled, undoable
+    OK = "ok"  # already as it should be
+    CHOWN = "chown"  # someone else owns it: the user runs the printed, scoped `sudo chown`
+    MANUAL = "manual"  # ivy-setup will not change it (home, parents, project, read-only...)
+    MODELESS = "modeless"  # its filesystem ignores modes: no chmod can work
+    SUDO = "sudo"  # ivy-setup runs as root for the user: it changes nothing in their home
+    SKIPPED = "skipped"  # native Windows: no Unix modes to check
+    UNSAFE = "unsafe_link"  # a symlink the path policy forbids following (fsops.PathPolicy)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# The actions by their short names (callers and tests use `fix_permissions.CHMOD` etc.).
+CHMOD = RowAction.CHMOD
+OK = RowAction.OK
+CHOWN = RowAction.CHOWN
+MANUAL = RowAction.MANUAL
+MODELESS = RowAction.MODELESS
+SUDO = RowAction.SUDO
+SKIPPED = RowAction.SKIPPED
+UNSAFE = RowAction.UNSAFE
 
 # What a path is to ivy (PathRow.role).
 KEY_FILE = "key file"
@@ -90,7 +108,7 @@ class PathRow:
     mode: str | None
     owner: str | None
     proposed: str | None
-    action: str
+    action: RowAction
     reason: str
     target: str | None = None  # the real path when `path` goes through a symlink
     commands: tuple[str, ...] = ()
@@ -181,6 +199,76 @@ def survey(
     return rows
 
 
+@dataclass(frozen=True)
+class _Seen:
+    """A path as stat saw it: what every row about it repeats."""
+
+    path: Path
+    role: str
+    mode: int
+    owner: str
+    target: str | None  # the real path when `path` goes through a symlink
+
+    def row(
+        self,
+        proposed: str | None,
+        action: RowAction,
+        reason: str,
+        commands: tuple[str, ...] = (),
+        change: Change | None = None,
+    ) -> PathRow:
+        """The row for this path with what the step proposes."""
+        return PathRow(
+            str(self.path),
+            self.role,
+            f"{self.mode:04o}",
+            self.owner,
+            proposed,
+            action,
+            reason,
+            self.target,
+            commands,
+            change,
+        )
+
+
+def _chown_row(ctx: SystemContext, seen: _Seen, real: Path, wanted: int, uid: int) -> PathRow:
+    """Someone else owns it: the scoped chown (and chmod) the user runs; ivy-setup cannot."""
+    who = principal(ctx)
+    owner_to = who.name if uid == who.uid else owner_name(uid)
+    chmod_cmd = f"chmod {wanted:o} {shlex.quote(str(real))}"
+    commands = [
+        chown_command(who, real)
+        if uid == who.uid
+        else f"sudo chown {owner_to} {shlex.quote(str(real))}"
+    ]
+    if wanted != seen.mode:
+        commands.append(chmod_cmd)
+    return seen.row(
+        f"owner {owner_to}" + (f", {wanted:04o}" if wanted != seen.mode else ""),
+        CHOWN,
+        f"belongs to {seen.owner}, not {owner_to} (often from `sudo python ...`): ivy-setup, "
+        f"running as {owner_to}, cannot take it back",
+        tuple(commands),
+    )
+
+
+def _chmod_change(
+    ctx: SystemContext, seen: _Seen, real: Path, wanted: int, reason: str, data: dict[str, Any]
+) -> Change:
+    """The journaled chmod ivy-setup makes itself."""
+    link = f" (a symlink: its target {ctx.tilde(real)} is changed)" if seen.target else ""
+    return Change(
+        step=Step.PERMISSIONS,
+        kind="chmod",
+        summary=f"{_label(seen.role)} {ctx.tilde(seen.path)}{link}: {reason}",
+        path=str(seen.path),
+        old=f"{seen.mode:04o}",
+        new=f"{wanted:04o}",
+        data={"target": str(real), **data, "role": seen.role},
+    )
+
+
 def _mode_row(
     ctx: SystemContext,
     path: Path,
@@ -192,7 +280,6 @@ def _mode_row(
     table: Sequence[Mount],
 ) -> PathRow:
     """The row for a path whose mode ivy-setup may tighten: chmod, chown, modeless or manual."""
-    shown = ctx.tilde(path)
     real = Path(os.path.realpath(path))
     target = str(real) if str(real) != os.path.abspath(path) else None
     unsafe = fsops.link_refusal(path, fsops.policy_for(ctx)) if target is not None else None
@@ -216,83 +303,33 @@ def _mode_row(
         )
     mode = stat.S_IMODE(st.st_mode)
     wanted = (mode & 0o7700) | need
-    owner = owner_name(st.st_uid)
-    who = principal(ctx)
-
-    def make(
-        proposed: str | None,
-        action: str,
-        reason: str,
-        commands: tuple[str, ...] = (),
-        change: Change | None = None,
-    ) -> PathRow:
-        return PathRow(
-            str(path),
-            role,
-            f"{mode:04o}",
-            owner,
-            proposed,
-            action,
-            reason,
-            target,
-            commands,
-            change,
-        )
-
-    chmod_cmd = f"chmod {wanted:o} {shlex.quote(str(real))}"
+    seen = _Seen(path, role, mode, owner_name(st.st_uid), target)
     if st.st_uid != uid:
-        owner_to = who.name if uid == who.uid else owner_name(uid)
-        commands = [
-            chown_command(who, real)
-            if uid == who.uid
-            else f"sudo chown {owner_to} {shlex.quote(str(real))}"
-        ]
-        if wanted != mode:
-            commands.append(chmod_cmd)
-        return make(
-            f"owner {owner_to}" + (f", {wanted:04o}" if wanted != mode else ""),
-            CHOWN,
-            f"belongs to {owner}, not {owner_to} (often from `sudo python ...`): ivy-setup, "
-            f"running as {owner_to}, cannot take it back",
-            tuple(commands),
-        )
+        return _chown_row(ctx, seen, real, wanted, uid)
     if wanted == mode:
-        return make(None, OK, _fine_reason(role))
+        return seen.row(None, OK, _fine_reason(role))
     fs = fs_info(ctx, real, table)
     reason = _change_reason(role, mode, wanted)
     if not fs.enforced:
-        return make(
+        return seen.row(
             None,
             MODELESS,
             f"{reason}, but it lives on a {fs.fs_type} filesystem, which does not keep Unix "
             "modes: chmod cannot change what is shown",
             _native_location_commands(ctx, path, role, table),
         )
+    chmod_cmd = f"chmod {wanted:o} {shlex.quote(str(real))}"
     blocked = tighten_refusal(ctx, path, is_dir=is_dir, fs=fs, ivy_folder=role != OWN)
     if blocked is not None:
-        return make(
+        return seen.row(
             f"{wanted:04o}",
             MANUAL,
             f"{reason}; ivy-setup will not change it: {blocked}",
             (chmod_cmd,),
         )
-    link = f" (a symlink: its target {ctx.tilde(real)} is changed)" if target else ""
-    change = Change(
-        step=Step.PERMISSIONS,
-        kind="chmod",
-        summary=f"{_label(role)} {shown}{link}: {reason}",
-        path=str(path),
-        old=f"{mode:04o}",
-        new=f"{wanted:04o}",
-        data={
-            "target": str(real),
-            "need": need,
-            "is_dir": is_dir,
-            "uid": uid,
-            "role": role,
-        },
-    )
-    return make(f"{wanted:04o}", CHMOD, reason, (chmod_cmd,), change)
+    data = {"need": need, "is_dir": is_dir, "uid": uid}
+    change = _chmod_change(ctx, seen, real, wanted, reason, data)
+    return seen.row(f"{wanted:04o}", CHMOD, reason, (chmod_cmd,), change)
 
 
 def _misdirected_row(ctx: SystemContext, path: Path) -> PathRow:
@@ -605,7 +642,7 @@ def plan_from_rows(ctx: SystemContext, rows: Sequence[PathRow]) -> StepPlan:
                 Refusal(f"{ctx.tilde(row.path)} ({row.role}): {row.reason}.", row.commands)
             )
         elif row.action == UNSAFE:
-            refusals.append(Refusal(row.reason, (), code=UNSAFE))
+            refusals.append(Refusal(row.reason, (), code=UNSAFE.value))
     for row in rows:
         if row.target is not None and row.action in (CHMOD, OK):
             notes.append(

@@ -601,3 +601,20 @@ def test_ivy_root_at_the_folder_above_ivy_proposes_nothing_for_home(
     assert all(not row.path.startswith(str(home) + "/notes") for row in rows)
     apply(ctx, plan)
     assert mode_of(home) == 0o755
+
+
+def test_row_actions_read_as_the_strings_they_were() -> None:
+    # RowAction replaced bare strings: JSON, f-strings and comparisons still see the old values.
+    assert json.dumps([FP.CHMOD, FP.UNSAFE]) == '["chmod", "unsafe_link"]'
+    assert f"{FP.OK} {FP.MODELESS}" == "ok modeless"
+    assert FP.CHOWN == "chown"
+    assert {action.value for action in FP.RowAction} == {
+        "chmod",
+        "ok",
+        "chown",
+        "manual",
+        "modeless",
+        "sudo",
+        "skipped",
+        "unsafe_link",
+    }
