@@ -13,7 +13,8 @@ from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Fix
 from ivy_setup_tui.core.paths import quoted
-from ivy_setup_tui.core.steps.key.words import UNABLE_TO_FIND, Said, release_name, with_note
+from ivy_setup_tui.core.steps.key.words import UNABLE_TO_FIND, release_name, with_note
+from ivy_setup_tui.core.steps.said import Said
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.steps.key.content import Content

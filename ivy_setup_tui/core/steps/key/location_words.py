@@ -16,7 +16,6 @@ from ivy_setup_tui.core.model import Fix
 from ivy_setup_tui.core.paths import quoted
 from ivy_setup_tui.core.steps.key.lookup import EMPTY_IVY_ROOT_ASSUMED, KeyLookup
 from ivy_setup_tui.core.steps.key.words import (
-    Said,
     ivy_key_consequence,
     ivy_key_where,
     key_commands,
@@ -24,6 +23,7 @@ from ivy_setup_tui.core.steps.key.words import (
     root_commands,
     tilde_list,
 )
+from ivy_setup_tui.core.steps.said import Said
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.steps.key.location import IvyKeyLocation, KeyPemLocation

@@ -6,20 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.model import Fix
 from ivy_setup_tui.core.paths import physical, quoted
-
-
-class Said(NamedTuple):
-    """The words of one finding."""
-
-    title: str
-    detail: str
-    fix: Fix | None = None
 
 
 def with_note(text: str, facts: F.VersionFacts) -> str:

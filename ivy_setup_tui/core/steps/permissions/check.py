@@ -213,29 +213,19 @@ def _with_parent_risks(
     evidence = {**finding.evidence, "open_parents": risks}
     if not risks:
         return replace(finding, evidence=evidence)
-    listed = ", ".join(
-        f"{ctx.tilde(item['path'])} ({item['mode']}, "
-        f"{'everyone' if item['problem'] == 'world_writable' else 'group ' + item['group']})"
-        for item in risks
-    )
-    commands = tuple(item["command"] for item in risks)
-    text = (
-        f"A folder above {what} can be written by other users: {listed}. They could rename "
-        f"{what} away and put their own in its place. ivy-setup never changes these folders; if "
-        "this is not intended, remove that write access: " + "; ".join(commands) + "."
-    )
+    said = words.open_parents(ctx, what, risks)
     if finding.status.needs_action:
         return replace(
             finding,
-            detail=f"{finding.detail} {text}",
+            detail=f"{finding.detail} {said.detail}",
             evidence=evidence,
-            fix=finding.fix or Fix("Remove others' write access above it", False, commands),
+            fix=finding.fix or said.fix,
         )
     return replace(
         finding,
         status=Status.WARNING,
-        title=f"A folder above {what} is writable by other users",
-        detail=f"{finding.detail} {text}",
+        title=said.title,
+        detail=f"{finding.detail} {said.detail}",
         evidence=evidence,
-        fix=Fix("Remove others' write access from the folders above it", False, commands),
+        fix=Fix("Remove others' write access from the folders above it", False, said.commands),
     )

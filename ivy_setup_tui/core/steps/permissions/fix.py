@@ -200,7 +200,7 @@ def survey(
 
 
 @dataclass(frozen=True)
-class _Seen:
+class _PathSeen:
     """A path as stat saw it: what every row about it repeats."""
 
     path: Path
@@ -232,7 +232,7 @@ class _Seen:
         )
 
 
-def _chown_row(ctx: SystemContext, seen: _Seen, real: Path, wanted: int, uid: int) -> PathRow:
+def _chown_row(ctx: SystemContext, seen: _PathSeen, real: Path, wanted: int, uid: int) -> PathRow:
     """Someone else owns it: the scoped chown (and chmod) the user runs; ivy-setup cannot."""
     who = principal(ctx)
     owner_to = who.name if uid == who.uid else owner_name(uid)
@@ -254,7 +254,7 @@ def _chown_row(ctx: SystemContext, seen: _Seen, real: Path, wanted: int, uid: in
 
 
 def _chmod_change(
-    ctx: SystemContext, seen: _Seen, real: Path, wanted: int, reason: str, data: dict[str, Any]
+    ctx: SystemContext, seen: _PathSeen, real: Path, wanted: int, reason: str, data: dict[str, Any]
 ) -> Change:
     """The journaled chmod ivy-setup makes itself."""
     link = f" (a symlink: its target {ctx.tilde(real)} is changed)" if seen.target else ""
@@ -303,7 +303,7 @@ def _mode_row(
         )
     mode = stat.S_IMODE(st.st_mode)
     wanted = (mode & 0o7700) | need
-    seen = _Seen(path, role, mode, owner_name(st.st_uid), target)
+    seen = _PathSeen(path, role, mode, owner_name(st.st_uid), target)
     if st.st_uid != uid:
         return _chown_row(ctx, seen, real, wanted, uid)
     if wanted == mode:

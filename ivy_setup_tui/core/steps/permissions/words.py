@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -18,14 +18,7 @@ from ivy_setup_tui.core.platform.access import Principal
 from ivy_setup_tui.core.steps.permissions.ownership import UnsafeLink, own_tighten_cmd
 from ivy_setup_tui.core.steps.permissions.rules import chown_command, tighten_command
 from ivy_setup_tui.core.steps.permissions.verdicts import IvyDir, KeyFile, Privilege, ProjectDir
-
-
-class Said(NamedTuple):
-    """The words of one finding."""
-
-    title: str
-    detail: str
-    fix: Fix | None = None
+from ivy_setup_tui.core.steps.said import Said
 
 
 def _join(text: str, note: str) -> str:
@@ -535,3 +528,33 @@ _PROJECT_DIR_WORDS = {
 def project_dir(ctx: SystemContext, found: ProjectDir) -> Said:
     """The words of `permissions.project_dir` for the case found."""
     return _PROJECT_DIR_WORDS[found.case](ctx, found)
+
+
+# --- folders above the key and .ivy (warned about, never changed) --------------------------------
+
+
+class OpenParents(NamedTuple):
+    """The words added to a path finding when folders above it are open to others."""
+
+    title: str  # the finding's title when nothing else is wrong
+    detail: str  # appended to the finding's detail
+    fix: Fix  # the fix when the finding has none of its own
+    commands: tuple[str, ...]
+
+
+def open_parents(ctx: SystemContext, what: str, risks: list[dict[str, Any]]) -> OpenParents:
+    """Folders above `what` (the key file, the .ivy folder) that other users may write to."""
+    listed = ", ".join(
+        f"{ctx.tilde(item['path'])} ({item['mode']}, "
+        f"{'everyone' if item['problem'] == 'world_writable' else 'group ' + item['group']})"
+        for item in risks
+    )
+    commands = tuple(item["command"] for item in risks)
+    return OpenParents(
+        f"A folder above {what} is writable by other users",
+        f"A folder above {what} can be written by other users: {listed}. They could rename "
+        f"{what} away and put their own in its place. ivy-setup never changes these folders; if "
+        "this is not intended, remove that write access: " + "; ".join(commands) + ".",
+        Fix("Remove others' write access above it", False, commands),
+        commands,
+    )
