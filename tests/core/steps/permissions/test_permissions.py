@@ -24,7 +24,7 @@ from ivy_setup_tui.core.platform import access
 from ivy_setup_tui.core.platform.access import group_name, mode_allows, owner_name, user_can
 from ivy_setup_tui.core.steps.key.locate import locate
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup
-from ivy_setup_tui.core.steps.permissions import check as permissions
+from ivy_setup_tui.core.steps.permissions import ownership
 from ivy_setup_tui.core.steps.permissions.check import check_paths, check_privilege
 from ivy_setup_tui.core.steps.permissions.mounts import (
     Mount,
@@ -439,7 +439,7 @@ def test_privilege_under_sudo_with_user_owned_files(make_ctx: MakeCtx, home: Pat
 def test_privilege_scan_is_bounded(make_ctx: MakeCtx, home: Path) -> None:
     blobs = home / ".ivy" / "blobs"
     blobs.mkdir(parents=True)
-    for n in range(permissions.SCAN_LIMIT + 20):
+    for n in range(ownership.SCAN_LIMIT + 20):
         (blobs / f"b{n:04d}").write_bytes(b"")
     ctx = other_ctx(make_ctx)
 
@@ -447,7 +447,7 @@ def test_privilege_scan_is_bounded(make_ctx: MakeCtx, home: Path) -> None:
 
     assert finding.status is Status.WARNING
     assert finding.evidence["foreign_truncated"] is True
-    assert len(finding.evidence["foreign_owned"]) == permissions.FOREIGN_LIMIT
+    assert len(finding.evidence["foreign_owned"]) == ownership.FOREIGN_LIMIT
 
 
 def test_privilege_on_windows_is_info(make_ctx: MakeCtx) -> None:
