@@ -54,6 +54,28 @@ from ivy_setup_tui.core.steps.key.placement import placement as placement
 # re-export for tui.screens.key (the class is KeyCandidate now); the lead removes it after the merge
 Candidate = KeyCandidate
 
+__all__ = [
+    "SCOPE_HOME",
+    "SCOPE_PROJECT",
+    "Candidate",
+    "Chain",
+    "KeyCandidate",
+    "KeyInputRefused",
+    "KeyPreview",
+    "StepPlan",
+    "apply",
+    "default_scope",
+    "existing_key",
+    "placement",
+    "plan",
+    "plan_from",
+    "preview",
+    "read_input",
+    "recheck",
+    "shown",
+    "validate_options",
+]
+
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.journal import Run
