@@ -407,12 +407,9 @@ def test_all_projects_then_a_new_login_shell_outside_home_finds_the_key(
 ) -> None:
     import shutil
 
-    from ivy_setup_tui.core.model import Step
-    from ivy_setup_tui.core.steps import registry as steps
-
     bash = shutil.which("bash")
-    if bash is None or not steps.available(Step.ENVIRONMENT):
-        pytest.skip("needs bash and the Environment step")
+    if bash is None:
+        pytest.skip("needs bash")
     python = venv_factory("0.0.9.0")
     out = ivy_setup(
         "fix", "--only", "key,environment", "--scope", "home", "--key-file", "-", "--yes",

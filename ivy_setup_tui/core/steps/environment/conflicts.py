@@ -16,8 +16,9 @@ from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_FILE_NAME
 from ivy_setup_tui.core.model import Finding, Fix, Status
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition, Scan
+from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.steps.environment.survey import Prepared, Survey, read_survey
 from ivy_setup_tui.core.steps.environment.values import (
     DIRENV_READER,
@@ -45,8 +46,8 @@ _Readers = dict[tuple[str, int], list[str]]
 def check_conflicts(
     ctx: SystemContext,
     *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
-    reader: shells.Reader | None = None,
+    detect_parent: shelldetect.ParentDetector | None = shelldetect.detect_parent_shell,
+    reader: shellsyntax.Reader | None = None,
     prepared: Prepared | None = None,
 ) -> Finding:
     """`environment.conflicts`: every definition of IVY_ROOT / IVY_KEY in shell, session and
@@ -143,9 +144,9 @@ def _judge(ctx: SystemContext, survey: Survey, read_by: _Readers) -> ConflictsVe
     unread = [
         item
         for item in definitions
-        if not read_by.get((str(item.path), item.line)) and item.syntax != shells.PAM
+        if not read_by.get((str(item.path), item.line)) and item.syntax != shellfiles.PAM
     ]
-    pam = [item for item in definitions if item.syntax == shells.PAM]
+    pam = [item for item in definitions if item.syntax == shellfiles.PAM]
     return ConflictsVerdict(checked, process_checked, disagreements, unread, pam)
 
 
@@ -167,7 +168,7 @@ def _process_key(name: str, value: str) -> str:
 
 
 def _project_reader(item: Definition) -> str | None:
-    if item.syntax == shells.DOTENV:
+    if item.syntax == shellfiles.DOTENV:
         return DOTENV_READER
     if item.shell == "direnv":
         return DIRENV_READER

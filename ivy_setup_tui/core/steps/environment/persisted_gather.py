@@ -13,7 +13,9 @@ from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME, IVY_KEY, KEY_FILE_NAME, KEY_PEM, VersionFacts
 from ivy_setup_tui.core.paths import physical
-from ivy_setup_tui.core.platform.shells import Definition, Reading, ShellInfo
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.platform.shells import Reading
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
     Survey,

@@ -48,11 +48,8 @@ from ivy_setup_tui.core.steps.version.installer import (
     installer_for,
     reprobe,
     run_streaming,
+    shell_line,
 )
-
-# re-export for tui/screens/version.py and tests/tui/test_version_step.py; the lead removes it
-# after the merge (they import it from steps.version.installer)
-from ivy_setup_tui.core.steps.version.installer import shell_line as shell_line
 from ivy_setup_tui.core.steps.version.release import (
     Fetch,
     Survey,

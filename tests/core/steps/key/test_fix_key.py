@@ -25,7 +25,7 @@ from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
 from ivy_setup_tui.core.secrets import fingerprint
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.key import fix as fix_key
-from ivy_setup_tui.core.steps.key import key_input
+from ivy_setup_tui.core.steps.key import key_input, preview
 
 MakeCtx = Callable[..., SystemContext]
 
@@ -297,7 +297,7 @@ def test_the_after_chain_is_the_lookup_of_the_planned_state(
     make_ctx: MakeCtx, home: Path, no_stray_ivy: None
 ) -> None:
     ctx = make_ctx()
-    info = fix_key.preview(ctx, diagnosis(ctx, GATED), FixOptions(key_input=KEY.encode()))
+    info = preview.preview(ctx, diagnosis(ctx, GATED), FixOptions(key_input=KEY.encode()))
     assert info.before is not None
     assert info.before.reads is None
     assert info.after is not None
@@ -336,7 +336,7 @@ def test_project_scope_warns_about_an_overriding_ivy_root(
     plan = make_plan(ctx, key=KEY.encode(), scope="project")
     notes = "\n".join(plan.notes)
     assert f"IVY_ROOT={elsewhere} is set in this process" in notes
-    info = fix_key.preview(
+    info = preview.preview(
         ctx, diagnosis(ctx, GATED), FixOptions(key_input=KEY.encode(), scope="project")
     )
     assert info.after is not None
@@ -431,7 +431,7 @@ def test_a_key_ivy_does_not_reach_is_kept_and_the_root_explained(
 ) -> None:
     put(home / ".ivy" / "key.pem", KEY.encode())
     ctx = make_ctx()  # the project is outside home: the walk never reaches ~/.ivy
-    info = fix_key.preview(ctx, diagnosis(ctx, GATED), FixOptions())
+    info = preview.preview(ctx, diagnosis(ctx, GATED), FixOptions())
     assert info.source == "existing"
     assert info.after is not None
     assert info.after.reads == str(home / ".ivy" / "key.pem")
