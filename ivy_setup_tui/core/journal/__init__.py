@@ -50,7 +50,7 @@ from ivy_setup_tui.core.journal.records import (
     Kind,
     RunInfo,
     RunRecord,
-    Status,
+    RunStatus,
     UndoResult,
 )
 from ivy_setup_tui.core.journal.run import Run
@@ -84,7 +84,7 @@ __all__ = [
     "RunInfo",
     "RunNotFound",
     "RunRecord",
-    "Status",
+    "RunStatus",
     "UndoHandler",
     "UndoRefused",
     "UndoResult",

@@ -32,7 +32,7 @@ from ivy_setup_tui.core.steps.environment.persisted_gather import (
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
     Prepared,
-    Survey,
+    ShellSurvey,
     Unverified,
     read_survey,
     start_verification,
@@ -241,7 +241,7 @@ def _broken(
 def _questionable(
     ctx: SystemContext,
     facts: VersionFacts,
-    survey: Survey,
+    survey: ShellSurvey,
     needs: Needs,
     verdict: PersistedVerdict,
     prose: _Prose,
@@ -377,7 +377,7 @@ def _how_sentence(
 
 
 def _shell_summary(
-    ctx: SystemContext, survey: Survey, outcomes: list[shellprobe.ProbeOutcome] | None = None
+    ctx: SystemContext, survey: ShellSurvey, outcomes: list[shellprobe.ProbeOutcome] | None = None
 ) -> str:
     parts: list[str] = []
     real: dict[str, list[shellprobe.ProbeOutcome]] = {}

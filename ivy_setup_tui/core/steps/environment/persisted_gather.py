@@ -18,7 +18,7 @@ from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Reading
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
-    Survey,
+    ShellSurvey,
     Unverified,
     relevant_shells,
 )
@@ -98,7 +98,7 @@ class Gathered:
 def gather(
     ctx: SystemContext,
     facts: VersionFacts,
-    survey: Survey,
+    survey: ShellSurvey,
     verification: shellprobe.ShellVerification | Unverified,
     outcomes: list[shellprobe.ProbeOutcome],
     needs: Needs,

@@ -1,5 +1,5 @@
 """The reading shared by `environment.conflicts` and `environment.persisted`: the user's startup
-files read once (`Survey`), and the real shells worth starting, started at once so they answer
+files read once (`ShellSurvey`), and the real shells worth starting, started at once so they answer
 while the other checks run (`Prepared`).
 """
 
@@ -25,7 +25,7 @@ READ = "read"  # shellprobe.READ, without importing it
 
 
 @dataclass
-class Survey:
+class ShellSurvey:
     """The static reading shared by the conflicts and persisted checks."""
 
     ctx: SystemContext
@@ -62,7 +62,7 @@ class Prepared:
     """The static reading and the real shells started from it: made once per diagnosis and
     shared by `check_conflicts` and `check_persisted` (scanning and detecting twice is waste)."""
 
-    survey: Survey
+    survey: ShellSurvey
     verification: shellprobe.ShellVerification | Unverified
 
 
@@ -82,15 +82,15 @@ def read_survey(
     ctx: SystemContext,
     detect_parent: shelldetect.ParentDetector | None,
     reader: shellsyntax.Reader | None,
-) -> Survey:
+) -> ShellSurvey:
     """Scan the startup files and read them per detected shell."""
     result = shells.scan(ctx, reader=reader)
     found = shelldetect.detect_shells(ctx, detect_parent=detect_parent)
     readings = {s.name: shells.read_shell(result, s) for s in found}
-    return Survey(ctx, result, found, readings)
+    return ShellSurvey(ctx, result, found, readings)
 
 
-def relevant_shells(survey: Survey) -> list[ShellInfo]:
+def relevant_shells(survey: ShellSurvey) -> list[ShellInfo]:
     """The shells whose new terminals matter: those the user uses, plus any ivy-setup configured."""
     considered = {s.name for s in survey.considered}
     managed_files = {str(block.path) for block in survey.scan.blocks}
@@ -109,7 +109,7 @@ def relevant_shells(survey: Survey) -> list[ShellInfo]:
 
 
 def start_verification(
-    ctx: SystemContext, survey: Survey, timeout: float | None
+    ctx: SystemContext, survey: ShellSurvey, timeout: float | None
 ) -> shellprobe.ShellVerification | Unverified:
     """Start the relevant shells (returns at once), or say why none is worth starting."""
     relevant = relevant_shells(survey)

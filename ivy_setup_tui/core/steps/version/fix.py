@@ -52,7 +52,7 @@ from ivy_setup_tui.core.steps.version.installer import (
 )
 from ivy_setup_tui.core.steps.version.release import (
     Fetch,
-    Survey,
+    ReleaseSurvey,
     choose,
     order,
     parse_spec,
@@ -176,7 +176,7 @@ class Preview:
     """
 
     plan: StepPlan
-    survey: Survey
+    survey: ReleaseSurvey
     chosen: str | None = None
     isolated: str | None = None
 
@@ -201,7 +201,9 @@ def plan(
     return preview(ctx, diagnosis, options, fetch=fetch).plan
 
 
-def _offline_plan(ctx: SystemContext, target: Target, found: Survey, notes: list[str]) -> StepPlan:
+def _offline_plan(
+    ctx: SystemContext, target: Target, found: ReleaseSurvey, notes: list[str]
+) -> StepPlan:
     """No index: say what the facts alone allow, and that choosing a release needs the index."""
     facts = found.facts
     gated = facts.release is not None and facts.release.key_gate and facts.scheme == KEY_PEM
@@ -272,7 +274,7 @@ def preview(
 
 
 def _pick(
-    found: Survey,
+    found: ReleaseSurvey,
     spec: tuple[SpecifierSet, str | None] | None,
     options: FixOptions,
     target: Target,
@@ -302,7 +304,7 @@ def _pick(
 def _install_preview(
     ctx: SystemContext,
     target: Target,
-    found: Survey,
+    found: ReleaseSurvey,
     pick: CompatibleRelease,
     options: FixOptions,
     notes: tuple[str, ...],
