@@ -495,7 +495,7 @@ def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> in
 
 
 def _replace_offline(ctx: SystemContext) -> SystemContext:
-    from dataclasses import replace
+    from ivy_setup_tui.records import replace
 
     # explain relates the message to local state only; it has no reason to wait on the network
     return replace(ctx, offline=True)

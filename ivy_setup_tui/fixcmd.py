@@ -11,7 +11,6 @@ import argparse
 import getpass
 import sys
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from ivy_setup_tui.cli import (
     UsageError,
     _diagnose,
 )
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.services import steps
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import NEW_TERMINAL, Step, plural

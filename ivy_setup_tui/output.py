@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TextIO
 
 from ivy_setup_tui import __version__
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services.model import Finding, Status, Step, summarize
 
 _GLYPHS = {

@@ -8,7 +8,6 @@ IVY_ROOT / IVY_KEY are listed with where they win and the exact edit to make.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -19,6 +18,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Static
 
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.messages import PlanFailed
 from ivy_setup_tui.services.facts import VersionFacts

@@ -9,7 +9,6 @@ commands to run instead.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -20,6 +19,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.screens.base import StepScreen
 from ivy_setup_tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.services.facts import VersionFacts

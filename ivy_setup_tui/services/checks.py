@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from ivy_setup_tui.records import dataclass, field
 
 # Only what starting the probe needs is imported here; the check modules load inside `diagnose`,
 # after the probe is running, so their import time overlaps the target interpreter's start.

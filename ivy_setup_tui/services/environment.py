@@ -12,12 +12,12 @@ import re
 import shlex
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services import shells
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import (

@@ -13,7 +13,6 @@ import shlex
 import textwrap
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ivy_setup_tui.records import dataclass, field
 from ivy_setup_tui.services.environment import evaluate_root
 from ivy_setup_tui.services.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resolve_ivy_root
 from ivy_setup_tui.services.keys import hidden_state, locate, physical

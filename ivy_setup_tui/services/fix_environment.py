@@ -15,10 +15,10 @@ import shlex
 import stat
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ivy_setup_tui.records import dataclass, field, replace
 from ivy_setup_tui.services import fix_key, fsops, journal, shellprobe, shells, userlines
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.environment import (

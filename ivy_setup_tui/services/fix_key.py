@@ -15,10 +15,10 @@ import re
 import shlex
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ivy_setup_tui.records import dataclass, field, replace
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import fsops, keys
 from ivy_setup_tui.services.context import SystemContext

@@ -14,10 +14,10 @@ import shlex
 import stat
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ivy_setup_tui.records import dataclass, field
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import fsops
 from ivy_setup_tui.services import permissions as P

@@ -18,7 +18,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -26,6 +25,7 @@ from urllib.parse import urlsplit
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
+from ivy_setup_tui.records import dataclass, field
 from ivy_setup_tui.services import index, interpreter, journal, version
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import (

@@ -7,9 +7,9 @@ Plain data out, no textual: the History screen renders it, `run_wizard` prints `
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.journal import (
     CORRUPT,

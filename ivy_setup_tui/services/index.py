@@ -13,7 +13,6 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -30,6 +29,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from ivy_setup_tui import __version__
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import PYPI_ENV
 

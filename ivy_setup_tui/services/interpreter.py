@@ -15,9 +15,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ivy_setup_tui.records import dataclass, field, replace
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.probe import MARKER, PROBE_SOURCE
 

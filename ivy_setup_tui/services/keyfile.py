@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ivy_setup_tui.records import dataclass, field
 
 # Files bigger than this are not API keys; reading more would only slow the check down.
 MAX_READ = 64 * 1024

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.keyfile import (

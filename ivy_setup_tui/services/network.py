@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ivy_setup_tui import __version__
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import Endpoint, VersionFacts, release_endpoints
 from ivy_setup_tui.services.model import Finding, Fix, Status, skipped

@@ -21,10 +21,10 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ivy_setup_tui.records import dataclass, replace
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services import shellprobe, shells, userlines
 from ivy_setup_tui.services.context import SystemContext

@@ -12,10 +12,10 @@ import re
 import shlex
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ivy_setup_tui.records import dataclass, replace
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.model import Finding, Fix, Status, plural

@@ -8,9 +8,9 @@ wizard previews the very same plan; applying it goes through one journal run, so
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from ivy_setup_tui.records import dataclass, field
 from ivy_setup_tui.services.model import Step
 
 # Progress lines from long work (pip output, shell probes), delivered as they happen.

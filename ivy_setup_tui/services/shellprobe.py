@@ -18,10 +18,10 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from ivy_setup_tui.records import dataclass, field
 from ivy_setup_tui.services.context import SystemContext
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")

@@ -17,9 +17,9 @@ import re
 import shutil
 import stat
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ivy_setup_tui.records import dataclass, field, replace
 from ivy_setup_tui.services.context import SystemContext
 
 WATCHED_NAMES = ("IVY_ROOT", "IVY_KEY")

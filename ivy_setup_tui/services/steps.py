@@ -11,9 +11,9 @@ import importlib
 import importlib.util
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services.model import Step
 
 if TYPE_CHECKING:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ivy_setup_tui.records import dataclass, field, replace
 from ivy_setup_tui.services import shells
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.shells import Definition, Scan, ShellInfo

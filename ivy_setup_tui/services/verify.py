@@ -14,10 +14,10 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services import facts as F
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.keyfile import fingerprint, read_key_line

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
+from ivy_setup_tui.records import dataclass
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.facts import (
     FIRST_UNGATED,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.services import checks, fix_environment
 from ivy_setup_tui.services.context import SystemContext
 from ivy_setup_tui.services.plan import FixOptions

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.services import environment, fix_environment, shellprobe, shells
 from ivy_setup_tui.services.checks import Diagnosis
 from ivy_setup_tui.services.context import SystemContext, state_dir_for

@@ -14,13 +14,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.services import fix_version, keys
 from ivy_setup_tui.services.checks import Diagnosis
 from ivy_setup_tui.services.context import SystemContext

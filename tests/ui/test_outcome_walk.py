@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ivy_setup_tui.app import make_app
+from ivy_setup_tui.records import replace
 from ivy_setup_tui.screens.environment import EnvironmentScreen
 from ivy_setup_tui.screens.key import KeyScreen
 from ivy_setup_tui.screens.permissions import PermissionsScreen
