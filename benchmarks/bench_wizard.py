@@ -41,13 +41,13 @@ SIZE = (100, 32)
 
 
 if TYPE_CHECKING:
-    from ivy_setup_tui.app import WizardState
+    from ivy_setup_tui.tui.app import WizardState
 
 
 async def _drive(python: Path) -> dict[str, float]:
     """Run the wizard headless until the Overview is complete; return the measured times."""
-    from ivy_setup_tui.app import make_app
-    from ivy_setup_tui.services.context import SystemContext
+    from ivy_setup_tui.core.context import SystemContext
+    from ivy_setup_tui.tui.app import make_app
 
     ctx = SystemContext.from_process(python=python, offline=True)
     app = make_app(ctx)

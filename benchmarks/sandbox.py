@@ -2,7 +2,7 @@
 
 A home with `~/.ivy/key.pem`, bash/zsh/fish startup files that export IVY_ROOT (so `check` starts the
 real shells, as on a configured machine), a project folder, and a target venv with a hand-made
-`ivy-0.0.9.0.dist-info` (what `tests/services/venvs.py` does: to the target's importlib.metadata it
+`ivy-0.0.9.0.dist-info` (what `tests/core/venvs.py` does: to the target's importlib.metadata it
 is a real installed distribution). The venv's `ivy/__init__.py` leaves a file behind if imported.
 """
 

@@ -30,10 +30,10 @@ if str(ROOT) not in sys.path:
 
 from textual.widgets import TextArea  # noqa: E402
 
-from ivy_setup_tui.app import IvySetupApp, finish_session, make_app  # noqa: E402
-from ivy_setup_tui.services.context import SystemContext, state_dir_for  # noqa: E402
-from ivy_setup_tui.services.interpreter import Candidate  # noqa: E402
-from tests.services.venvs import install_fake_ivy, make_venv, site_packages  # noqa: E402
+from ivy_setup_tui.core.context import SystemContext, state_dir_for  # noqa: E402
+from ivy_setup_tui.core.platform.interpreter import Candidate  # noqa: E402
+from ivy_setup_tui.tui.app import IvySetupApp, finish_session, make_app  # noqa: E402
+from tests.core.venvs import install_fake_ivy, make_venv, site_packages  # noqa: E402
 
 # A key that looks real; the exported pictures must never contain it.
 DEMO_KEY = "ivy-demo-7Hq2LrX9mWc4TzB8kPn6VsY3dFg5JaE1uRo0="
@@ -116,7 +116,7 @@ def build_sandbox(root: Path, *, broken: bool, home: Path | None = None) -> Sand
 def wizard(ctx: SystemContext) -> IvySetupApp:
     """The real app with the real services, animations and cursor blinking off; interpreters
     outside the sandbox (the one running this script) are not offered."""
-    from ivy_setup_tui.services.interpreter import discover
+    from ivy_setup_tui.core.platform.interpreter import discover
 
     def inside(c: SystemContext) -> list[Candidate]:
         return [found for found in discover(c) if str(found.path).startswith(str(c.home))]

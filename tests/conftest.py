@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivy_setup_tui.services.context import SystemContext, state_dir_for
+from ivy_setup_tui.core.context import SystemContext, state_dir_for
 
 _CLEARED_PREFIXES = ("IVY_", "IVY_SETUP_")
 _CLEARED = (

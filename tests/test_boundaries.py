@@ -1,4 +1,4 @@
-"""The architecture's promises: services never import the UI toolkit; `check` stays lean."""
+"""The architecture's promises: the core never imports the UI toolkit; `check` stays lean."""
 
 from __future__ import annotations
 
@@ -25,23 +25,23 @@ def _imported_roots(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             roots.add(node.module.split(".")[0])
             if node.module.startswith("ivy_setup_tui.") and node.module.split(".")[1] in {
-                "app",
-                "screens",
-                "widgets",
+                "tui",
+                "cli",
             }:
                 roots.add("ivy_setup_tui.ui")
     return roots
 
 
-def test_services_never_import_textual_or_rich() -> None:
+def test_core_never_imports_textual_rich_or_the_ui() -> None:
     offenders = {
         str(path.relative_to(PACKAGE)): sorted(
             _imported_roots(path) & (FORBIDDEN_IN_SERVICES | {"ivy_setup_tui.ui"})
         )
-        for path in sorted((PACKAGE / "services").rglob("*.py"))
+        for path in sorted((PACKAGE / "core").rglob("*.py"))
     }
+    assert len(offenders) > 30, "the scan found no core modules: is PACKAGE right?"
     offenders = {name: found for name, found in offenders.items() if found}
-    assert offenders == {}, f"services importing the UI: {offenders}"
+    assert offenders == {}, f"core modules importing the UI: {offenders}"
 
 
 def test_the_ast_scan_does_catch_a_forbidden_import(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_the_ast_scan_does_catch_a_forbidden_import(tmp_path: Path) -> None:
 def test_check_offline_imports_no_ui_http_crypto_or_ivy(work: Path) -> None:
     code = (
         "import sys, json, io, contextlib\n"
-        "from ivy_setup_tui.cli import main\n"
+        "from ivy_setup_tui.cli.main import main\n"
         "buf = io.StringIO()\n"
         "with contextlib.redirect_stdout(buf):\n"
         "    rc = main(['check', '--offline', '--json'])\n"

@@ -16,19 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from ivy_setup_tui import __version__, cli
+from ivy_setup_tui import __version__
+from ivy_setup_tui.cli import main as cli
 
 # Not needed to diagnose: the fix, undo, explain, report and journal machinery, and stdlib modules
 # that cost milliseconds (logging via concurrent.futures, email via importlib.metadata, sockets).
 NOT_ON_CHECK = (
-    "ivy_setup_tui.fixcmd",
-    "ivy_setup_tui.services.explain",
-    "ivy_setup_tui.services.fsops",
-    "ivy_setup_tui.services.journal",
-    "ivy_setup_tui.services.plan",
-    "ivy_setup_tui.services.report",
-    "ivy_setup_tui.services.snapshots",
-    "ivy_setup_tui.services.steps",
+    "ivy_setup_tui.cli.fix",
+    "ivy_setup_tui.core.explain",
+    "ivy_setup_tui.core.platform.fsops",
+    "ivy_setup_tui.core.journal",
+    "ivy_setup_tui.core.plan",
+    "ivy_setup_tui.core.report",
+    "ivy_setup_tui.core.snapshots",
+    "ivy_setup_tui.core.steps.registry",
     "concurrent.futures",
     "logging",
     "email",
@@ -37,19 +38,19 @@ NOT_ON_CHECK = (
     "ssl",
     "_hashlib",  # OpenSSL: 3.5 MiB; the key's fingerprint uses CPython's own sha256
     # dataclasses imports inspect (6 ms) and compiles each class's methods (0.5 ms a class): the
-    # services declare their records with ivy_setup_tui.records instead.
+    # core declares its records with ivy_setup_tui.core.records instead.
     "dataclasses",
     "inspect",
 )
 # Not needed to paint Welcome: the checks themselves (they load in the checks worker), Explain's
 # service (loads when Explain is used) and the snapshots (they load after the checks).
 NOT_BEFORE_WELCOME = (
-    "ivy_setup_tui.services.checks",
-    "ivy_setup_tui.services.environment",
-    "ivy_setup_tui.services.explain",
-    "ivy_setup_tui.services.keys",
-    "ivy_setup_tui.services.shells",
-    "ivy_setup_tui.services.snapshots",
+    "ivy_setup_tui.core.checks",
+    "ivy_setup_tui.core.steps.environment.check",
+    "ivy_setup_tui.core.explain",
+    "ivy_setup_tui.core.steps.key.check",
+    "ivy_setup_tui.core.platform.shells",
+    "ivy_setup_tui.core.snapshots",
 )
 
 
@@ -75,17 +76,17 @@ def test_check_offline_loads_nothing_it_does_not_use(work: Path, home: Path) -> 
     (home / ".bashrc").write_text('export IVY_ROOT="$HOME/.ivy"\n', encoding="utf-8")
     code = (
         "import sys, json, io, contextlib\n"
-        "from ivy_setup_tui.cli import main\n"
+        "from ivy_setup_tui.cli.main import main\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    main(['check', '--offline', '--json'])\n"
     )
     loaded = set(_loaded(code, work))
-    assert "ivy_setup_tui.services.checks" in loaded  # the run really diagnosed
+    assert "ivy_setup_tui.core.checks" in loaded  # the run really diagnosed
     assert sorted(loaded & set(NOT_ON_CHECK)) == []
 
 
 def test_the_wizard_module_loads_no_checks_before_welcome(work: Path) -> None:
-    loaded = set(_loaded("import sys, json\nimport ivy_setup_tui.app\n", work))
+    loaded = set(_loaded("import sys, json\nimport ivy_setup_tui.tui.app\n", work))
     assert "textual.app" in loaded
     assert sorted(loaded & set(NOT_BEFORE_WELCOME)) == []
 
@@ -137,10 +138,13 @@ def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:
 def test_the_fingerprint_digest_is_sha256() -> None:
     import hashlib
 
-    from ivy_setup_tui.services import keyfile, shells
+    from ivy_setup_tui.core import secrets
 
     for data in (b"", b"abc", "caf\u00e9=\n".encode(), bytes(range(256)) * 9):
-        assert keyfile.sha256_hex(data) == hashlib.sha256(data).hexdigest()
-    assert keyfile.fingerprint("k\udcff") == hashlib.sha256(b"k\xff").hexdigest()[:12]
-    expected = hashlib.sha256("x\udcff".encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    assert shells.fingerprint(" x\udcff ") == expected
+        assert secrets.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+    # Text read with surrogateescape names the bytes on disk; nothing is normalised...
+    assert secrets.fingerprint("k\udcff") == hashlib.sha256(b"k\xff").hexdigest()[:12]
+    assert secrets.fingerprint(" k\n") == hashlib.sha256(b" k\n").hexdigest()[:12]
+    # ...unless the caller asks for the key a person means (whitespace and a BOM removed).
+    expected = hashlib.sha256(b"x\xff").hexdigest()[:12]
+    assert secrets.fingerprint(secrets.key_text("\ufeff x\udcff \r\n")) == expected

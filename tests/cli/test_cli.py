@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ivy_setup_tui.services.model import CHECK_IDS
+from ivy_setup_tui.core.model import CHECK_IDS
 from tests.cli.conftest import Runner
 
 KEY = "abcdEFGH1234ijklMNOP5678qrstUVWX=="

@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from ivy_setup_tui.records import replace
-from ivy_setup_tui.services import checks, fix_environment
-from ivy_setup_tui.services.context import SystemContext
-from ivy_setup_tui.services.plan import FixOptions
+from ivy_setup_tui.core import checks
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.plan import FixOptions
+from ivy_setup_tui.core.records import replace
+from ivy_setup_tui.core.steps.environment import fix as fix_environment
 from tests.cli.conftest import Runner
 
 SECRET = "sk-ivy-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789=="

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from ivy_setup_tui.services.context import state_dir_for
+from ivy_setup_tui.core.context import state_dir_for
 from tests.cli.conftest import Runner
 
 KEY = "dGhpc2lzYXRlc3RrZXlmb3JpdnlzZXR1cA=="
@@ -407,8 +407,8 @@ def test_all_projects_then_a_new_login_shell_outside_home_finds_the_key(
 ) -> None:
     import shutil
 
-    from ivy_setup_tui.services import steps
-    from ivy_setup_tui.services.model import Step
+    from ivy_setup_tui.core.model import Step
+    from ivy_setup_tui.core.steps import registry as steps
 
     bash = shutil.which("bash")
     if bash is None or not steps.available(Step.ENVIRONMENT):

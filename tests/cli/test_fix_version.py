@@ -14,7 +14,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.cli.conftest import Runner
-from tests.services.wheels import (
+from tests.core.wheels import (
     clone_venv,
     installed_ivy,
     pip_env,

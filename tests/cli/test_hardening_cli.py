@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from ivy_setup_tui.services import fsops
-from ivy_setup_tui.services.context import state_dir_for
+from ivy_setup_tui.core.context import state_dir_for
+from ivy_setup_tui.core.platform import fsops
 from tests.cli.conftest import Runner
 
 KEY = "dGhpc2lzYXRlc3RrZXlmb3JpdnlzZXR1cA=="
@@ -34,7 +34,8 @@ Venvs = Callable[[str | None], Path]
 # process SIGKILL itself at the N-th journal save (before it, STAGE=before) or write.
 _WRAPPER = r"""
 import errno, os, signal, sys
-from ivy_setup_tui.services import fsops, journal
+from ivy_setup_tui.core.platform import fsops
+from ivy_setup_tui.core import journal
 count = {"write": 0, "save": 0}
 fail_at = int(os.environ.get("IVY_TEST_ENOSPC_AT", "0"))
 fail_errno = getattr(errno, os.environ.get("IVY_TEST_ERRNO", "ENOSPC"))
@@ -58,7 +59,7 @@ def save(self):
         os.kill(os.getpid(), signal.SIGKILL)
 fsops._write_all = write
 journal.Run._save = save
-from ivy_setup_tui.cli import main
+from ivy_setup_tui.cli.main import main
 code = main(sys.argv[1:])
 sys.stderr.write(f"\n[writes={count['write']} saves={count['save']}]\n")
 sys.exit(code)
@@ -324,7 +325,7 @@ def test_explain_of_endless_text_stops_at_its_cap_with_bounded_memory(tmp_path: 
     # `yes` would never end: ivy-setup reads at most its cap, under a 1 GB address-space limit.
     script = (
         "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
-        "from ivy_setup_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+        "from ivy_setup_tui.cli.main import main; sys.exit(main(sys.argv[1:]))"
     )
     yes = subprocess.Popen(["yes", "some endless log line"], stdout=subprocess.PIPE)
     try:

@@ -17,8 +17,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.cli.conftest import Runner
-from tests.services.venvs import ivy_filenames
-from tests.services.wheels import pip_env, serve_index
+from tests.core.venvs import ivy_filenames
+from tests.core.wheels import pip_env, serve_index
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX venv layout")
 

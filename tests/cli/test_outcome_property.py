@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivy_setup_tui import cli
+from ivy_setup_tui.cli import main as cli
 from tests.outcome_helpers import KEY, assert_outcome, installed
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")

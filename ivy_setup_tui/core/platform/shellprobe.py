@@ -1,0 +1,478 @@
+"""Start the user's real shells the way a new terminal would and read back IVY_ROOT / IVY_KEY.
+
+Each shell runs with a clean environment (HOME, USER, PATH, TERM=dumb), stdin at end-of-file, in its
+own session (so an interactive shell cannot grab this terminal), with a timeout. It prints which
+watched names it has set, then a plain `/bin/sh` child prints what a program started from that shell
+inherits (the exported values: what ivy sees). A startup file that fails, calls `exit` or hangs is
+reported as such, never waited on forever. All shells of one verification run concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
+from pathlib import Path
+from typing import IO
+
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.records import dataclass, field
+
+WATCHED = ("IVY_ROOT", "IVY_KEY")
+SECRET_NAMES = frozenset({"IVY_KEY"})
+DEFAULT_TIMEOUT = 4.0
+TIMEOUT_ENV = "IVY_SETUP_SHELL_TIMEOUT"  # seconds; for slow machines (and tests)
+CHILD_SHELL = "/bin/sh"  # prints what a program started from the shell inherits
+MAX_OUTPUT = 1 << 20  # keep only the tail of a startup file that prints without end
+TAIL_CHARS = 600
+# What `bash -i` without a terminal always prints: not an error of the user's startup files.
+NOISE = ("cannot set terminal process group", "no job control in this shell")
+
+# Outcome statuses.
+READ = "read"  # the shell ran our command: the values are known
+TIMEOUT = "timeout"  # it did not finish in time (a startup file waits or loops)
+EXITED = "exited"  # it ended before our command ran (`exit`, `exec`, a fatal error)
+ERROR = "error"  # it could not be started at all
+
+# Verdicts for one variable in one shell mode.
+OK = "ok"
+MISSING = "missing"
+WRONG = "wrong"
+NOT_EXPORTED = "not_exported"
+UNKNOWN = "unknown"  # the shell gave no answer (timeout, exited, error)
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """One way of starting one shell: `bash -i`, `zsh -c`, `fish`... with the exact argv."""
+
+    shell: str
+    label: str  # e.g. "bash -i": the matrix column shown to the user
+    mode: str  # "interactive", "login", "plain", "always"
+    binary: str
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VarReading:
+    """One variable as one shell ended up with it; the value is hidden from repr (IVY_KEY)."""
+
+    name: str
+    set_in_shell: bool  # the shell itself has the variable (exported or not)
+    exported: bool  # a program started from the shell (ivy) inherits it
+    value: str | None = field(repr=False)  # the inherited value; None when not inherited
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """What one shell start produced: its status, the watched values, and the evidence for it."""
+
+    spec: ProbeSpec
+    status: str  # READ, TIMEOUT, EXITED, ERROR
+    readings: Mapping[str, VarReading]
+    exit_code: int | None
+    seconds: float
+    tail: str = ""  # last lines of its output (secrets masked), shown when something went wrong
+    # What the startup files wrote to stderr (secrets masked, job-control noise dropped): any of
+    # it means a new terminal shows the user an error, so verification fails and shows it.
+    errors: str = ""
+
+    def reading(self, name: str) -> VarReading | None:
+        """The reading for `name` (None when the shell gave no answer)."""
+        return self.readings.get(name)
+
+    def explain(self, timeout: float) -> str:
+        """A plain sentence for a shell that gave no answer, naming the likely cause."""
+        label = self.spec.label
+        if self.status == TIMEOUT:
+            return (
+                f"`{label}` did not finish within {timeout:g} s: a startup file waits for input "
+                "or runs something long, so ivy-setup stopped it"
+            )
+        if self.status == EXITED:
+            return (
+                f"`{label}` ended (exit code {self.exit_code}) before ivy-setup could read the "
+                "value: a startup file calls `exit` or `exec`, or stops on an error"
+            )
+        if self.status == ERROR:
+            return f"`{label}` could not be started ({self.tail or 'unknown error'})"
+        return f"`{label}` answered"
+
+
+# Each shell is started the ways a new terminal, an IDE or a script starts it.
+_MODES: Mapping[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
+    "bash": (("interactive", "-i", ("-i",)), ("login", "-l", ("-l",))),
+    "zsh": (("plain", "-c", ()), ("interactive", "-i", ("-i",))),
+    "fish": (("always", "", ()),),
+    "pwsh": (("always", "", ("-NoLogo", "-NonInteractive")),),
+    "sh": (("login", "-l", ("-l",)),),
+}
+
+
+def specs_for(shell: str, binary: str) -> list[ProbeSpec]:
+    """The starts to verify for shell family `shell` (bash, zsh, fish, pwsh, sh) at `binary`."""
+    out: list[ProbeSpec] = []
+    for mode, shown, flags in _MODES.get(shell, ()):
+        label = f"{shell} {shown}".strip()
+        out.append(ProbeSpec(shell, label, mode, binary, flags))
+    return out
+
+
+def timeout_for(ctx: SystemContext) -> float:
+    """The per-shell timeout: `IVY_SETUP_SHELL_TIMEOUT` seconds when set and sane, else 4 s."""
+    raw = ctx.env.get(TIMEOUT_ENV, "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return DEFAULT_TIMEOUT
+    return value if 0 < value <= 120 else DEFAULT_TIMEOUT
+
+
+def clean_env(ctx: SystemContext, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a shell starts with: HOME, USER, PATH and TERM=dumb only.
+
+    XDG_CONFIG_HOME is passed on when set, because it decides where fish (and ivy-setup's own env
+    files) live; ZDOTDIR is deliberately not, since a user's ~/.zshenv usually sets it itself.
+    """
+    env = {
+        "HOME": str(ctx.home),
+        "USER": ctx.user,
+        "PATH": ctx.env.get("PATH", os.defpath),
+        "TERM": "dumb",
+    }
+    if ctx.env.get("XDG_CONFIG_HOME"):
+        env["XDG_CONFIG_HOME"] = ctx.env["XDG_CONFIG_HOME"]
+    if ctx.is_windows:  # pwsh on Windows needs these to find its profile and modules
+        for name in ("USERPROFILE", "SYSTEMROOT", "APPDATA", "LOCALAPPDATA"):
+            if ctx.env.get(name):
+                env[name] = ctx.env[name]
+    env.update(extra or {})
+    return env
+
+
+def _script(shell: str, marker: str, names: Sequence[str]) -> str:
+    """The command each shell runs after its startup files: print set names, then what a child
+    program inherits, between markers nobody else can print."""
+    child = " ".join(f'"{marker}v{name}=${{{name}+1}}:${{{name}-}}{marker}e"' for name in names)
+    child_cmd = f"command printf %s {child}"
+    if shell == "fish":
+        listed = " ".join(names)
+        # fish's own printf (`builtin`): `command printf` needs one on PATH, which may lack it.
+        return (
+            f"builtin printf '%s' '{marker}s'; for n in {listed}; if set -q $n; "
+            f"builtin printf '%s' $n,; end; end; builtin printf '%s' '{marker}t'; "
+            f"command {CHILD_SHELL} -c '{child_cmd}'"
+        )
+    if shell == "pwsh":
+        quoted = ",".join(f"'{name}'" for name in names)
+        return (
+            f"$m='{marker}'; [Console]::Out.Write($m+'s'); "
+            f"foreach($n in @({quoted})){{ if($null -ne [Environment]::GetEnvironmentVariable($n))"
+            f"{{ [Console]::Out.Write($n+',') }} }}; [Console]::Out.Write($m+'t'); "
+            f"foreach($n in @({quoted})){{ $v=[Environment]::GetEnvironmentVariable($n); "
+            f"if($null -eq $v){{ [Console]::Out.Write($m+'v'+$n+'=:'+$m+'e') }} "
+            f"else {{ [Console]::Out.Write($m+'v'+$n+'=1:'+$v+$m+'e') }} }}"
+        )
+    flags = "".join(f"${{{name}+{name},}}" for name in names)
+    return (
+        f"command printf '%s' '{marker}s'\"{flags}\"'{marker}t'; "
+        f"command {CHILD_SHELL} -c '{child_cmd}'"
+    )
+
+
+def argv_for(spec: ProbeSpec, script: str) -> list[str]:
+    """The argv that starts `spec`'s shell running `script` after its startup files."""
+    if spec.shell == "pwsh":
+        return [spec.binary, *spec.flags, "-Command", script]
+    return [spec.binary, *spec.flags, "-c", script]
+
+
+class Verification:
+    """Shells started now, answering later: `wait()` returns one outcome per start, in order.
+
+    Starting is separate from waiting so `check` can overlap the shells with its other checks.
+    `skipped` (with `reason`) is set when nothing was worth starting.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[ProbeSpec] = (),
+        *,
+        reason: str | None = None,
+        shells: Sequence[str] = (),
+        notes: Mapping[str, str] | None = None,
+    ) -> None:
+        self.specs = tuple(specs)
+        self.reason = reason
+        self.shells = tuple(shells)  # the shell families chosen for verification
+        self.notes = dict(notes or {})  # per shell family: why it was not started
+        self.timeout = DEFAULT_TIMEOUT
+        self._runs: list[_Run] = []
+        self._outcomes: list[ProbeOutcome] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def skipped(self) -> bool:
+        """True when no shell was started."""
+        return not self.specs
+
+    def start(
+        self, ctx: SystemContext, *, names: Sequence[str] = WATCHED, timeout: float | None = None
+    ) -> Verification:
+        """Start every shell now (returns at once); the same object, for chaining."""
+        self.timeout = timeout if timeout is not None else timeout_for(ctx)
+        scratch: str | None = None
+        if any(spec.shell == "fish" for spec in self.specs):
+            # fish creates its data folder (history) on start; keep that out of the user's home.
+            import tempfile  # only when fish runs: tempfile's imports cost `check` time
+
+            scratch = tempfile.mkdtemp(prefix="ivy-setup-fish-")
+        for spec in self.specs:
+            extra = {"XDG_DATA_HOME": scratch} if spec.shell == "fish" and scratch else None
+            run = _Run(spec, clean_env(ctx, extra), tuple(names), self.timeout)
+            run.start()
+            self._runs.append(run)
+        self._scratch = scratch
+        return self
+
+    def wait(self) -> list[ProbeOutcome]:
+        """Every outcome, in the order of `specs` (blocks until each shell answered or timed out)."""
+        with self._lock:
+            if self._outcomes is None:
+                self._outcomes = [run.result() for run in self._runs]
+                scratch = getattr(self, "_scratch", None)
+                if scratch:
+                    shutil.rmtree(scratch, ignore_errors=True)
+            return list(self._outcomes)
+
+
+class _Run:
+    """One shell process with a reader thread; bounded output, killed as a group on timeout."""
+
+    def __init__(
+        self, spec: ProbeSpec, env: dict[str, str], names: tuple[str, ...], timeout: float
+    ) -> None:
+        self.spec = spec
+        self.env = env
+        self.names = names
+        self.timeout = timeout
+        self.marker = "ivysetup" + os.urandom(8).hex()
+        self._thread = threading.Thread(target=self._work, name=f"shellprobe-{spec.label}")
+        self._outcome: ProbeOutcome | None = None
+
+    def start(self) -> None:
+        self._began = time.monotonic()
+        try:
+            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+                argv_for(self.spec, _script(self.spec.shell, self.marker, self.names)),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=self.env["HOME"] if os.path.isdir(self.env["HOME"]) else None,
+                start_new_session=True,  # no controlling terminal: `-i` cannot stop us
+            )
+        except OSError as exc:
+            self._proc = None
+            self._outcome = ProbeOutcome(
+                self.spec, ERROR, {}, None, 0.0, exc.strerror or type(exc).__name__
+            )
+            return
+        self._thread.start()
+
+    def result(self) -> ProbeOutcome:
+        if self._outcome is None:
+            self._thread.join()
+        assert self._outcome is not None
+        return self._outcome
+
+    def _work(self) -> None:
+        proc = self._proc
+        assert proc is not None
+        chunks, errs, timed_out = collect(proc, self.timeout)
+        seconds = time.monotonic() - self._began
+        text = chunks.decode("utf-8", errors="surrogateescape")
+        err_text = errs.decode("utf-8", errors="surrogateescape")
+        self._outcome = _parse(
+            self.spec, self.marker, self.names, text, proc, timed_out, seconds, err_text
+        )
+
+
+def collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, bool]:
+    """(stdout, stderr, timed out) of a shell started in its own session with both pipes.
+
+    Judged by the shell's own exit, not the end of its output: a background child a startup file
+    left behind may hold the pipes open for ever. On timeout the whole group is killed.
+    """
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    chunks = bytearray()
+    errs = bytearray()
+    reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
+    err_reader = threading.Thread(target=_drain, args=(proc.stderr, errs), daemon=True)
+    reader.start()
+    err_reader.start()
+    # `proc.wait(timeout=...)` polls with sleeps growing to 50 ms, so it notices a shell's
+    # exit up to tens of milliseconds late, on every check. A blocking wait in a thread, joined
+    # with the timeout, notices it at once.
+    waiter = threading.Thread(target=proc.wait, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    timed_out = waiter.is_alive()
+    if timed_out:
+        _kill_group(proc)
+        waiter.join(2)
+    # A background child may keep the pipe open after the shell exits: do not wait for it.
+    reader.join(timeout=0.5 if not timed_out else 0.2)
+    err_reader.join(timeout=0.2)
+    if reader.is_alive() or err_reader.is_alive():
+        _kill_group(proc)
+        reader.join(timeout=0.5)
+        err_reader.join(timeout=0.5)
+    return bytes(chunks), bytes(errs), timed_out
+
+
+def _drain(stream: IO[bytes], sink: bytearray) -> None:
+    fd = stream.fileno()
+    try:
+        while True:
+            block = os.read(fd, 65536)
+            if not block:
+                break
+            sink.extend(block)
+            if len(sink) > MAX_OUTPUT:
+                del sink[: len(sink) - MAX_OUTPUT]
+    except (OSError, ValueError):
+        return
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (OSError, AttributeError):
+        with suppress(OSError):
+            proc.kill()
+
+
+def _parse(
+    spec: ProbeSpec,
+    marker: str,
+    names: tuple[str, ...],
+    text: str,
+    proc: subprocess.Popen[bytes],
+    timed_out: bool,
+    seconds: float,
+    err_text: str = "",
+) -> ProbeOutcome:
+    set_match = re.search(re.escape(marker) + "s(.*?)" + re.escape(marker) + "t", text, re.S)
+    values: dict[str, tuple[bool, str]] = {}
+    for match in re.finditer(
+        re.escape(marker) + r"v([A-Za-z_][A-Za-z0-9_]*)=(1?):(.*?)" + re.escape(marker) + "e",
+        text,
+        re.S,
+    ):
+        values[match.group(1)] = (match.group(2) == "1", match.group(3))
+    secrets_seen = [v for n, (_, v) in values.items() if n in SECRET_NAMES and v]
+    rest = text
+    if set_match is not None:
+        rest = text[: set_match.start()]
+    tail = _tail(rest + "\n" + err_text, secrets_seen)
+    errors = _tail(err_text, secrets_seen)
+    code = proc.returncode
+    if set_match is None or len(values) < len(names):
+        status = TIMEOUT if timed_out else EXITED
+        return ProbeOutcome(spec, status, {}, code, seconds, tail, errors)
+    in_shell = {n for n in set_match.group(1).split(",") if n}
+    readings = {
+        name: VarReading(
+            name=name,
+            set_in_shell=name in in_shell or values[name][0],
+            exported=values[name][0],
+            value=values[name][1] if values[name][0] else None,
+        )
+        for name in names
+    }
+    return ProbeOutcome(spec, READ, readings, code, seconds, tail, errors)
+
+
+def _tail(text: str, hide: Iterable[str]) -> str:
+    for secret in hide:
+        text = text.replace(secret, "[secret]")
+    lines = [line.rstrip() for line in text.replace("\r", "").splitlines() if line.strip()]
+    lines = [line for line in lines if not any(n in line for n in NOISE)]
+    out = "\n".join(lines[-6:])
+    return out[-TAIL_CHARS:]
+
+
+def verify(
+    ctx: SystemContext,
+    specs: Sequence[ProbeSpec],
+    *,
+    names: Sequence[str] = WATCHED,
+    timeout: float | None = None,
+) -> list[ProbeOutcome]:
+    """Start every spec concurrently and wait for all of them: one outcome per spec, in order."""
+    return Verification(specs).start(ctx, names=names, timeout=timeout).wait()
+
+
+def zsh_zdotdir(ctx: SystemContext, binary: str, *, timeout: float = 3.0) -> Path | None:
+    """ZDOTDIR as a new zsh sees it before reading the user's files (set by /etc/zsh/zshenv or not).
+
+    `zsh -f` reads only the system zshenv, which is where a distribution would set it; None when
+    zsh leaves it unset (then `~/.zshenv` is the file) or cannot be asked.
+    """
+    try:
+        done = subprocess.run(
+            [binary, "-f", "-c", 'command printf "%s" "${ZDOTDIR-}"'],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            env=clean_env(ctx),
+            timeout=timeout,
+            start_new_session=True,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    value = done.stdout.decode("utf-8", errors="replace").strip()
+    return Path(value) if value and os.path.isabs(value) else None
+
+
+def judge_root(reading: VarReading | None, problem: str | None, expected: str | None) -> str:
+    """The verdict for IVY_ROOT in one shell mode: ok, missing, wrong, not_exported or unknown.
+
+    `problem` is what ivy would make of the inherited value (environment.evaluate_root);
+    `expected`, when given, is the exact absolute value that should be there.
+    """
+    if reading is None:
+        return UNKNOWN
+    if reading.value is None:
+        return NOT_EXPORTED if reading.set_in_shell else MISSING
+    if problem is not None:
+        return WRONG
+    if expected is not None and os.path.normpath(reading.value) != os.path.normpath(expected):
+        return WRONG
+    return OK
+
+
+def judge_key(reading: VarReading | None, expected_fingerprint: str | None) -> str:
+    """The verdict for IVY_KEY in one shell mode (compared by fingerprint, never shown)."""
+    from ivy_setup_tui.core.secrets import fingerprint, key_text
+
+    if reading is None:
+        return UNKNOWN
+    if reading.value is None:
+        return NOT_EXPORTED if reading.set_in_shell else MISSING
+    if reading.value.strip() == "" or reading.value != reading.value.strip():
+        return WRONG
+    if (
+        expected_fingerprint is not None
+        and fingerprint(key_text(reading.value)) != expected_fingerprint
+    ):
+        return WRONG
+    return OK

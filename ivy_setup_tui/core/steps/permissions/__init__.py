@@ -1,0 +1,1 @@
+"""The Permissions step: who may read the key and `.ivy` (`check`), and tightening them (`fix`)."""

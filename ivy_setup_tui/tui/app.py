@@ -1,0 +1,758 @@
+"""The wizard app: owns the wizard state and the navigation; screens render it and post requests.
+
+`make_app()` builds the app with its services injected (tests pass fakes and a sandbox context);
+`run_wizard()` is what `ivy-setup` calls on a TTY. The checks run in a thread worker and report
+each finding as a message, so the screens fill in live and the UI never waits on a probe.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.signal import Signal
+from textual.widgets import Input, OptionList, RadioSet, Select, TextArea
+from textual.worker import WorkerState, get_current_worker
+
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.model import NEW_TERMINAL, Finding
+from ivy_setup_tui.tui.screens.base import WizardScreen
+from ivy_setup_tui.tui.screens.confirm import ConfirmScreen, QuitScreen
+from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
+from ivy_setup_tui.tui.screens.explain import ExplainScreen
+from ivy_setup_tui.tui.screens.help import HelpScreen
+from ivy_setup_tui.tui.screens.history import HistoryScreen
+from ivy_setup_tui.tui.screens.key import KeyScreen
+from ivy_setup_tui.tui.screens.messages import (
+    BackRequested,
+    ChecksFailed,
+    ChecksFinished,
+    FindingReady,
+    NextRequested,
+    OutcomeProved,
+    QuitRequested,
+    RecheckRequested,
+    SettingsChosen,
+    StepRequested,
+)
+from ivy_setup_tui.tui.screens.overview import OverviewScreen
+from ivy_setup_tui.tui.screens.permissions import PermissionsScreen
+from ivy_setup_tui.tui.screens.summary import SummaryScreen
+from ivy_setup_tui.tui.screens.version import VersionScreen
+from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
+from ivy_setup_tui.tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.tui.widgets.status import SCREEN_FOR_STEP
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.core import snapshots
+    from ivy_setup_tui.core.checks import Diagnosis
+    from ivy_setup_tui.core.explain import Explanation
+    from ivy_setup_tui.core.journal import RunRecord
+    from ivy_setup_tui.core.outcome import OutcomeRow
+    from ivy_setup_tui.core.platform.interpreter import Candidate
+    from ivy_setup_tui.core.snapshots import Change
+
+# The main screens in wizard order; Explain and Help open on top of any of them.
+MAIN_SCREENS: dict[str, type[WizardScreen]] = {
+    "welcome": WelcomeScreen,
+    "overview": OverviewScreen,
+    "version": VersionScreen,
+    "key": KeyScreen,
+    "permissions": PermissionsScreen,
+    "environment": EnvironmentScreen,
+    "summary": SummaryScreen,
+}
+ORDER = tuple(MAIN_SCREENS)
+OVERLAYS: dict[str, type[Screen[None]]] = {
+    "explain": ExplainScreen,
+    "help": HelpScreen,
+    "history": HistoryScreen,
+}
+# Screen actions that apply the step shown (the palette's "Apply this step").
+APPLY_ACTIONS = ("apply", "apply_all")
+# Fields in which Escape leaves the field rather than the screen.
+FIELDS = (Input, Select, RadioSet, TextArea, OptionList)
+
+# Row marks for the kinds of drift (status changes read "was <status>").
+SHORT_CHANGES = {
+    "key_replaced": "key replaced",
+    "key_removed": "key gone",
+    "key_added": "key appeared",
+    "mode_loosened": "mode loosened",
+    "ivy_root_dangling": "now dangling",
+    "ivy_version_changed": "version changed",
+    "block_edited": "block edited by hand",
+    "block_removed": "block removed by hand",
+    "edited_since_run": "edited since ivy-setup ran",
+}
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_CANCELLED = 130
+
+
+class DiagnoseFn(Protocol):
+    """The shape of `checks.diagnose`: blocking, calls `on_finding` from worker threads."""
+
+    def __call__(
+        self, ctx: SystemContext, *, on_finding: Callable[[Finding], None] | None = ...
+    ) -> Diagnosis: ...
+
+
+@dataclass(frozen=True)
+class Services:
+    """The service calls the wizard makes; tests replace them with fakes."""
+
+    diagnose: DiagnoseFn
+    discover: Callable[[SystemContext], list[Candidate]]
+    explain: Callable[[str, Diagnosis | None], Explanation]
+    last_run: Callable[[SystemContext], RunRecord | None]
+    session_runs: Callable[[SystemContext, datetime], list[RunRecord]]
+    # Starts each shell the user uses in a new terminal and judges what ivy would send there.
+    prove: Callable[[Diagnosis], list[OutcomeRow]] = lambda _diagnosis: []
+
+
+@dataclass(frozen=True)
+class WizardState:
+    """Everything the screens render: the context, the current run's findings, and its drift."""
+
+    ctx: SystemContext
+    generation: int = 0
+    running: bool = False
+    started_at: float | None = None  # time.monotonic() at the start of the current run
+    seconds: float | None = None  # how long the last complete run took
+    findings: Mapping[str, Finding] = field(default_factory=dict)
+    diagnosis: Diagnosis | None = None
+    error: str | None = None
+    changes: tuple[Change, ...] = ()
+    previous_at: str | None = None  # when the snapshot compared against was taken
+    snapshot_error: str | None = None
+    # What new terminals get (core/outcome.py): now, and at the session's first proof.
+    outcome: tuple[OutcomeRow, ...] | None = None
+    outcome_before: tuple[OutcomeRow, ...] | None = None
+    proving: bool = False
+
+    def target_python(self) -> Path | None:
+        """The interpreter being checked: the diagnosis's target, else the one asked for."""
+        if self.diagnosis is not None and self.diagnosis.target.python is not None:
+            return self.diagnosis.target.python
+        finding = self.findings.get("version.interpreter")
+        if finding is not None and finding.evidence.get("python"):
+            return Path(str(finding.evidence["python"]))
+        return self.ctx.python
+
+    def changed_notes(self) -> dict[str, str]:
+        """Check id -> a few words on the first change since the last run that concerns it."""
+        notes: dict[str, str] = {}
+        for change in self.changes:
+            short = SHORT_CHANGES.get(change.kind) or f"was {change.before}"
+            notes.setdefault(change.check_id, short)
+        return notes
+
+    def exit_code(self) -> int:
+        """SPEC exit codes: 0 nothing left, 1 findings remain, 130 left before the checks ended."""
+        if self.diagnosis is None:
+            return EXIT_CANCELLED
+        needs = any(f.status.needs_action for f in self.diagnosis.findings)
+        return EXIT_FINDINGS if needs else EXIT_OK
+
+
+class IvySetupApp(App[int]):
+    """The wizard: Welcome → Overview → Version, Key, Permissions, Environment → Summary."""
+
+    CSS_PATH = "app.tcss"
+    # Screens get "-short" up to 30 rows: app.tcss caps the step panels there so the findings
+    # still start on screen at 80x24.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (31, "-tall")]
+    TITLE = "ivy-setup"
+    SUB_TITLE = "make ivy's API key work"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Every screen has a Back button; the footer leaves Escape out so that at 80 columns
+        # Help and Quit still fit (Help lists it).
+        Binding("escape", "back", "Back", show=False),
+        Binding("b", "back", "Back", show=False),
+        Binding("e", "open('explain')", "Explain"),
+        Binding("question_mark,f1", "open('help')", "Help", key_display="?"),
+        Binding("h", "open('history')", "History", show=False),
+        # Fallbacks: a step's Apply (or the History's Undo) that has nothing to do is dimmed in
+        # the footer and its key lands here, which says why nothing happened.
+        Binding("a", "apply_step", "Apply", show=False),
+        Binding("u", "undo_last", "Undo last run", show=False),
+        Binding("o", "open('overview')", "Overview", show=False),
+        Binding("s", "open('summary')", "Summary", show=False),
+        Binding("t", "toggle_dark", "Theme", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self, ctx: SystemContext, services: Services, *, cursor_blink: bool = True
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.cursor_blink = cursor_blink
+        self.state = WizardState(ctx=ctx)
+        # Runs the journal records from now on are "this session" for the Summary.
+        self.session_started = datetime.now(timezone.utc)
+        self._compared: set[tuple[str, str]] = set()  # (project, python) drift was shown for
+        self.state_changed: Signal[WizardState] = Signal(self, "state-changed")
+        self.current: str | None = None  # name of the main screen shown
+        self._history: list[str] = []
+        self._snapshot: snapshots.Snapshot | None = None  # saved when the user leaves
+
+    def save_snapshot(self) -> str | None:
+        """Store the last complete run's snapshot (what the next run compares with); checking
+        itself writes nothing. Returns why it could not be stored, or None."""
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is None:
+            return None
+        from ivy_setup_tui.core import snapshots  # only when leaving: not on Welcome's way
+
+        try:
+            snapshots.SnapshotStore(self.state.ctx).save(snapshot)
+        except Exception as exc:  # noqa: BLE001 - costs only the next run's comparison
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def set_state(self, state: WizardState) -> None:
+        """Replace the state and tell every subscribed screen."""
+        self.state = state
+        self.state_changed.publish(state)
+
+    def on_mount(self) -> None:
+        """Install one instance of each main screen (they are reused) and start on Welcome."""
+        for name, screen in MAIN_SCREENS.items():
+            self.install_screen(screen(), name)
+        self.push_screen("welcome")
+        self.current = "welcome"
+
+    def start_checks(self, ctx: SystemContext | None = None) -> None:
+        """(Re-)run every check for `ctx` (default: the current context) in a worker."""
+        generation = self.state.generation + 1
+        self.set_state(
+            replace(
+                self.state,
+                ctx=ctx or self.state.ctx,
+                generation=generation,
+                running=True,
+                started_at=time.monotonic(),
+                seconds=None,
+                findings={},
+                diagnosis=None,
+                error=None,
+                changes=(),
+                previous_at=None,
+                snapshot_error=None,
+                outcome=None,
+                proving=False,
+            )
+        )
+        # "Changed since the last run" compares with the previous *session*: only the first run
+        # for a project and interpreter shows it; later re-checks would otherwise report the
+        # wizard's own Apply as drift ("the key was replaced … check who did").
+        target = (str(self.state.ctx.project), str(self.state.ctx.python))
+        first = target not in self._compared
+        self._compared.add(target)
+        self._run_checks(self.state.ctx, generation, first)
+
+    @property
+    def checks_running(self) -> bool:
+        """True while a checks worker is still working."""
+        return any(
+            w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.workers
+            if w.group == "checks"
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="checks")
+    def _run_checks(self, ctx: SystemContext, generation: int, first: bool = True) -> None:
+        """Diagnose in a daemon thread (so a hung probe cannot hold up quitting), then snapshot."""
+        worker = get_current_worker()
+        started = time.monotonic()
+        outcome: list[Diagnosis | BaseException] = []
+
+        def report(finding: Finding) -> None:
+            self.post_message(FindingReady(finding, generation))
+
+        def run() -> None:
+            try:
+                outcome.append(self.services.diagnose(ctx, on_finding=report))
+            except Exception as exc:  # noqa: BLE001 - shown to the user instead of crashing the UI
+                outcome.append(exc)
+
+        thread = threading.Thread(target=run, name="ivy-setup-diagnose", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.05)
+            if worker.is_cancelled:
+                return
+        result = outcome[0] if outcome else RuntimeError("the checks ended without a result")
+        if isinstance(result, BaseException):
+            self.post_message(ChecksFailed(f"{type(result).__name__}: {result}", generation))
+            return
+        seconds = time.monotonic() - started
+        changes, previous_at, problem, snapshot = _compare_with_last_run(result, show_drift=first)
+        self.post_message(
+            ChecksFinished(
+                result,
+                generation,
+                seconds=seconds,
+                changes=changes,
+                previous_at=previous_at,
+                snapshot_error=problem,
+                snapshot=snapshot,
+            )
+        )
+
+    def on_finding_ready(self, message: FindingReady) -> None:
+        """A check of the current run reported: add it (stale runs are ignored)."""
+        if message.generation != self.state.generation:
+            return
+        findings = dict(self.state.findings)
+        findings[message.finding.id] = message.finding
+        self.set_state(replace(self.state, findings=findings))
+
+    def on_checks_finished(self, message: ChecksFinished) -> None:
+        """The run is complete: keep the diagnosis, its duration and the drift."""
+        if message.generation != self.state.generation:
+            return
+        diagnosis = message.diagnosis
+        if message.snapshot is not None:
+            self._snapshot = message.snapshot
+        self.set_state(
+            replace(
+                self.state,
+                running=False,
+                seconds=message.seconds,
+                findings={f.id: f for f in diagnosis.findings},
+                diagnosis=diagnosis,
+                changes=message.changes,
+                previous_at=message.previous_at,
+                snapshot_error=message.snapshot_error,
+                proving=True,
+            )
+        )
+        self._prove_outcome(diagnosis, message.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="outcome")
+    def _prove_outcome(self, diagnosis: Diagnosis, generation: int) -> None:
+        """Start the user's real shells as new terminals would (a few hundred ms, off the UI)."""
+        try:
+            rows = tuple(self.services.prove(diagnosis))
+        except Exception:  # noqa: BLE001 - no proof is shown rather than a crash
+            rows = ()
+        self.post_message(OutcomeProved(rows, generation))
+
+    def on_outcome_proved(self, message: OutcomeProved) -> None:
+        """Keep the proof of the current run; the first one of the session is the 'before'."""
+        if message.generation != self.state.generation:
+            return
+        before = self.state.outcome_before
+        if before is None and message.rows:
+            before = message.rows
+        self.set_state(
+            replace(self.state, outcome=message.rows, outcome_before=before, proving=False)
+        )
+
+    def on_checks_failed(self, message: ChecksFailed) -> None:
+        """The run crashed: stop the spinners and say why."""
+        if message.generation != self.state.generation:
+            return
+        self.set_state(replace(self.state, running=False, error=message.reason))
+
+    # -- navigation ----------------------------------------------------------------------------
+
+    async def navigate(self, name: str, *, remember: bool = True) -> None:
+        """Show the main screen `name` (closing anything open on top); remember where we were."""
+        while not isinstance(self.screen, WizardScreen) and len(self.screen_stack) > 1:
+            await self.pop_screen()
+        if name == self.current:
+            return
+        if remember and self.current is not None:
+            self._history.append(self.current)
+        self.current = name
+        await self.switch_screen(name)
+
+    async def action_open(self, name: str) -> None:
+        """Open a main screen or an overlay (Explain, Help, History) by name."""
+        if name in OVERLAYS:
+            if isinstance(self.screen, OVERLAYS[name]):
+                self.notify(f"This is the {name.capitalize()} already.", timeout=2)
+                return
+            if not isinstance(self.screen, WizardScreen):
+                await self.pop_screen()  # one overlay at a time
+            await self.push_screen(OVERLAYS[name]())
+            return
+        if name == "overview" and self.state.generation == 0:
+            self.start_checks()
+        if name == self.current and isinstance(self.screen, WizardScreen):
+            self.notify(f"This is the {name.capitalize()} screen already.", timeout=2)
+        await self.navigate(name)
+
+    async def action_back(self) -> None:
+        """Leave a field, else close an overlay, else return to the previous screen."""
+        if self._leave_field():
+            return
+        if not isinstance(self.screen, WizardScreen):
+            await self.pop_screen()
+            return
+        if self._history:
+            await self.navigate(self._history.pop(), remember=False)
+        elif self.current in ORDER and ORDER.index(self.current) > 0:
+            await self.navigate(ORDER[ORDER.index(self.current) - 1], remember=False)
+        else:
+            self.notify("This is the first screen: there is nothing to go back to.", timeout=3)
+
+    def _leave_field(self) -> bool:
+        """Escape in a text field or picker leaves it (focus goes to the screen), not the step.
+
+        The screen's own main list (the Overview's checks, the History's runs) is not a field.
+        """
+        focused = self.focused
+        if not isinstance(focused, FIELDS) or focused.id in ("checks", "history-runs"):
+            return False
+        screen = self.screen
+        target = next(iter(screen.query(screen.AUTO_FOCUS)), None) if screen.AUTO_FOCUS else None
+        if target is not None and target is not focused and target.focusable:
+            target.focus()
+        else:
+            screen.set_focus(None)
+        return True
+
+    async def action_next(self) -> None:
+        """The screen after the current one in wizard order."""
+        if self.current is None or self.current == ORDER[-1]:
+            self.notify("This is the last screen: press f to finish, or q to quit.", timeout=3)
+            return
+        await self.navigate(ORDER[ORDER.index(self.current) + 1])
+
+    def action_toggle_dark(self) -> None:
+        """Switch between Textual's light and dark themes."""
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    @property
+    def changes_running(self) -> bool:
+        """True while a step is applying changes (an install, a write, a chmod)."""
+        return any(
+            w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.workers
+            if (w.group or "").endswith("-apply")
+        )
+
+    async def action_quit(self) -> None:
+        """Quit, asking first while checks run (their answer would be lost) or changes apply.
+
+        The dialog follows the live state: it says when the checks finish while it is open, and
+        whether this session changed anything (from the journal, read in a worker).
+        """
+        if not (self.changes_running or self.state.running):
+            self.exit(self.state.exit_code())
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit(self.state.exit_code())
+
+        if not isinstance(self.screen, ConfirmScreen):
+            await self.push_screen(QuitScreen(), answered)
+
+    def quit_question(self, changed: int | None) -> str:
+        """The quit dialog's text for the state now; `changed`: changes this session (None: not
+        known yet)."""
+        if self.changes_running:
+            head = (
+                "A change is being applied. Quit anyway? ivy-setup stops it; whatever was "
+                "already done is journaled and can be undone."
+            )
+        elif self.state.running:
+            head = "Checks are still running; their results would be lost. Quit anyway?"
+        else:
+            head = "The checks have finished. Quit now?"
+        from ivy_setup_tui.core.model import plural
+
+        if changed is None:
+            tail = ""
+        elif changed:
+            tail = (
+                f" This session made {plural(changed, 'change')}; they stay made, and "
+                "the summary printed after quitting says how to undo them."
+            )
+        else:
+            tail = " Nothing has been changed in this session."
+        return head + tail
+
+    @on(SettingsChosen)
+    async def _settings_chosen(self, message: SettingsChosen) -> None:
+        ctx = self.state.ctx.with_project(message.project).with_python(message.python)
+        self.start_checks(ctx)
+        await self.navigate("overview")
+
+    @on(StepRequested)
+    async def _step_requested(self, message: StepRequested) -> None:
+        await self.navigate(SCREEN_FOR_STEP[message.step])
+
+    @on(BackRequested)
+    async def _back_requested(self) -> None:
+        await self.action_back()
+
+    @on(NextRequested)
+    async def _next_requested(self) -> None:
+        await self.action_next()
+
+    @on(RecheckRequested)
+    def _recheck_requested(self) -> None:
+        self.action_recheck()
+
+    @on(QuitRequested)
+    async def _quit_requested(self) -> None:
+        await self.action_quit()
+
+    @on(CommandLine.Copied)
+    def _copied(self, message: CommandLine.Copied) -> None:
+        self.notify("Copied to the clipboard (if your terminal allows it).", timeout=3)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette: ivy-setup's own actions and screens (not Textual's Theme,
+        Screenshot or Keys: the wizard has its own theme toggle and Help)."""
+        yield SystemCommand(
+            "Apply this step", "Make the change the step shows", self.action_apply_step
+        )
+        yield SystemCommand(
+            "Undo last run", "Show what it restores, then undo it", self.action_undo_last
+        )
+        yield SystemCommand("Re-check", "Run every check again", self.action_recheck)
+        for name in ORDER:
+            step = " step" if name in SCREEN_FOR_STEP.values() else ""
+            title = f"Go to the {name.capitalize()}{step}"
+            yield SystemCommand(title, f"Open the {name} screen", partial(self.action_open, name))
+        yield SystemCommand(
+            "Explain an error",
+            "Paste a traceback and read what it means",
+            partial(self.action_open, "explain"),
+        )
+        yield SystemCommand(
+            "History",
+            "Every run ivy-setup recorded; undo one",
+            partial(self.action_open, "history"),
+        )
+        yield SystemCommand(
+            "Report", "Save a redacted report to share in a bug tracker", self.action_report
+        )
+        yield SystemCommand(
+            "Help", "Keys, steps, and where files live", partial(self.action_open, "help")
+        )
+        yield SystemCommand("Light / dark theme", "Toggle the theme", self.action_toggle_dark)
+        yield SystemCommand("Quit", "Leave ivy-setup", self.action_quit)
+
+    async def action_apply_step(self) -> None:
+        """Apply the step on screen (the palette's "Apply this step")."""
+        screen = self.screen
+        for name in APPLY_ACTIONS:
+            action = getattr(screen, f"action_{name}", None)
+            if action is not None:
+                action()
+                return
+        self.notify(
+            "Nothing to apply here: open a step (Version, Key, Permissions, Environment) first.",
+            severity="warning",
+        )
+
+    async def action_undo_last(self) -> None:
+        """Open the History with the newest undoable run's undo preview."""
+        if isinstance(self.screen, HistoryScreen):
+            self.screen.action_undo()
+            return
+        if not isinstance(self.screen, WizardScreen):
+            await self.pop_screen()
+        await self.push_screen(HistoryScreen(undo_last=True))
+
+    def action_recheck(self) -> None:
+        """Run every check again (and say so)."""
+        self.start_checks()
+        self.notify("Checking again…", timeout=2)
+
+    def action_report(self) -> None:
+        """Write the redacted report into ivy-setup's state folder, in a worker."""
+        diagnosis = self.state.diagnosis
+        if diagnosis is None:
+            self.notify(
+                "The checks have not finished yet: a report needs them.", severity="warning"
+            )
+            return
+        self._write_report(diagnosis)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="report")
+    def _write_report(self, diagnosis: Diagnosis) -> None:
+        from ivy_setup_tui.core.platform import fsops
+        from ivy_setup_tui.core.report import render_report
+
+        ctx = diagnosis.ctx
+        try:
+            text = render_report(diagnosis)
+            folder = ctx.state_dir / "reports"
+            fsops.ensure_dir(folder, 0o700)
+            path = folder / f"report-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"
+            fsops.atomic_write(path, text.encode("utf-8"), mode=0o600)
+        except Exception as exc:  # noqa: BLE001 - said in a notification
+            self.call_from_thread(
+                self.notify, f"The report could not be written: {exc}", severity="error"
+            )
+            return
+        self.call_from_thread(self.copy_to_clipboard, text)
+        self.call_from_thread(
+            self.notify,
+            f"Report saved to {ctx.tilde(path)} (home shown as ~, no key) and copied to the "
+            "clipboard if your terminal allows it.",
+            timeout=8,
+        )
+
+
+def _compare_with_last_run(
+    diagnosis: Diagnosis, *, show_drift: bool = True
+) -> tuple[tuple[Change, ...], str | None, str | None, snapshots.Snapshot | None]:
+    """Drift against the previous snapshot and the journal, and this run's snapshot (not stored:
+    the app stores the last one when the user leaves, so checking writes nothing).
+
+    Runs in the checks worker (it reads files). A failure costs only the drift display.
+    With `show_drift` False (a re-check later in the same session) only the snapshot is taken.
+    """
+    from ivy_setup_tui.core import snapshots  # after the checks: not on the way to Welcome
+
+    ctx = diagnosis.ctx
+    current = None
+    try:
+        store = snapshots.SnapshotStore(ctx)
+        current = snapshots.take(diagnosis)
+        if not show_drift:
+            return (), None, None, current
+        previous = store.latest(project=current.project, python=current.python)
+        rewritten = snapshots.rewritten_since(ctx, previous.taken_at) if previous else set()
+        changes = snapshots.drift(previous, current, rewritten=rewritten)
+        changes += snapshots.journal_changes(ctx)
+    except Exception as exc:  # noqa: BLE001 - drift is a bonus; the findings stand without it
+        return (), None, f"{type(exc).__name__}: {exc}", current
+    return tuple(changes), previous.taken_at if previous else None, None, current
+
+
+# The real services, imported on first use: `ivy-setup` starts the UI before any check module loads.
+
+
+def _real_diagnose(
+    ctx: SystemContext, *, on_finding: Callable[[Finding], None] | None = None
+) -> Diagnosis:
+    """The checks as a new terminal sees them: the wizard's Apply cannot change the environment
+    of the terminal it runs in, so judging that one would keep reporting the old state."""
+    from ivy_setup_tui.core import outcome
+    from ivy_setup_tui.core.checks import diagnose
+
+    result = diagnose(outcome.new_terminal_ctx(ctx), on_finding=on_finding)
+    result.view = NEW_TERMINAL
+    return result
+
+
+def _real_prove(diagnosis: Diagnosis) -> list[OutcomeRow]:
+    from ivy_setup_tui.core import outcome
+
+    return outcome.prove_for(diagnosis)
+
+
+def _real_discover(ctx: SystemContext) -> list[Candidate]:
+    from ivy_setup_tui.core.platform.interpreter import discover
+
+    return discover(ctx)
+
+
+def _real_explain(text: str, diagnosis: Diagnosis | None) -> Explanation:
+    from ivy_setup_tui.core.explain import explain
+
+    return explain(text, diagnosis)
+
+
+def _real_last_run(ctx: SystemContext) -> RunRecord | None:
+    from ivy_setup_tui.core.journal import Journal
+
+    return Journal(ctx).last_run()
+
+
+def _real_session_runs(ctx: SystemContext, since: datetime) -> list[RunRecord]:
+    """The runs started since `since` that changed something, newest first."""
+    from ivy_setup_tui.core.history import session_records
+
+    return session_records(ctx, since)
+
+
+def make_app(
+    ctx: SystemContext,
+    *,
+    diagnose: DiagnoseFn | None = None,
+    discover: Callable[[SystemContext], list[Candidate]] | None = None,
+    explain: Callable[[str, Diagnosis | None], Explanation] | None = None,
+    last_run: Callable[[SystemContext], RunRecord | None] | None = None,
+    session_runs: Callable[[SystemContext, datetime], list[RunRecord]] | None = None,
+    prove: Callable[[Diagnosis], list[OutcomeRow]] | None = None,
+    cursor_blink: bool = True,
+) -> IvySetupApp:
+    """Build the wizard for `ctx`; any service left out is the real one."""
+    services = Services(
+        diagnose=diagnose or _real_diagnose,
+        discover=discover or _real_discover,
+        explain=explain or _real_explain,
+        last_run=last_run or _real_last_run,
+        session_runs=session_runs or _real_session_runs,
+        # Real shells are started only for a real diagnosis (tests with a fake one prove nothing).
+        prove=prove or (_real_prove if diagnose is None else (lambda _diagnosis: [])),
+    )
+    return IvySetupApp(ctx, services, cursor_blink=cursor_blink)
+
+
+def finish_session(app: IvySetupApp) -> str:
+    """Once the wizard has exited: store the snapshot the next run compares with, and return the
+    summary to print."""
+    problem = app.save_snapshot()
+    text = farewell_text(app)
+    if problem is not None:
+        text += f"\n  (The record for the next run's comparison could not be saved: {problem}.)"
+    return text
+
+
+def farewell_text(app: IvySetupApp) -> str:
+    """What the terminal shows once the wizard has exited: what changed (run ids), what is left,
+    whether a new terminal is needed, how to undo."""
+    from ivy_setup_tui.core.history import farewell
+
+    ctx = app.state.ctx
+    try:
+        session = app.services.session_runs(ctx, app.session_started)
+    except Exception as exc:  # noqa: BLE001 - the summary says so rather than hiding the exit
+        return (
+            f"ivy-setup: the journal could not be read ({exc}); `ivy-setup undo --list` lists runs."
+        )
+    diagnosis = app.state.diagnosis
+    findings = diagnosis.findings if diagnosis is not None else None
+    env_file = None
+    if any(r.needs_new_shell for r in session):
+        from ivy_setup_tui.core.steps.environment.fix import POSIX
+        from ivy_setup_tui.core.steps.environment.fix import env_file as env_path
+
+        env_file = ctx.tilde(env_path(ctx, POSIX))
+    return farewell(ctx, session, findings, env_file=env_file)
+
+
+def run_wizard(ctx: SystemContext) -> int:
+    """Run the wizard in this terminal, then print what it did; returns the SPEC exit code
+    (130: left before the end)."""
+    app = make_app(ctx)
+    code = app.run()
+    print(finish_session(app))
+    return EXIT_CANCELLED if code is None else code

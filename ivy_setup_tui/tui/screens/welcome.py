@@ -1,0 +1,222 @@
+"""The Welcome screen: what ivy-setup checks and may change, the interpreter and project dir."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.tui.screens.base import WizardScreen
+from ivy_setup_tui.tui.screens.messages import SettingsChosen
+from ivy_setup_tui.tui.widgets.status import plain
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.core.platform.interpreter import Candidate
+    from ivy_setup_tui.tui.app import WizardState
+
+INTRO = (
+    "ivy-setup finds out why ivy's API key does not work on this machine, and how to fix it. It "
+    "checks, in order:\n"
+    "  1. Version      which Python, which ivy in it, and the key scheme it uses\n"
+    "  2. Key          where that ivy looks for the key, from your project folder\n"
+    "  3. Permissions  who can read the key file and write the .ivy folder\n"
+    "  4. Environment  IVY_ROOT now and in new terminals; the ivy servers\n"
+    "Checking changes nothing on disk and sends your key nowhere; when you leave, ivy-setup keeps "
+    "a small record of what it found (no key) so the next run can show what changed. Each step "
+    "then shows what it "
+    "would change (a diff, old → new, the exact command); nothing changes until you press Apply, "
+    "and every change is backed up and can be undone from the History (h)."
+)
+AUTOMATIC = "automatic"  # Select value: let ivy-setup pick the first candidate
+
+
+class WelcomeScreen(WizardScreen):
+    """Explains the wizard; lets the user pick the target interpreter and the project folder."""
+
+    AUTO_FOCUS = "#next"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "next", "Start checks")]
+
+    class CandidatesFound(Message):
+        """The interpreter candidates discovered in a worker."""
+
+        def __init__(self, candidates: Sequence[Candidate], error: str | None) -> None:
+            super().__init__()
+            self.candidates = candidates
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._choice: object = AUTOMATIC  # the picker's value last acted on
+
+    def compose(self) -> ComposeResult:
+        """Intro, interpreter choice, project folder, the start button."""
+        ctx = self.wizard.state.ctx
+        yield Header()
+        with VerticalScroll(classes="body", id="welcome-body"):
+            yield Static(Content("Welcome to ivy-setup"), classes="title")
+            yield Static(Content(INTRO), id="intro")
+            yield Label(
+                "Target Python (where ivy is, or will be, installed)", classes="field-label"
+            )
+            yield Select[str](
+                [("Automatic (first candidate below)", AUTOMATIC)],
+                value=AUTOMATIC,
+                allow_blank=False,
+                id="python-choice",
+                compact=True,
+            )
+            yield Input(
+                value=ctx.tilde(ctx.python) if ctx.python else "",
+                placeholder="or type a path to a python executable",
+                id="python",
+                suggester=PathSuggester(ctx, directories_only=False),
+                compact=True,
+            )
+            yield Static(
+                Content.styled("Looking for interpreters…", "$text-muted"), id="candidates"
+            )
+            yield Label("Project folder (where you run your ivy scripts)", classes="field-label")
+            yield Input(
+                value=ctx.tilde(ctx.project),
+                placeholder="a folder; → completes",
+                id="project",
+                suggester=PathSuggester(ctx, directories_only=True),
+                compact=True,
+            )
+            yield Static(id="welcome-error")
+        with Horizontal(classes="nav"):
+            yield Button("Start checks →", id="next", variant="primary", compact=True)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Discover interpreters off the UI thread; no blinking cursor when the app says so."""
+        for field in self.query(Input):
+            field.cursor_blink = self.wizard.cursor_blink
+        self._discover(self.wizard.state.ctx)
+
+    async def render_state(self, state: WizardState) -> None:
+        """Nothing on this screen follows the checks."""
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="discover")
+    def _discover(self, ctx: SystemContext) -> None:
+        try:
+            found = self.wizard.services.discover(ctx)
+        except Exception as exc:  # noqa: BLE001 - show it; the user can still type a path
+            self.post_message(self.CandidatesFound([], f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(self.CandidatesFound(found, None))
+
+    def on_welcome_screen_candidates_found(self, event: CandidatesFound) -> None:
+        """Offer the candidates in the picker and list them with where they came from."""
+        ctx = self.wizard.state.ctx
+        options = [("Automatic (first candidate below)", AUTOMATIC)]
+        options += [
+            (f"{ctx.tilde(c.path)}  ({plain(c.source)})", str(c.path)) for c in event.candidates
+        ]
+        choice = self.query_one("#python-choice", Select)
+        choice.set_options(options)
+        typed = self.query_one("#python", Input).value.strip()
+        current = str(expand(ctx, typed)) if typed else AUTOMATIC
+        choice.value = current if current in {v for _, v in options} else AUTOMATIC
+        if event.error is not None:
+            text = Content.styled(f"Could not list interpreters: {event.error}", "$text-warning")
+        elif not event.candidates:
+            text = Content.styled("No Python found on PATH; type a path above.", "$text-warning")
+        else:
+            text = Content.styled(
+                f"{len(event.candidates)} found: "
+                + ", ".join(f"{ctx.tilde(c.path)} ({plain(c.source)})" for c in event.candidates),
+                "$text-muted",
+            )
+        self.query_one("#candidates", Static).update(text)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        """Picking a candidate fills the path field (the field is what counts)."""
+        event.stop()
+        if event.value == self._choice:
+            return  # the picker's own start-up value: keep what the field was given
+        self._choice = event.value
+        field = self.query_one("#python", Input)
+        automatic = event.value in (AUTOMATIC, Select.NULL)
+        field.value = "" if automatic else self.wizard.state.ctx.tilde(str(event.value))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter in a field starts the checks, like the button."""
+        event.stop()
+        self.action_next()
+
+    def action_next(self) -> None:
+        """Validate both fields; post the choice (the app starts the checks) or say why not."""
+        ctx = self.wizard.state.ctx
+        python_text = self.query_one("#python", Input).value.strip()
+        project_text = self.query_one("#project", Input).value.strip()
+        python = expand(ctx, python_text) if python_text else None
+        project = expand(ctx, project_text or str(ctx.cwd))
+        error = None
+        if python is not None and not python.is_file():
+            error = f"No file at {ctx.tilde(python)}: type the path of a python executable."
+        elif not project.is_dir():
+            error = (
+                f"{ctx.tilde(project)} is not a folder: type the folder you run ivy scripts from."
+            )
+        message = self.query_one("#welcome-error", Static)
+        if error is not None:
+            message.update(Content.styled(error, "$text-error"))
+            self.notify(error, severity="error", timeout=6)  # seen even when the fold hides it
+            message.scroll_visible(animate=False)
+            return
+        message.update("")
+        self.post_message(SettingsChosen(python, project))
+
+
+def expand(ctx: SystemContext, text: str) -> Path:
+    """A typed path made absolute: `~` is the user's home, relative paths start at the cwd."""
+    if text == "~" or text.startswith("~/"):
+        text = str(ctx.home) + text[1:]
+    return Path(os.path.normpath(os.path.join(ctx.cwd, text)))
+
+
+class PathSuggester(Suggester):
+    """Completes a typed path from the filesystem (folders only for the project field)."""
+
+    def __init__(self, ctx: SystemContext, *, directories_only: bool) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._ctx = ctx
+        self._directories_only = directories_only
+
+    async def get_suggestion(self, value: str) -> str | None:
+        """The first matching entry, listed in a thread so a slow mount cannot stall typing."""
+        return await asyncio.to_thread(complete_path, self._ctx, value, self._directories_only)
+
+
+def complete_path(ctx: SystemContext, value: str, directories_only: bool) -> str | None:
+    """`value` extended to the first entry of its folder that starts with what was typed."""
+    if not value:
+        return None
+    head, _, prefix = value.rpartition("/")
+    folder = expand(ctx, head + "/" if head or value.startswith("/") else ".")
+    try:
+        names = sorted(
+            entry.name + ("/" if entry.is_dir() else "")
+            for entry in os.scandir(folder)
+            if entry.name.startswith(prefix)
+            and (prefix.startswith(".") or not entry.name.startswith("."))
+            and (entry.is_dir() or not directories_only)
+        )
+    except OSError:
+        return None
+    if not names or names[0] == prefix:
+        return None
+    return value[: len(value) - len(prefix)] + names[0]

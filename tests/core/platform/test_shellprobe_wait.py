@@ -1,0 +1,54 @@
+"""How the real-shell verification waits: at once when a shell ends, never past its timeout, and
+not for a background child that keeps the shell's output pipe open."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.platform import shellprobe
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX shell scripts")
+
+MakeCtx = Callable[..., SystemContext]
+
+
+def _fake_sh(tmp_path: Path, body: str) -> shellprobe.ProbeSpec:
+    """An `sh -l` whose binary runs `body` first (then, unless body ends, the real /bin/sh)."""
+    script = tmp_path / "fake-sh"
+    script.write_text(f'#!/bin/sh\n{body}\nexec /bin/sh "$@"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return shellprobe.ProbeSpec("sh", "sh -l", "login", str(script), ("-l",))
+
+
+def test_a_shell_that_answers_is_read(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    spec = _fake_sh(tmp_path, "IVY_ROOT=/somewhere; export IVY_ROOT")
+    [outcome] = shellprobe.verify(make_ctx(), [spec], timeout=20)
+    assert outcome.status == shellprobe.READ
+    assert outcome.readings["IVY_ROOT"].value == "/somewhere"
+    assert outcome.exit_code == 0
+
+
+def test_a_shell_that_hangs_is_ended_at_its_timeout(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    spec = _fake_sh(tmp_path, "sleep 60")
+    started = time.monotonic()
+    [outcome] = shellprobe.verify(make_ctx(), [spec], timeout=1)
+    elapsed = time.monotonic() - started
+    assert outcome.status == shellprobe.TIMEOUT
+    assert 1 <= elapsed < 10  # the timeout, the group kill and the reader's grace period
+
+
+def test_a_background_child_holding_the_pipe_is_not_waited_for(
+    tmp_path: Path, make_ctx: MakeCtx
+) -> None:
+    # As `some-agent &` in a startup file: the shell answers and exits, the child keeps stdout.
+    spec = _fake_sh(tmp_path, "sleep 60 &")
+    started = time.monotonic()
+    [outcome] = shellprobe.verify(make_ctx(), [spec], timeout=30)
+    assert time.monotonic() - started < 10  # not the child's 60 s, nor the 30 s timeout
+    assert outcome.status == shellprobe.READ
