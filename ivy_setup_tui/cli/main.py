@@ -6,19 +6,21 @@ textual, rich, requests (with --offline), cryptography or ivy, so it starts abou
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 from ivy_setup_tui import __version__
 
 # `check` starts its interpreter probe before importing anything else, so everything imported here
-# delays it: `typing` (annotations are never evaluated) and `json` (--json) load only when needed.
+# delays it: `typing` (annotations are never evaluated), `json` (--json) and argparse (a plain
+# `check` command line is read by `_plain_check`) load only when needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable
     from typing import Any
 
@@ -48,6 +50,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     With `only` (see `_chosen_command`), the other subcommands get no parser: argparse builds and
     translates every help text of each one, which `check` would pay for on every run.
     """
+    import argparse
+
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument(
         "--project",
@@ -195,41 +199,92 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-class _Skipped(argparse.ArgumentParser):
-    """Stands in for the parser of a subcommand the command line does not name (never used)."""
-
-    def __init__(self) -> None:  # no super().__init__(): not building a parser is the point
-        pass
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
-        """Nothing to add to a parser that is not built."""
-        return None
-
-
 def _only(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], only: str
 ) -> Callable[..., argparse.ArgumentParser]:
+    import argparse
+
+    class Skipped(argparse.ArgumentParser):
+        """Stands in for the parser of a subcommand the command line does not name."""
+
+        def __init__(self) -> None:  # no super().__init__(): not building a parser is the point
+            pass
+
+        def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+            """Nothing to add to a parser that is not built."""
+            return None
+
     def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        return commands.add_parser(name, **kwargs) if name == only else _Skipped()
+        return commands.add_parser(name, **kwargs) if name == only else Skipped()
 
     return add_parser
 
 
+# `check` as scripts, CI and the benchmark write it, read without argparse: importing argparse and
+# building its parsers was about 4 ms of every `check` (issue 13). Only these exact spellings;
+# anything else (abbreviations, `=` forms, help, errors, other commands) goes to argparse, and
+# for every command line `_plain_check` accepts both give the same answer (tests/cli/test_args.py).
+_CHECK_FLAGS = {
+    "--offline": "offline",
+    "--online": "online",
+    "--json": "json",
+    "--verbose": "verbose",
+    "-v": "verbose",
+}
+_CHECK_VALUES = {"--python": "python", "--project": "project"}
+
+
+def _plain_check(argv: Sequence[str]) -> SimpleNamespace | None:
+    """What argparse would make of a plain `check ...` command line, else None (ask argparse)."""
+    if not argv or argv[0] != "check":
+        return None
+    # --project, --python and --offline are absent unless given (argparse.SUPPRESS), as there.
+    values: dict[str, object] = {
+        "command": "check",
+        "json": False,
+        "online": False,
+        "verbose": False,
+    }
+    tokens = iter(argv[1:])
+    for token in tokens:
+        if token in _CHECK_FLAGS:
+            values[_CHECK_FLAGS[token]] = True
+        elif token in _CHECK_VALUES:
+            value = next(tokens, "")
+            if not value or value.startswith("-"):  # missing, or argparse's call (an option?)
+                return None
+            values[_CHECK_VALUES[token]] = Path(value)
+        else:
+            return None
+    return SimpleNamespace(**values)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ivy-setup with `argv` and return the exit code."""
-    parser = build_parser(_chosen_command(sys.argv[1:] if argv is None else argv))
+    tokens = sys.argv[1:] if argv is None else argv
+    plain = _plain_check(tokens)
+    if plain is not None:
+        return _run(
+            True, lambda: _cmd_check(_context(plain), as_json=plain.json, verbose=plain.verbose)
+        )
+    parser = build_parser(_chosen_command(tokens))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the reason
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    return _run(args.command in _SHORT_COMMANDS, lambda: _dispatch(args))
+
+
+def _run(short: bool, command: Callable[[], int]) -> int:
+    """Run a command, every failure the user can act on becoming a sentence and an exit code."""
     # The diagnosis commands allocate mostly what lives until exit (modules, classes), which the
     # cyclic GC would only scan again and again (about 5% of `check`), and once more at exit.
     # Longer runs (the wizard, fix, undo) keep the collector as it is.
-    pause_gc = args.command in _SHORT_COMMANDS and gc.isenabled()
+    pause_gc = short and gc.isenabled()
     if pause_gc:
         gc.disable()
     try:
-        return _dispatch(args)
+        return command()
     except UsageError as exc:
         print(f"ivy-setup: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -314,7 +369,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _cmd_wizard(ctx)
 
 
-def _context(args: argparse.Namespace) -> SystemContext:
+def _context(args: argparse.Namespace | SimpleNamespace) -> SystemContext:
     """Validate --project/--python and read the process into a SystemContext."""
     from ivy_setup_tui.core.context import SystemContext
 
