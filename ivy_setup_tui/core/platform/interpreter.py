@@ -9,7 +9,6 @@ once, so callers overlap the probe's interpreter start with their own work.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +138,8 @@ def _resolve_option(python: Path, ctx: SystemContext) -> Path:
     if python.is_absolute():
         return python
     if len(python.parts) == 1 and not (ctx.cwd / python).exists():
+        import shutil
+
         found = shutil.which(str(python), path=ctx.env.get("PATH", ""))
         if found:
             return Path(found)
@@ -151,6 +152,8 @@ def discover(ctx: SystemContext) -> list[Candidate]:
     `--python` is always listed (even when it does not exist, so the check can say so); the other
     sources are listed only when their interpreter file exists.
     """
+    import shutil  # here, not at the top: `start_probe` launches a `--python` probe before this
+
     found: list[Candidate] = []
     if ctx.python is not None:
         found.append(Candidate(_resolve_option(ctx.python, ctx), SOURCE_OPTION))
@@ -429,6 +432,12 @@ class ProbeRun:
             self._interpret(python, _wait(proc, remaining, self._timeout, self._rest))
         )
 
+    def list_candidates(self, candidates: tuple[Candidate, ...]) -> None:
+        """Name every interpreter found, for a probe started before they were looked for."""
+        self.candidates = candidates
+        if self._target is not None:
+            self._target = self._attach(self._target)
+
     def _attach(self, target: Target) -> Target:
         return replace(target, candidates=self.candidates) if self.candidates else target
 
@@ -448,6 +457,8 @@ class ProbeRun:
                 f"it is not a Python interpreter: it ran but printed {shown!r} instead of the "
                 "probe's answer",
             )
+        import shutil
+
         path = self._env.get("PATH", "")
         uv = shutil.which("uv", path=path) if path else None
         return target_from_raw(python, raw, source=source, uv=uv)
@@ -491,6 +502,13 @@ def start_probe(ctx: SystemContext) -> ProbeRun:
     Call it as early as possible and `finish()` it when the target is needed: the probe is a whole
     interpreter start, so everything done in between is free.
     """
+    if ctx.python is not None:
+        # `--python` is the target whatever else is found (it heads `discover`'s list): its probe
+        # starts first, and the other candidates (shutil and PATH lookups) are listed meanwhile.
+        option = Candidate(_resolve_option(ctx.python, ctx), SOURCE_OPTION)
+        run = start(option.path, env=ctx.env, timeout=ctx.probe_timeout, source=option.source)
+        run.list_candidates(tuple(discover(ctx)))
+        return run
     candidates = tuple(discover(ctx))
     if not candidates:
         none = Target(

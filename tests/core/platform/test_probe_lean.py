@@ -303,6 +303,18 @@ def test_start_probe_keeps_the_candidates(make_ctx: MakeCtx) -> None:
     assert target == interpreter.select_target(ctx)
 
 
+def test_a_missing_python_option_still_lists_every_candidate(
+    make_ctx: MakeCtx, tmp_path: Path
+) -> None:
+    # `--python` is probed before the other candidates are looked for; they are still listed.
+    ctx = make_ctx(env={"PATH": str(Path(sys.executable).parent)}, python=tmp_path / "nope")
+    target = interpreter.start_probe(ctx).finish()
+    assert target.error == "it does not exist"
+    assert target.candidates == tuple(interpreter.discover(ctx))
+    assert target.candidates[0] == interpreter.Candidate(tmp_path / "nope", "--python")
+    assert len(target.candidates) > 1  # python3 on PATH, the running interpreter
+
+
 def test_a_missing_interpreter_needs_no_subprocess(tmp_path: Path) -> None:
     run = interpreter.start(tmp_path / "nope", env=_env(), timeout=10)
     assert run.finish().error == "it does not exist"
