@@ -187,6 +187,34 @@ def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"ivy-setup {__version__}"
 
 
+def _argparse_version(capsys: pytest.CaptureFixture[str]) -> tuple[str, object]:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser("").parse_args(["--version"])
+    return capsys.readouterr().out, exit_info.value.code
+
+
+@pytest.mark.parametrize("columns", ["", "80", "17", "16", "5", "junk"])
+def test_version_prints_what_argparse_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    # argparse wraps the version to the terminal width; the short cut only answers when it fits.
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    else:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    expected, code = _argparse_version(capsys)
+    assert cli.main(["--version"]) == code == 0
+    assert capsys.readouterr().out == expected
+    assert cli._version_fits() == ("\n" not in expected.rstrip("\n"))
+
+
+def test_version_imports_no_argparse(work: Path) -> None:
+    code = "import sys, json\nfrom ivy_setup_tui.cli.main import main\nmain(['--version'])\n"
+    loaded = _loaded(code, work)
+    assert "argparse" not in loaded
+    assert "ivy_setup_tui.core.context" not in loaded
+
+
 def test_the_fingerprint_digest_is_sha256() -> None:
     import hashlib
 

@@ -10,18 +10,19 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from types import SimpleNamespace
 
 from ivy_setup_tui import __version__
 
 # `check` starts its interpreter probe before importing anything else, so everything imported here
-# delays it: `typing` (annotations are never evaluated), `json` (--json) and argparse (a plain
-# `check` command line is read by `_plain_check`) load only when needed.
+# delays it: `typing` (annotations are never evaluated), `json` (--json), argparse (a plain
+# `check` command line is read by `_plain_check`) and pathlib (not needed by `--version`) load
+# only when needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Any
 
     from ivy_setup_tui.core.checks import Diagnosis
@@ -51,6 +52,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     translates every help text of each one, which `check` would pay for on every run.
     """
     import argparse
+    from pathlib import Path
 
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument(
@@ -84,7 +86,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 nothing left to do, 1 findings remain, 2 usage error or bad input, "
         "3 changes applied and a new shell is needed, 130 cancelled.",
     )
-    parser.add_argument("--version", action="version", version=f"ivy-setup {__version__}")
+    parser.add_argument("--version", action="version", version=_VERSION)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_parser = commands.add_parser if only is None else _only(commands, only)
 
@@ -238,6 +240,8 @@ def _plain_check(argv: Sequence[str]) -> SimpleNamespace | None:
     """What argparse would make of a plain `check ...` command line, else None (ask argparse)."""
     if not argv or argv[0] != "check":
         return None
+    from pathlib import Path
+
     # --project, --python and --offline are absent unless given (argparse.SUPPRESS), as there.
     values: dict[str, object] = {
         "command": "check",
@@ -259,9 +263,30 @@ def _plain_check(argv: Sequence[str]) -> SimpleNamespace | None:
     return SimpleNamespace(**values)
 
 
+_VERSION = f"ivy-setup {__version__}"
+
+
+def _version_fits() -> bool:
+    """Whether argparse would print `_VERSION` on one line: it wraps to the terminal's width
+    (shutil.get_terminal_size) less 2, and never below 11 columns."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return len(_VERSION) <= max((columns or 80) - 2, 11)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ivy-setup with `argv` and return the exit code."""
     tokens = sys.argv[1:] if argv is None else argv
+    if list(tokens) == ["--version"] and _version_fits():
+        print(_VERSION)  # what argparse's version action prints, without building a parser
+        return EXIT_OK
     plain = _plain_check(tokens)
     if plain is not None:
         return _run(
@@ -371,6 +396,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _context(args: argparse.Namespace | SimpleNamespace) -> SystemContext:
     """Validate --project/--python and read the process into a SystemContext."""
+    from pathlib import Path
+
     from ivy_setup_tui.core.context import SystemContext
 
     project: Path | None = getattr(args, "project", None)
@@ -621,6 +648,8 @@ def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False)
 def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> None:
     """Refuse `report -o FILE` before any work: an existing FILE without --force, or a write
     into the home folder as root for another user."""
+    from pathlib import Path
+
     absolute = Path(os.path.abspath(output))
     if os.path.lexists(absolute) and not force:
         raise UsageError(
