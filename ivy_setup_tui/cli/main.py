@@ -225,7 +225,7 @@ def _only(
 # `check` as scripts, CI and the benchmark write it, read without argparse: importing argparse and
 # building its parsers was about 4 ms of every `check` (issue 13). Only these exact spellings;
 # anything else (abbreviations, `=` forms, help, errors, other commands) goes to argparse, and
-# for every command line `_plain_check` accepts both give the same answer (tests/cli/test_args.py).
+# for every command line `_plain_check` accepts both give the same answer (test_lean_imports.py).
 _CHECK_FLAGS = {
     "--offline": "offline",
     "--online": "online",
