@@ -41,7 +41,7 @@ SIZE = (100, 32)
 
 
 if TYPE_CHECKING:
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 
 async def _drive(python: Path) -> dict[str, float]:

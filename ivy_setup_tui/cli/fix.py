@@ -14,15 +14,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ivy_setup_tui.cli.main import (
-    EXIT_CANCELLED,
-    EXIT_FINDINGS,
-    EXIT_NEW_SHELL,
-    EXIT_OK,
-    UsageError,
-    _diagnose,
-)
+from ivy_setup_tui.cli.common import UsageError, diagnose
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import NEW_TERMINAL, Step, plural
 from ivy_setup_tui.core.plan import BadInput, Change, FixOptions, StepPlan, StepResult
 from ivy_setup_tui.core.records import replace
@@ -120,7 +114,7 @@ def _verdict(
     """Judge the outcome as a new terminal gets it, prove it in the real shells, pick the exit."""
     from ivy_setup_tui.core import outcome
 
-    final = _diagnose(outcome.new_terminal_ctx(ctx))
+    final = diagnose(outcome.new_terminal_ctx(ctx))
     final.view = NEW_TERMINAL
     left = [f for f in final.findings if f.status.needs_action]
     rows = outcome.prove_for(final, scope=options.scope)
@@ -144,8 +138,8 @@ def _verdict(
     # 3 means "all done, open a new shell": not when part of the plan was refused or failed.
     if applied and needs_new_shell and not bad and not incomplete:
         print("Open a new terminal (or source the env file shown above) for the changes to apply.")
-        return EXIT_NEW_SHELL
-    return EXIT_FINDINGS if (left or bad or (applied and incomplete)) else EXIT_OK
+        return ExitCode.NEW_SHELL
+    return ExitCode.FINDINGS if (left or bad or (applied and incomplete)) else ExitCode.OK
 
 
 def _plan(
@@ -168,7 +162,7 @@ def _plan(
     except BadInput as exc:
         raise UsageError(str(exc)) from None
     except (EOFError, KeyboardInterrupt):
-        raise SystemExit(EXIT_CANCELLED) from None
+        raise SystemExit(ExitCode.CANCELLED) from None
     return plan
 
 
@@ -178,7 +172,7 @@ def _planning_diagnosis(
     """The machine a step is planned against: for Permissions, the one the outcome will use (the
     key file and .ivy a new terminal reads once the Environment step's values are in place), so it
     never tightens a folder ivy will no longer read and never misses the one it will."""
-    diagnosis = _diagnose(ctx)
+    diagnosis = diagnose(ctx)
     if step is not Step.PERMISSIONS:
         return diagnosis
     from ivy_setup_tui.core import outcome
@@ -241,7 +235,7 @@ def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) 
         print("(Dry run: each step was planned against the machine as it is now; after applying")
         print(" an earlier step, a later one may propose a little more or less.)")
     print(f"Dry run: {plural(pending, 'change')} would be made; nothing was changed.")
-    return EXIT_FINDINGS if pending else EXIT_OK
+    return ExitCode.FINDINGS if pending else ExitCode.OK
 
 
 def _print_plan(plan: StepPlan) -> None:

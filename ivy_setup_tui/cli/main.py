@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 
 from ivy_setup_tui import __version__
+from ivy_setup_tui.cli.common import UsageError, diagnose, exit_for
+from ivy_setup_tui.core.exit_codes import ExitCode
 
 # `check` starts its interpreter probe before importing anything else, so everything imported here
 # delays it: `typing` (annotations are never evaluated), `json` (--json), argparse (a plain
@@ -30,19 +32,8 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.explain import StreamedText
     from ivy_setup_tui.core.journal import Journal
 
-# Exit codes (SPEC §4), shared by every command.
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-EXIT_NEW_SHELL = 3
-EXIT_CANCELLED = 130
-
 # Commands that diagnose and exit within a second or so.
 _SHORT_COMMANDS = frozenset({"check", "explain", "report"})
-
-
-class UsageError(Exception):
-    """Bad input from the user: printed as one line and exit code 2, never a traceback."""
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
@@ -51,6 +42,33 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     With `only` (see `_chosen_command`), the other subcommands get no parser: argparse builds and
     translates every help text of each one, which `check` would pay for on every run.
     """
+    import argparse
+
+    target = _target_parser()
+    parser = argparse.ArgumentParser(
+        prog="ivy-setup",
+        parents=[target],
+        description=(
+            "Make the ivy package's API key work on this machine, and keep it working. "
+            "Without a command, starts the interactive wizard."
+        ),
+        epilog="Exit codes: 0 nothing left to do, 1 findings remain, 2 usage error or bad input, "
+        "3 changes applied and a new shell is needed, 130 cancelled.",
+    )
+    parser.add_argument("--version", action="version", version=_VERSION)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = commands.add_parser if only is None else _only(commands, only)
+
+    _add_check(add_parser, target)
+    _add_explain(add_parser, target)
+    _add_report(add_parser, target)
+    _add_fix(add_parser, target)
+    _add_undo(add_parser)
+    return parser
+
+
+def _target_parser() -> argparse.ArgumentParser:
+    """The options naming what to check (--project, --python, --offline), shared by the commands."""
     import argparse
     from pathlib import Path
 
@@ -76,20 +94,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="do not use the network (skips the index and reachability checks)",
     )
 
-    parser = argparse.ArgumentParser(
-        prog="ivy-setup",
-        parents=[target],
-        description=(
-            "Make the ivy package's API key work on this machine, and keep it working. "
-            "Without a command, starts the interactive wizard."
-        ),
-        epilog="Exit codes: 0 nothing left to do, 1 findings remain, 2 usage error or bad input, "
-        "3 changes applied and a new shell is needed, 130 cancelled.",
-    )
-    parser.add_argument("--version", action="version", version=_VERSION)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    add_parser = commands.add_parser if only is None else _only(commands, only)
+    return target
 
+
+def _add_check(
+    add_parser: Callable[..., argparse.ArgumentParser], target: argparse.ArgumentParser
+) -> None:
     check = add_parser(
         "check", parents=[target], help="diagnose the setup; changes nothing on disk"
     )
@@ -101,6 +111,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     check.add_argument("--verbose", "-v", action="store_true", help="details for every finding")
 
+
+def _add_explain(
+    add_parser: Callable[..., argparse.ArgumentParser], target: argparse.ArgumentParser
+) -> None:
     explain = add_parser(
         "explain", parents=[target], help="say what an ivy error message means for this machine"
     )
@@ -108,6 +122,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "file", nargs="?", metavar="FILE|-", help="file holding the error text, or - for stdin"
     )
     explain.add_argument("--json", action="store_true", help="print the explanation as JSON")
+
+
+def _add_report(
+    add_parser: Callable[..., argparse.ArgumentParser], target: argparse.ArgumentParser
+) -> None:
+    from pathlib import Path
 
     report = add_parser(
         "report", parents=[target], help="a redacted Markdown report to share in a bug tracker"
@@ -117,6 +137,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "--force", action="store_true", help="with --output: replace FILE if it exists"
     )
 
+
+def _add_fix(
+    add_parser: Callable[..., argparse.ArgumentParser], target: argparse.ArgumentParser
+) -> None:
     fix = add_parser(
         "fix", parents=[target], help="apply the fixes the checks propose (for scripts)"
     )
@@ -156,6 +180,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         help="write the env files only and print the line to add to your shell files",
     )
 
+
+def _add_undo(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     undo = add_parser("undo", help="revert the changes of a run (default: the last one)")
     undo.add_argument("run_id", nargs="?", metavar="RUN_ID")
     undo.add_argument("--list", action="store_true", help="list the runs that can be undone")
@@ -174,7 +200,6 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         type=float,
         help="with --forget: every run that finished more than DAYS days ago",
     )
-    return parser
 
 
 _COMMANDS = frozenset({"check", "explain", "report", "fix", "undo"})
@@ -286,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tokens = sys.argv[1:] if argv is None else argv
     if list(tokens) == ["--version"] and _version_fits():
         print(_VERSION)  # what argparse's version action prints, without building a parser
-        return EXIT_OK
+        return ExitCode.OK
     plain = _plain_check(tokens)
     if plain is not None:
         return _run(
@@ -296,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the reason
-        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+        return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
     return _run(args.command in _SHORT_COMMANDS, lambda: _dispatch(args))
 
 
@@ -312,25 +337,25 @@ def _run(short: bool, command: Callable[[], int]) -> int:
         return command()
     except UsageError as exc:
         print(f"ivy-setup: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         print("\nivy-setup: cancelled.", file=sys.stderr)
-        return EXIT_CANCELLED
+        return ExitCode.CANCELLED
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): nothing more to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return ExitCode.OK
     except OSError as exc:
         # The one place every file-system failure ends: a sentence and exit 2, no traceback.
         print(f"ivy-setup: {os_error_message(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     except Exception as exc:
         from ivy_setup_tui.core.platform.fsops import WriteRefused
 
         if not isinstance(exc, WriteRefused):
             raise
         print(f"ivy-setup: {os_error_message(exc)}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     finally:
         if pause_gc:
             # What exists now lives until the process ends: frozen, the interpreter's final
@@ -436,32 +461,15 @@ def _context(args: argparse.Namespace | SimpleNamespace) -> SystemContext:
     )
 
 
-def _diagnose(ctx: SystemContext) -> Diagnosis:
-    from ivy_setup_tui.core.platform.interpreter import start_probe
-
-    # The probe is a whole interpreter start: launched first, it runs while the checks load.
-    probe = start_probe(ctx)
-    try:
-        from ivy_setup_tui.core.checks import diagnose
-    except BaseException:
-        probe.cancel()
-        raise
-    return diagnose(ctx, probe=probe)
-
-
-def _exit_for(diagnosis: Diagnosis) -> int:
-    return EXIT_FINDINGS if any(f.status.needs_action for f in diagnosis.findings) else EXIT_OK
-
-
 def _cmd_check(ctx: SystemContext, *, as_json: bool, verbose: bool) -> int:
-    diagnosis = _diagnose(ctx)
+    diagnosis = diagnose(ctx)
     if as_json:
         import json
 
         print(json.dumps(check_json(diagnosis), indent=2, ensure_ascii=False))
     else:
         sys.stdout.write(_human_report(diagnosis, verbose=verbose))
-    return _exit_for(diagnosis)
+    return exit_for(diagnosis)
 
 
 def check_json(diagnosis: Diagnosis) -> dict[str, object]:
@@ -556,7 +564,7 @@ def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> in
             "nothing to explain: give a file holding the error, or paste it on stdin (`-`)."
         )
     offline_ctx = ctx if ctx.offline else _replace_offline(ctx)
-    explanation = explain(text, _diagnose(offline_ctx))
+    explanation = explain(text, diagnose(offline_ctx))
     note = streamed.note()
     if as_json:
         import json
@@ -573,7 +581,7 @@ def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> in
         sys.stdout.write(render_explanation(explanation))
         if note:
             print(f"\n{note}")
-    return EXIT_OK if explanation.recognised else EXIT_FINDINGS
+    return ExitCode.OK if explanation.recognised else ExitCode.FINDINGS
 
 
 def _replace_offline(ctx: SystemContext) -> SystemContext:
@@ -627,11 +635,11 @@ def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False)
 
     if output is not None:
         _check_report_output(ctx, output, force=force)
-    diagnosis = _diagnose(ctx)
+    diagnosis = diagnose(ctx)
     text = render_report(diagnosis)  # it collects the key texts to scrub itself
     if output is None:
         sys.stdout.write(text)
-        return _exit_for(diagnosis)
+        return exit_for(diagnosis)
     from ivy_setup_tui.core.platform import fsops
 
     try:
@@ -642,7 +650,7 @@ def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False)
     except OSError as exc:
         raise UsageError(f"cannot write the report to {output}: {os_error_message(exc)}") from None
     print(f"Report written to {output} (home shown as ~, user name and key removed).")
-    return _exit_for(diagnosis)
+    return exit_for(diagnosis)
 
 
 def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> None:
@@ -686,10 +694,10 @@ def _cmd_undo(args: argparse.Namespace) -> int:
         runs = journal.list_runs()
         if not runs:
             print("No runs recorded yet: ivy-setup has not changed anything on this machine.")
-            return EXIT_OK
+            return ExitCode.OK
         for info in runs:
             print(info.describe())
-        return EXIT_OK
+        return ExitCode.OK
     from ivy_setup_tui.core.steps.registry import load_undo_handlers
 
     load_undo_handlers()  # steps register how to reverse their actions (e.g. an ivy upgrade)
@@ -699,8 +707,8 @@ def _cmd_undo(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print(result.describe())
     if result.status != "ok":
-        return EXIT_FINDINGS
-    return EXIT_NEW_SHELL if result.needs_new_shell else EXIT_OK
+        return ExitCode.FINDINGS
+    return ExitCode.NEW_SHELL if result.needs_new_shell else ExitCode.OK
 
 
 def _cmd_forget(journal: Journal, args: argparse.Namespace) -> int:
@@ -726,18 +734,18 @@ def _cmd_forget(journal: Journal, args: argparse.Namespace) -> int:
         print("No run is that old: no backup was deleted.")
     for result in results:
         print(result.describe())
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _cmd_wizard(ctx: SystemContext) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        diagnosis = _diagnose(ctx)
+        diagnosis = diagnose(ctx)
         sys.stdout.write(_human_report(diagnosis))
         print(
             "\n(No terminal: this is the `ivy-setup check` report. "
             "Run `ivy-setup` in a terminal for the wizard.)"
         )
-        return _exit_for(diagnosis)
+        return exit_for(diagnosis)
     from ivy_setup_tui.tui.app import run_wizard
 
     return run_wizard(ctx)

@@ -10,14 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.journal import (
-    CORRUPT,
-    UNDONE,
-    Journal,
-    JournalError,
-    RunRecord,
-    UndoResult,
-)
+from ivy_setup_tui.core.journal import Journal, JournalError, RunRecord, Status, UndoResult
 from ivy_setup_tui.core.model import Finding, plural
 from ivy_setup_tui.core.records import dataclass
 
@@ -29,7 +22,7 @@ class RunView:
     run_id: str
     started: str  # "2026-11-28 15:12 UTC" (empty for a damaged journal)
     what: str  # "the Key step (wizard)", "undo of run …"
-    status: str
+    status: Status
     changes: tuple[str, ...]  # each change's summary, home shown as ~
     undoable: bool
     why_not: str | None  # why it cannot be undone (None when it can)
@@ -75,13 +68,13 @@ def runs(ctx: SystemContext) -> list[RunView]:
     journal = Journal(ctx)
     views: list[RunView] = []
     for info in journal.list_runs():
-        if info.status == CORRUPT:
+        if info.status == Status.CORRUPT:
             views.append(
                 RunView(
                     info.run_id,
                     "",
                     "unknown (damaged journal)",
-                    CORRUPT,
+                    Status.CORRUPT,
                     (),
                     False,
                     info.problem or "its journal cannot be read",
@@ -91,7 +84,7 @@ def runs(ctx: SystemContext) -> list[RunView]:
         try:
             record = journal.load(info.run_id)
         except JournalError as exc:
-            views.append(RunView(info.run_id, "", "unknown", CORRUPT, (), False, str(exc)))
+            views.append(RunView(info.run_id, "", "unknown", Status.CORRUPT, (), False, str(exc)))
             continue
         views.append(_view(journal, ctx, record))
     return views
@@ -102,7 +95,7 @@ def _view(journal: Journal, ctx: SystemContext, record: RunRecord) -> RunView:
     why_not: str | None = None
     if not record.entries:
         why_not = "it changed nothing"
-    elif record.status == UNDONE:
+    elif record.status == Status.UNDONE:
         why_not = f"already undone (by run {record.undone_by})"
     else:
         drifts = journal.drift(record)
@@ -168,7 +161,7 @@ def farewell(
 ) -> str:
     """The few plain lines printed after the wizard exits: changed, left, new terminal, undo."""
     lines = ["ivy-setup:"]
-    live = [r for r in session if r.status != UNDONE]
+    live = [r for r in session if r.status != Status.UNDONE]
     if live:
         total = sum(r.changes for r in live)
         lines.append(f"  Changed: {plural(total, 'change')} in this session.")

@@ -400,8 +400,6 @@ def check_reachability(
             reason="offline",
         )
     endpoints = release_endpoints(facts, ctx.env)
-    note = facts.assumed_note
-    suffix = f" {note}" if note else ""
     env_evidence = {
         "HTTPS_PROXY": redact_url(_env_get(ctx.env, "https_proxy")),
         "HTTP_PROXY": redact_url(_env_get(ctx.env, "http_proxy")),
@@ -409,27 +407,49 @@ def check_reachability(
         "REQUESTS_CA_BUNDLE": ca_bundle(ctx.env),
     }
     if not endpoints:
-        if facts.release is None:
-            why = (
-                "ivy is not installed in the target interpreter (or its release is unknown), so "
-                "there is no ivy server to test"
-            )
-        else:
-            why = f"ivy {facts.version} calls no ivy server, so there is nothing to reach"
-        return Finding(
-            CHECK_ID,
-            Status.INFO,
-            "No ivy server to reach",
-            f"{why}.{suffix}",
-            {"endpoints": {}, "environment": env_evidence, "timeout": ctx.network_timeout},
-        )
-
+        return _nothing_to_reach(ctx, facts, env_evidence)
     results = _probe_all(ctx, endpoints, session)
     evidence: dict[str, Any] = {
         "endpoints": {r.name: r.to_evidence() for r in results},
         "environment": env_evidence,
         "timeout": ctx.network_timeout,
     }
+    return _reachability_finding(ctx, facts, results, evidence)
+
+
+def _assumed_suffix(facts: VersionFacts) -> str:
+    note = facts.assumed_note
+    return f" {note}" if note else ""
+
+
+def _nothing_to_reach(
+    ctx: SystemContext, facts: VersionFacts, env_evidence: dict[str, str | None]
+) -> Finding:
+    """The finding when the installed ivy calls no server (or none is installed)."""
+    if facts.release is None:
+        why = (
+            "ivy is not installed in the target interpreter (or its release is unknown), so "
+            "there is no ivy server to test"
+        )
+    else:
+        why = f"ivy {facts.version} calls no ivy server, so there is nothing to reach"
+    return Finding(
+        CHECK_ID,
+        Status.INFO,
+        "No ivy server to reach",
+        f"{why}.{_assumed_suffix(facts)}",
+        {"endpoints": {}, "environment": env_evidence, "timeout": ctx.network_timeout},
+    )
+
+
+def _reachability_finding(
+    ctx: SystemContext,
+    facts: VersionFacts,
+    results: list[ProbeResult],
+    evidence: dict[str, Any],
+) -> Finding:
+    """The finding from the probes: OK when every server answered, else what failed and why."""
+    suffix = _assumed_suffix(facts)
     failed = [r for r in results if not r.reachable]
     if not failed:
         names = ", ".join(f"{r.name} ({r.url})" for r in results)

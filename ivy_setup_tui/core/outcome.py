@@ -248,7 +248,7 @@ def with_values(ctx: SystemContext, values: Mapping[str, str | None]) -> SystemC
 
 def primary_shell(found: Sequence[shells.ShellInfo]) -> shells.ShellInfo | None:
     """The shell a new terminal opens: the login shell, else the running one, else one in use."""
-    known = [s for s in found if s.name in userlines.START_MODES]
+    known = [s for s in found if s.name in shellprobe.START_MODES]
     for attribute in ("login", "running", "used"):
         for shell in known:
             if getattr(shell, attribute):
@@ -268,8 +268,8 @@ def new_terminal_values(
     shell = primary_shell(found)
     if shell is None:
         return {name: None for name in WATCHED}
-    starts = userlines.START_MODES[shell.name]
-    modes = next((m for _label, m in starts if shells.INTERACTIVE in m), starts[0][1])
+    starts = shellprobe.START_MODES[shell.name]
+    modes = next((s.reads for s in starts if shells.INTERACTIVE in s.reads), starts[0].reads)
     reading = userlines.reading_for(scan, shell, modes)
     values: dict[str, str | None] = {}
     for name in WATCHED:
@@ -344,7 +344,8 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
 
         value = diagnosis.ctx.env.get(KEY, "").strip()
         return Expectation(scheme, fingerprint(value) if value else None, None, True)
-    from ivy_setup_tui.core.steps.key.check import key_to_examine, physical
+    from ivy_setup_tui.core.paths import physical
+    from ivy_setup_tui.core.steps.key.check import key_to_examine
 
     # The key a new terminal must send: the one ivy reads, else the one a fixed location makes
     # it read (a shadowed ~/.ivy/key.pem, the folder IVY_ROOT should name).
@@ -559,16 +560,14 @@ def prove_for(diagnosis: Diagnosis, *, scope: str | None = None) -> list[Outcome
     """`prove` for the shells the Environment step covers, judged against `diagnosis` (the
     machine as a new terminal sees it); empty when no key is involved or nothing can be run."""
     from ivy_setup_tui.core.plan import FixOptions
-    from ivy_setup_tui.core.steps.environment import fix as fix_environment
+    from ivy_setup_tui.core.steps.environment.targets import choose_shells
 
     ctx = diagnosis.ctx
     python = diagnosis.target.python
     if python is None or diagnosis.facts.scheme == F.NONE or ctx.is_windows:
         return []
     found = shells.detect_shells(ctx, detect_parent=None)
-    names, _desktop, _notes = fix_environment.choose_shells(
-        ctx, found, shells.scan(ctx), FixOptions(scope=scope)
-    )
+    names, _desktop, _notes = choose_shells(ctx, found, shells.scan(ctx), FixOptions(scope=scope))
     names = [n for n in names if n in ("bash", "zsh", "fish", "pwsh")]
     if not names:
         return []

@@ -12,9 +12,22 @@ from typing import Any
 
 from ivy_setup_tui.core.model import Step
 from ivy_setup_tui.core.records import dataclass, field
+from ivy_setup_tui.core.text_enum import TextEnum
 
 # Progress lines from long work (pip output, shell probes), delivered as they happen.
 ProgressCallback = Callable[[str], None]
+
+
+class ChangeKind(TextEnum):
+    """What a proposed change does (its value is the word `fix --json` prints)."""
+
+    WRITE = "write"  # rewrite a file that exists
+    CREATE = "create"  # a new file, or a new virtual environment
+    CHMOD = "chmod"
+    MKDIR = "mkdir"
+    INSTALL = "install"  # run an installer (ivy into a Python)
+    REMOVE = "remove"
+    REGISTRY = "registry"  # a Windows registry value
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,8 @@ class Change:
     """
 
     step: Step
-    kind: str  # "write", "create", "chmod", "mkdir", "install", "remove"
+    # A ChangeKind; given as its plain word (e.g. "write"), it is made the ChangeKind here.
+    kind: str
     summary: str
     path: str | None = None
     old: str | None = None  # e.g. "0644", "0.0.9.0", a fingerprint
@@ -36,6 +50,9 @@ class Change:
     needs_new_shell: bool = False
     data: dict[str, Any] = field(default_factory=dict)
     secret: bytes | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ChangeKind(self.kind))
 
     def preview(self) -> str:
         """The text `fix --dry-run` prints for this change, and the wizard shows."""

@@ -102,7 +102,7 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class Change:
+class FindingChange:
     """One thing that differs between the previous run and this one, in plain words."""
 
     kind: str  # key_replaced, key_removed, key_added, mode_loosened, ivy_root_dangling,
@@ -116,6 +116,11 @@ class Change:
     def to_json(self) -> dict[str, Any]:
         """The JSON form (for reports and `check --json`)."""
         return asdict(self)
+
+
+# re-export for tui/app.py, tui/screens/messages.py and tui/widgets/drift_list.py (they import
+# `Change`); the lead removes it after the merge (use FindingChange)
+Change = FindingChange
 
 
 def take(diagnosis: Diagnosis, *, now: datetime | None = None) -> Snapshot:
@@ -175,7 +180,7 @@ def from_findings(
 
 def drift(
     previous: Snapshot | None, current: Snapshot, *, rewritten: Iterable[str] = ()
-) -> list[Change]:
+) -> list[FindingChange]:
     """What changed between two runs' snapshots, most important first (empty without a previous).
 
     `rewritten` names shell files ivy-setup itself rewrote since `previous` (from the
@@ -183,13 +188,13 @@ def drift(
     """
     if previous is None:
         return []
-    changes: list[Change] = []
+    changes: list[FindingChange] = []
     changes += _key_changes(previous, current)
     changes += _mode_changes(previous, current)
     changes += _root_changes(previous, current)
     if previous.ivy_version != current.ivy_version:
         changes.append(
-            Change(
+            FindingChange(
                 "ivy_version_changed",
                 "version.installed",
                 "The installed ivy version changed",
@@ -205,7 +210,7 @@ def drift(
         before, after = previous.statuses.get(check_id), current.statuses.get(check_id)
         if before is not None and after is not None and before != after:
             changes.append(
-                Change(
+                FindingChange(
                     "status_changed",
                     check_id,
                     f"{check_id} went from {before} to {after}",
@@ -331,13 +336,13 @@ def _blocks(conflicts: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-def _key_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
+def _key_changes(previous: Snapshot, current: Snapshot) -> list[FindingChange]:
     before, after = previous.key_fingerprint, current.key_fingerprint
     if before == after:
         return []
     if before and after:
         return [
-            Change(
+            FindingChange(
                 "key_replaced",
                 "key.content",
                 "The key was replaced",
@@ -349,7 +354,7 @@ def _key_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
         ]
     if before:
         return [
-            Change(
+            FindingChange(
                 "key_removed",
                 "key.location",
                 "The key is gone",
@@ -360,7 +365,7 @@ def _key_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
             )
         ]
     return [
-        Change(
+        FindingChange(
             "key_added",
             "key.location",
             "A key appeared",
@@ -371,8 +376,8 @@ def _key_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
     ]
 
 
-def _mode_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
-    changes: list[Change] = []
+def _mode_changes(previous: Snapshot, current: Snapshot) -> list[FindingChange]:
+    changes: list[FindingChange] = []
     for check_id, what in _MODE_CHECKS.items():
         old, new = previous.modes.get(check_id), current.modes.get(check_id)
         if old is None or new is None or old.path != new.path:
@@ -380,7 +385,7 @@ def _mode_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
         widened = int(new.mode, 8) & ~int(old.mode, 8) & 0o077
         if widened:
             changes.append(
-                Change(
+                FindingChange(
                     "mode_loosened",
                     check_id,
                     f"The {what}'s permissions were loosened",
@@ -393,15 +398,15 @@ def _mode_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
     return changes
 
 
-def _root_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
-    changes: list[Change] = []
+def _root_changes(previous: Snapshot, current: Snapshot) -> list[FindingChange]:
+    changes: list[FindingChange] = []
     for where, now in current.ivy_roots.items():
         before = previous.ivy_roots.get(where)
         if now.exists or (before is not None and not before.exists):
             continue
         place = "this process" if where == "process" else f"new {where} terminals"
         changes.append(
-            Change(
+            FindingChange(
                 "ivy_root_dangling",
                 "environment.ivy_root" if where == "process" else "environment.persisted",
                 f"IVY_ROOT now points to a missing folder ({place})",
@@ -420,15 +425,15 @@ def _root_changes(previous: Snapshot, current: Snapshot) -> list[Change]:
 
 def _block_changes(
     previous: Snapshot, current: Snapshot, rewritten: frozenset[str]
-) -> list[Change]:
-    changes: list[Change] = []
+) -> list[FindingChange]:
+    changes: list[FindingChange] = []
     for file, digest in previous.blocks.items():
         now = current.blocks.get(file)
         if now == digest or file in rewritten:
             continue
         edited = now is not None
         changes.append(
-            Change(
+            FindingChange(
                 "block_edited" if edited else "block_removed",
                 "environment.conflicts",
                 f"ivy-setup's block in {file} was {'edited' if edited else 'removed'} by hand",
@@ -442,7 +447,7 @@ def _block_changes(
     return changes
 
 
-def journal_changes(ctx: SystemContext) -> list[Change]:
+def journal_changes(ctx: SystemContext) -> list[FindingChange]:
     """Files ivy-setup's last run changed that were edited by hand since (from the journal)."""
     from ivy_setup_tui.core.journal import Journal, JournalError
 
@@ -454,11 +459,11 @@ def journal_changes(ctx: SystemContext) -> list[Change]:
         return []  # an unreadable journal is reported by `ivy-setup undo`, not as drift
     if record is None:
         return []
-    changes: list[Change] = []
+    changes: list[FindingChange] = []
     for item in drifts:
         where = ctx.tilde(item.path) if item.path else "a file"
         changes.append(
-            Change(
+            FindingChange(
                 "edited_since_run",
                 _check_for_path(item.path, item.problem),
                 f"{where} changed since ivy-setup run {record.run_id}",

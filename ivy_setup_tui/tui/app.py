@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from functools import partial
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -24,8 +22,11 @@ from textual.signal import Signal
 from textual.widgets import Input, OptionList, RadioSet, Select, TextArea
 from textual.worker import WorkerState, get_current_worker
 
+from ivy_setup_tui.core import session
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.model import NEW_TERMINAL, Finding
+from ivy_setup_tui.core.exit_codes import ExitCode
+from ivy_setup_tui.core.model import Finding
+from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.tui.screens.base import WizardScreen
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen, QuitScreen
 from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
@@ -38,7 +39,9 @@ from ivy_setup_tui.tui.screens.messages import (
     ChecksFailed,
     ChecksFinished,
     FindingReady,
+    MachineChanged,
     NextRequested,
+    OpenRequested,
     OutcomeProved,
     QuitRequested,
     RecheckRequested,
@@ -50,6 +53,8 @@ from ivy_setup_tui.tui.screens.permissions import PermissionsScreen
 from ivy_setup_tui.tui.screens.summary import SummaryScreen
 from ivy_setup_tui.tui.screens.version import VersionScreen
 from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
+from ivy_setup_tui.tui.services import DiagnoseFn, Services, real_services
+from ivy_setup_tui.tui.state import WizardState
 from ivy_setup_tui.tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.tui.widgets.status import SCREEN_FOR_STEP
 
@@ -60,7 +65,6 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.journal import RunRecord
     from ivy_setup_tui.core.outcome import OutcomeRow
     from ivy_setup_tui.core.platform.interpreter import Candidate
-    from ivy_setup_tui.core.snapshots import Change
 
 # The main screens in wizard order; Explain and Help open on top of any of them.
 MAIN_SCREENS: dict[str, type[WizardScreen]] = {
@@ -82,89 +86,6 @@ OVERLAYS: dict[str, type[Screen[None]]] = {
 APPLY_ACTIONS = ("apply", "apply_all")
 # Fields in which Escape leaves the field rather than the screen.
 FIELDS = (Input, Select, RadioSet, TextArea, OptionList)
-
-# Row marks for the kinds of drift (status changes read "was <status>").
-SHORT_CHANGES = {
-    "key_replaced": "key replaced",
-    "key_removed": "key gone",
-    "key_added": "key appeared",
-    "mode_loosened": "mode loosened",
-    "ivy_root_dangling": "now dangling",
-    "ivy_version_changed": "version changed",
-    "block_edited": "block edited by hand",
-    "block_removed": "block removed by hand",
-    "edited_since_run": "edited since ivy-setup ran",
-}
-
-EXIT_OK = 0
-EXIT_FINDINGS = 1
-EXIT_CANCELLED = 130
-
-
-class DiagnoseFn(Protocol):
-    """The shape of `checks.diagnose`: blocking, calls `on_finding` from worker threads."""
-
-    def __call__(
-        self, ctx: SystemContext, *, on_finding: Callable[[Finding], None] | None = ...
-    ) -> Diagnosis: ...
-
-
-@dataclass(frozen=True)
-class Services:
-    """The service calls the wizard makes; tests replace them with fakes."""
-
-    diagnose: DiagnoseFn
-    discover: Callable[[SystemContext], list[Candidate]]
-    explain: Callable[[str, Diagnosis | None], Explanation]
-    last_run: Callable[[SystemContext], RunRecord | None]
-    session_runs: Callable[[SystemContext, datetime], list[RunRecord]]
-    # Starts each shell the user uses in a new terminal and judges what ivy would send there.
-    prove: Callable[[Diagnosis], list[OutcomeRow]] = lambda _diagnosis: []
-
-
-@dataclass(frozen=True)
-class WizardState:
-    """Everything the screens render: the context, the current run's findings, and its drift."""
-
-    ctx: SystemContext
-    generation: int = 0
-    running: bool = False
-    started_at: float | None = None  # time.monotonic() at the start of the current run
-    seconds: float | None = None  # how long the last complete run took
-    findings: Mapping[str, Finding] = field(default_factory=dict)
-    diagnosis: Diagnosis | None = None
-    error: str | None = None
-    changes: tuple[Change, ...] = ()
-    previous_at: str | None = None  # when the snapshot compared against was taken
-    snapshot_error: str | None = None
-    # What new terminals get (core/outcome.py): now, and at the session's first proof.
-    outcome: tuple[OutcomeRow, ...] | None = None
-    outcome_before: tuple[OutcomeRow, ...] | None = None
-    proving: bool = False
-
-    def target_python(self) -> Path | None:
-        """The interpreter being checked: the diagnosis's target, else the one asked for."""
-        if self.diagnosis is not None and self.diagnosis.target.python is not None:
-            return self.diagnosis.target.python
-        finding = self.findings.get("version.interpreter")
-        if finding is not None and finding.evidence.get("python"):
-            return Path(str(finding.evidence["python"]))
-        return self.ctx.python
-
-    def changed_notes(self) -> dict[str, str]:
-        """Check id -> a few words on the first change since the last run that concerns it."""
-        notes: dict[str, str] = {}
-        for change in self.changes:
-            short = SHORT_CHANGES.get(change.kind) or f"was {change.before}"
-            notes.setdefault(change.check_id, short)
-        return notes
-
-    def exit_code(self) -> int:
-        """SPEC exit codes: 0 nothing left, 1 findings remain, 130 left before the checks ended."""
-        if self.diagnosis is None:
-            return EXIT_CANCELLED
-        needs = any(f.status.needs_action for f in self.diagnosis.findings)
-        return EXIT_FINDINGS if needs else EXIT_OK
 
 
 class IvySetupApp(App[int]):
@@ -215,13 +136,7 @@ class IvySetupApp(App[int]):
         snapshot, self._snapshot = self._snapshot, None
         if snapshot is None:
             return None
-        from ivy_setup_tui.core import snapshots  # only when leaving: not on Welcome's way
-
-        try:
-            snapshots.SnapshotStore(self.state.ctx).save(snapshot)
-        except Exception as exc:  # noqa: BLE001 - costs only the next run's comparison
-            return f"{type(exc).__name__}: {exc}"
-        return None
+        return session.save_snapshot(self.state.ctx, snapshot)
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -302,17 +217,9 @@ class IvySetupApp(App[int]):
             self.post_message(ChecksFailed(f"{type(result).__name__}: {result}", generation))
             return
         seconds = time.monotonic() - started
-        changes, previous_at, problem, snapshot = _compare_with_last_run(result, show_drift=first)
+        comparison = session.compare_with_last_run(result, show_drift=first)
         self.post_message(
-            ChecksFinished(
-                result,
-                generation,
-                seconds=seconds,
-                changes=changes,
-                previous_at=previous_at,
-                snapshot_error=problem,
-                snapshot=snapshot,
-            )
+            ChecksFinished(result, generation, seconds=seconds, comparison=comparison)
         )
 
     def on_finding_ready(self, message: FindingReady) -> None:
@@ -328,8 +235,9 @@ class IvySetupApp(App[int]):
         if message.generation != self.state.generation:
             return
         diagnosis = message.diagnosis
-        if message.snapshot is not None:
-            self._snapshot = message.snapshot
+        comparison = message.comparison
+        if comparison.snapshot is not None:
+            self._snapshot = comparison.snapshot
         self.set_state(
             replace(
                 self.state,
@@ -337,9 +245,9 @@ class IvySetupApp(App[int]):
                 seconds=message.seconds,
                 findings={f.id: f for f in diagnosis.findings},
                 diagnosis=diagnosis,
-                changes=message.changes,
-                previous_at=message.previous_at,
-                snapshot_error=message.snapshot_error,
+                changes=comparison.changes,
+                previous_at=comparison.previous_at,
+                snapshot_error=comparison.problem,
                 proving=True,
             )
         )
@@ -514,6 +422,17 @@ class IvySetupApp(App[int]):
     def _recheck_requested(self) -> None:
         self.action_recheck()
 
+    @on(MachineChanged)
+    def _machine_changed(self, message: MachineChanged) -> None:
+        ctx = self.state.ctx
+        if message.python is not None:
+            ctx = ctx.with_python(message.python)
+        self.start_checks(ctx)
+
+    @on(OpenRequested)
+    async def _open_requested(self, message: OpenRequested) -> None:
+        await self.action_open(message.name)
+
     @on(QuitRequested)
     async def _quit_requested(self) -> None:
         await self.action_quit()
@@ -594,16 +513,9 @@ class IvySetupApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="report")
     def _write_report(self, diagnosis: Diagnosis) -> None:
-        from ivy_setup_tui.core.platform import fsops
-        from ivy_setup_tui.core.report import render_report
-
         ctx = diagnosis.ctx
         try:
-            text = render_report(diagnosis)
-            folder = ctx.state_dir / "reports"
-            fsops.ensure_dir(folder, 0o700)
-            path = folder / f"report-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.md"
-            fsops.atomic_write(path, text.encode("utf-8"), mode=0o600)
+            path, text = session.write_report(diagnosis, datetime.now(timezone.utc))
         except Exception as exc:  # noqa: BLE001 - said in a notification
             self.call_from_thread(
                 self.notify, f"The report could not be written: {exc}", severity="error"
@@ -618,80 +530,6 @@ class IvySetupApp(App[int]):
         )
 
 
-def _compare_with_last_run(
-    diagnosis: Diagnosis, *, show_drift: bool = True
-) -> tuple[tuple[Change, ...], str | None, str | None, snapshots.Snapshot | None]:
-    """Drift against the previous snapshot and the journal, and this run's snapshot (not stored:
-    the app stores the last one when the user leaves, so checking writes nothing).
-
-    Runs in the checks worker (it reads files). A failure costs only the drift display.
-    With `show_drift` False (a re-check later in the same session) only the snapshot is taken.
-    """
-    from ivy_setup_tui.core import snapshots  # after the checks: not on the way to Welcome
-
-    ctx = diagnosis.ctx
-    current = None
-    try:
-        store = snapshots.SnapshotStore(ctx)
-        current = snapshots.take(diagnosis)
-        if not show_drift:
-            return (), None, None, current
-        previous = store.latest(project=current.project, python=current.python)
-        rewritten = snapshots.rewritten_since(ctx, previous.taken_at) if previous else set()
-        changes = snapshots.drift(previous, current, rewritten=rewritten)
-        changes += snapshots.journal_changes(ctx)
-    except Exception as exc:  # noqa: BLE001 - drift is a bonus; the findings stand without it
-        return (), None, f"{type(exc).__name__}: {exc}", current
-    return tuple(changes), previous.taken_at if previous else None, None, current
-
-
-# The real services, imported on first use: `ivy-setup` starts the UI before any check module loads.
-
-
-def _real_diagnose(
-    ctx: SystemContext, *, on_finding: Callable[[Finding], None] | None = None
-) -> Diagnosis:
-    """The checks as a new terminal sees them: the wizard's Apply cannot change the environment
-    of the terminal it runs in, so judging that one would keep reporting the old state."""
-    from ivy_setup_tui.core import outcome
-    from ivy_setup_tui.core.checks import diagnose
-
-    result = diagnose(outcome.new_terminal_ctx(ctx), on_finding=on_finding)
-    result.view = NEW_TERMINAL
-    return result
-
-
-def _real_prove(diagnosis: Diagnosis) -> list[OutcomeRow]:
-    from ivy_setup_tui.core import outcome
-
-    return outcome.prove_for(diagnosis)
-
-
-def _real_discover(ctx: SystemContext) -> list[Candidate]:
-    from ivy_setup_tui.core.platform.interpreter import discover
-
-    return discover(ctx)
-
-
-def _real_explain(text: str, diagnosis: Diagnosis | None) -> Explanation:
-    from ivy_setup_tui.core.explain import explain
-
-    return explain(text, diagnosis)
-
-
-def _real_last_run(ctx: SystemContext) -> RunRecord | None:
-    from ivy_setup_tui.core.journal import Journal
-
-    return Journal(ctx).last_run()
-
-
-def _real_session_runs(ctx: SystemContext, since: datetime) -> list[RunRecord]:
-    """The runs started since `since` that changed something, newest first."""
-    from ivy_setup_tui.core.history import session_records
-
-    return session_records(ctx, since)
-
-
 def make_app(
     ctx: SystemContext,
     *,
@@ -704,14 +542,13 @@ def make_app(
     cursor_blink: bool = True,
 ) -> IvySetupApp:
     """Build the wizard for `ctx`; any service left out is the real one."""
-    services = Services(
-        diagnose=diagnose or _real_diagnose,
-        discover=discover or _real_discover,
-        explain=explain or _real_explain,
-        last_run=last_run or _real_last_run,
-        session_runs=session_runs or _real_session_runs,
-        # Real shells are started only for a real diagnosis (tests with a fake one prove nothing).
-        prove=prove or (_real_prove if diagnose is None else (lambda _diagnosis: [])),
+    services = real_services(
+        diagnose=diagnose,
+        discover=discover,
+        explain=explain,
+        last_run=last_run,
+        session_runs=session_runs,
+        prove=prove,
     )
     return IvySetupApp(ctx, services, cursor_blink=cursor_blink)
 
@@ -729,24 +566,15 @@ def finish_session(app: IvySetupApp) -> str:
 def farewell_text(app: IvySetupApp) -> str:
     """What the terminal shows once the wizard has exited: what changed (run ids), what is left,
     whether a new terminal is needed, how to undo."""
-    from ivy_setup_tui.core.history import farewell
-
     ctx = app.state.ctx
     try:
-        session = app.services.session_runs(ctx, app.session_started)
+        runs = app.services.session_runs(ctx, app.session_started)
     except Exception as exc:  # noqa: BLE001 - the summary says so rather than hiding the exit
         return (
             f"ivy-setup: the journal could not be read ({exc}); `ivy-setup undo --list` lists runs."
         )
     diagnosis = app.state.diagnosis
-    findings = diagnosis.findings if diagnosis is not None else None
-    env_file = None
-    if any(r.needs_new_shell for r in session):
-        from ivy_setup_tui.core.steps.environment.fix import POSIX
-        from ivy_setup_tui.core.steps.environment.fix import env_file as env_path
-
-        env_file = ctx.tilde(env_path(ctx, POSIX))
-    return farewell(ctx, session, findings, env_file=env_file)
+    return session.farewell_for(ctx, runs, diagnosis.findings if diagnosis is not None else None)
 
 
 def run_wizard(ctx: SystemContext) -> int:
@@ -755,4 +583,4 @@ def run_wizard(ctx: SystemContext) -> int:
     app = make_app(ctx)
     code = app.run()
     print(finish_session(app))
-    return EXIT_CANCELLED if code is None else code
+    return ExitCode.CANCELLED if code is None else code

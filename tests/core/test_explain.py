@@ -16,12 +16,12 @@ from ivy_setup_tui.core.explain import (
     Explanation,
     clean_text,
     explain,
-    fingerprint,
     render_explanation,
     scrub_key_like,
 )
 from ivy_setup_tui.core.facts import facts_for
 from ivy_setup_tui.core.model import Finding, Fix, Status, Step
+from ivy_setup_tui.core.secrets import fingerprint
 
 MakeCtx = Callable[..., SystemContext]
 

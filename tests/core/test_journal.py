@@ -23,17 +23,13 @@ from hypothesis import strategies as st
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal import (
-    CORRUPT,
-    INTERRUPTED,
-    OK,
-    PARTIAL,
-    UNDONE,
     Busy,
     CorruptJournal,
     Journal,
     NothingToUndo,
     Reversal,
     RunNotFound,
+    Status,
     UndoRefused,
     register_undo_handler,
     unregister_undo_handler,
@@ -136,7 +132,7 @@ def test_run_journal_holds_hashes_not_secrets_and_private_modes(
         assert mode_of(run_dir / "backups" / name) == 0o600
 
     record = journal.load(run_id)
-    assert record.status == OK
+    assert record.status == Status.OK
     assert record.needs_new_shell is True
     assert record.command == "fix"
     assert record.finished is not None
@@ -194,12 +190,12 @@ def test_undo_restores_exact_bytes_modes_and_removes_what_the_run_created(
     result = journal.undo()
 
     assert result.undone_run == run_id
-    assert result.status == OK, result.describe()
+    assert result.status == Status.OK, result.describe()
     assert result.failed == []
     assert result.needs_new_shell is True
     scene.assert_original()
     original = journal.load(run_id)
-    assert original.status == UNDONE
+    assert original.status == Status.UNDONE
     assert original.undone_by == result.run_id
     undo_record = journal.load(result.run_id)
     assert undo_record.command == "undo"
@@ -219,11 +215,11 @@ def test_undo_of_undo_puts_the_changes_back(journal: Journal, home: Path) -> Non
 
     second = journal.undo(first.run_id)
 
-    assert second.status == OK, second.describe()
+    assert second.status == Status.OK, second.describe()
     scene.assert_applied()
-    assert journal.load(first.run_id).status == UNDONE
+    assert journal.load(first.run_id).status == Status.UNDONE
     restored = journal.load(run_id)
-    assert restored.status == OK
+    assert restored.status == Status.OK
     assert restored.undone_by is None
     # The original run is live again, so a plain `undo` reverts it once more.
     third = journal.undo()
@@ -252,11 +248,11 @@ def test_undo_refuses_when_files_changed_since_and_force_overrides(
     # Refusal changed nothing at all.
     assert scene.bashrc.read_bytes() == b"# edited by hand afterwards\n"
     assert scene.key.read_bytes() == KEY
-    assert journal.load(run_id).status == OK
+    assert journal.load(run_id).status == Status.OK
 
     forced = journal.undo(force=True)
 
-    assert forced.status == OK, forced.describe()
+    assert forced.status == Status.OK, forced.describe()
     assert {d.problem for d in forced.forced} == {"content", "mode"}
     scene.assert_original()
     # What force overwrote was backed up by the undo run: undoing the undo brings the edit back.
@@ -286,11 +282,11 @@ def test_missing_backup_blocks_undo_and_force_reports_it(
     assert [d.problem for d in caught.value.drifts] == ["backup_missing"]
 
     result = journal.undo(force=True)
-    assert result.status == PARTIAL
+    assert result.status == Status.PARTIAL
     assert len(result.failed) == 1
     assert "backup" in result.failed[0]
     assert not scene.key.exists()  # the rest was still reverted
-    assert journal.load(run_id).status != UNDONE
+    assert journal.load(run_id).status != Status.UNDONE
 
 
 def test_undo_refuses_a_target_that_became_read_only(
@@ -417,7 +413,7 @@ def test_list_runs_newest_first_with_counts(ctx: SystemContext, home: Path) -> N
     runs = journal.list_runs()
     assert [info.run_id for info in runs] == [second, first]
     assert [info.changes for info in runs] == [0, 2]
-    assert runs[1].status == OK
+    assert runs[1].status == Status.OK
     assert "fix" in runs[1].describe()
     assert "2 changes" in runs[1].describe()
     assert journal.load(first[:15]).run_id == first  # a unique prefix is enough
@@ -444,7 +440,7 @@ def test_corrupt_journal_is_named_and_never_guessed(
         journal.load(run_id)
     assert caught.value.path == path
     assert str(path) in str(caught.value)
-    assert journal.list_runs()[0].status == CORRUPT
+    assert journal.list_runs()[0].status == Status.CORRUPT
     with pytest.raises(CorruptJournal):
         journal.undo()
     path.unlink()
@@ -467,7 +463,7 @@ def test_exception_inside_a_run_marks_it_partial(journal: Journal, home: Path) -
 
     with pytest.raises(Boom):
         failing_step()
-    assert journal.list_runs()[0].status == PARTIAL
+    assert journal.list_runs()[0].status == Status.PARTIAL
     journal.undo()
     assert not (home / "a").exists()
 
@@ -621,13 +617,13 @@ def test_crashed_run_leaves_no_stale_lock_and_an_accurate_journal(
 
     journal = Journal(ctx, lock_timeout=1)
     info = journal.list_runs()[0]
-    assert info.status == INTERRUPTED
+    assert info.status == Status.INTERRUPTED
     assert [e.state for e in journal.load(info.run_id).entries] == ["done", "pending"]
     assert journal.drift(journal.load(info.run_id)) == []
 
     result = journal.undo()  # the lock is free: the kernel dropped the dead child's flock
 
-    assert result.status == OK, result.describe()
+    assert result.status == Status.OK, result.describe()
     assert (home / "a").read_bytes() == b"a-before"
     assert (home / "b").read_bytes() == b"b-before"
 
@@ -651,6 +647,54 @@ def test_interrupted_change_in_an_unknown_state_needs_force(
     assert [d.problem for d in caught.value.drifts] == ["interrupted"]
     journal.undo(force=True)
     assert (home / "b").read_bytes() == b"b-before"
+
+
+def test_the_journal_file_holds_plain_strings_and_rewrites_byte_identical(
+    journal: Journal, ctx: SystemContext, home: Path
+) -> None:
+    # Statuses, entry states and kinds are enums in the code, their old strings on disk: a journal
+    # read back and written again is the same bytes, and an undo marks it with the same words.
+    run_id = Scene(home).apply(journal)
+    path = ctx.state_dir / "runs" / run_id / "journal.json"
+    written = path.read_bytes()
+    raw = json.loads(written)
+    assert raw["status"] == "ok"
+    assert [entry["kind"] for entry in raw["entries"]] == [
+        "write_file",
+        "chmod",
+        "create_dir",
+        "write_file",
+        "create_dir",
+        "create_dir",
+        "create_dir",
+        "write_file",
+        "remove_file",
+    ]
+    assert {entry["state"] for entry in raw["entries"]} == {"done"}
+    record = journal.load(run_id)
+    assert (json.dumps(record.to_json(), indent=2) + "\n").encode() == written
+    assert f"{record.status:<4}|{record.entries[0].kind}" == "ok  |write_file"
+
+    journal.undo(run_id)
+    marked = json.loads(path.read_bytes())
+    assert (marked["status"], marked["status_before_undo"]) == ("undone", "ok")
+    assert journal.load(run_id).status is Status.UNDONE
+
+
+def test_a_journal_with_an_unknown_status_is_listed_as_damaged(
+    journal: Journal, ctx: SystemContext, home: Path
+) -> None:
+    with journal.begin("fix") as run:
+        run.write_file(home / "b", b"b-after")
+        run_id = run.run_id
+    path = ctx.state_dir / "runs" / run_id / "journal.json"
+    raw = json.loads(path.read_text())
+    raw["status"] = "finished-ish"
+    path.write_text(json.dumps(raw))
+
+    (info,) = journal.list_runs()
+    assert info.status == Status.CORRUPT
+    assert "unknown run status 'finished-ish'" in (info.problem or "")
 
 
 # -- property --------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ def snap(ctx: SystemContext, when: datetime = T0, **kwargs: Any) -> Snapshot:
     return from_findings(ctx, findings(ctx, **kwargs), python="/py", ivy_version=version, now=when)
 
 
-def kinds(changes: list[snapshots.Change]) -> list[str]:
+def kinds(changes: list[snapshots.FindingChange]) -> list[str]:
     """The kinds of changes, in order."""
     return [c.kind for c in changes]
 

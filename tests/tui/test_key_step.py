@@ -24,7 +24,8 @@ from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
 from ivy_setup_tui.tui.app import IvySetupApp
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.tui.screens.key import KeyScreen
-from ivy_setup_tui.tui.widgets.key_input import PathSuggester, SecretInput
+from ivy_setup_tui.tui.widgets.key_input import SecretInput
+from ivy_setup_tui.tui.widgets.path_completion import PathSuggester
 from tests.tui.pilot import SIZE, open_step, screen_text, settle, text_of, wizard_app
 
 MakeCtx = Callable[..., SystemContext]

@@ -11,11 +11,11 @@ from textual.widgets import Button, TextArea
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal import Journal
 from ivy_setup_tui.core.model import Status
-from ivy_setup_tui.tui.screens.base import StepScreen
 from ivy_setup_tui.tui.screens.explain import ExplainScreen
 from ivy_setup_tui.tui.screens.help import HelpScreen
 from ivy_setup_tui.tui.screens.key import KeyScreen
 from ivy_setup_tui.tui.screens.permissions import PermissionsScreen
+from ivy_setup_tui.tui.screens.step import StepScreen
 from ivy_setup_tui.tui.screens.summary import SummaryScreen
 from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
 from ivy_setup_tui.tui.widgets.finding_detail import FindingDetail

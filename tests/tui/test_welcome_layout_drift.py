@@ -12,13 +12,14 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding
 from ivy_setup_tui.core.platform.interpreter import Candidate
 from ivy_setup_tui.tui.app import finish_session
-from ivy_setup_tui.tui.screens.base import StepScreen
 from ivy_setup_tui.tui.screens.overview import OverviewScreen
+from ivy_setup_tui.tui.screens.step import StepScreen
 from ivy_setup_tui.tui.screens.summary import SummaryScreen
-from ivy_setup_tui.tui.screens.welcome import WelcomeScreen, complete_path
+from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
 from ivy_setup_tui.tui.widgets.check_list import CheckList
 from ivy_setup_tui.tui.widgets.drift_list import DriftList
 from ivy_setup_tui.tui.widgets.finding_detail import FindingDetail
+from ivy_setup_tui.tui.widgets.path_completion import complete_path
 from tests.tui.conftest import WizardFactory
 from tests.tui.fakes import FakeDiagnose, broken_findings
 from tests.tui.pilot import FORWARD, SIZE, screen_text, start, text_of
@@ -66,12 +67,16 @@ def test_path_completion(make_ctx: Callable[..., SystemContext], home: Path) -> 
     (home / "projects").mkdir()
     (home / "projection.txt").write_text("", encoding="utf-8")
     (home / ".hidden").mkdir()
-    assert complete_path(ctx, "~/proj", True) == "~/projects/"
-    assert complete_path(ctx, "~/proj", False) == "~/projection.txt"
-    assert complete_path(ctx, "~/projects/", True) is None
-    assert complete_path(ctx, "~/.hid", True) == "~/.hidden/"
-    assert complete_path(ctx, "~/zzz", True) is None
-    assert complete_path(ctx, str(home) + "/pro", True) == str(home) + "/projects/"
+    assert complete_path(ctx.home, ctx.cwd, "~/proj", directories_only=True) == "~/projects/"
+    assert complete_path(ctx.home, ctx.cwd, "~/proj", directories_only=False) == "~/projection.txt"
+    assert complete_path(ctx.home, ctx.cwd, "~/projects/", directories_only=True) is None
+    assert complete_path(ctx.home, ctx.cwd, "~/.hid", directories_only=True) == "~/.hidden/"
+    assert complete_path(ctx.home, ctx.cwd, "~/zzz", directories_only=True) is None
+    assert complete_path(ctx.home, ctx.cwd, "~", directories_only=True) == "~/"
+    assert (
+        complete_path(ctx.home, ctx.cwd, str(home) + "/pro", directories_only=True)
+        == str(home) + "/projects/"
+    )
 
 
 async def test_every_step_is_reachable_and_usable_at_80x24(wizard: WizardFactory) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.platform import shells
 from ivy_setup_tui.core.records import dataclass, field
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
@@ -105,23 +106,55 @@ class ProbeOutcome:
         return f"`{label}` answered"
 
 
-# Each shell is started the ways a new terminal, an IDE or a script starts it.
-_MODES: Mapping[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
-    "bash": (("interactive", "-i", ("-i",)), ("login", "-l", ("-l",))),
-    "zsh": (("plain", "-c", ()), ("interactive", "-i", ("-i",))),
-    "fish": (("always", "", ()),),
-    "pwsh": (("always", "", ("-NoLogo", "-NonInteractive")),),
-    "sh": (("login", "-l", ("-l",)),),
+@dataclass(frozen=True)
+class StartMode:
+    """One way a new terminal, an IDE or a script starts a shell, and the startup files it reads."""
+
+    shell: str
+    mode: str  # ProbeSpec.mode: "interactive", "login", "plain", "always"
+    shown: str  # the flag in the label ("-i"), empty when a plain start reads everything
+    flags: tuple[str, ...]  # the argv flags
+    reads: frozenset[str]  # the startup-file modes it reads (shells.INTERACTIVE, LOGIN, ALWAYS)
+
+    @property
+    def label(self) -> str:
+        """How the start is named to the user: "bash -i", "fish"."""
+        return f"{self.shell} {self.shown}".strip()
+
+
+def _starts(
+    shell: str, *modes: tuple[str, str, tuple[str, ...], frozenset[str]]
+) -> tuple[StartMode, ...]:
+    return tuple(StartMode(shell, *mode) for mode in modes)
+
+
+# Each shell is started the ways a new terminal, an IDE or a script starts it (session files from
+# environment.d are read by every start of a graphical session, so no start lists them).
+START_MODES: Mapping[str, tuple[StartMode, ...]] = {
+    "bash": _starts(
+        "bash",
+        ("interactive", "-i", ("-i",), frozenset({shells.INTERACTIVE})),
+        ("login", "-l", ("-l",), frozenset({shells.LOGIN})),
+    ),
+    "zsh": _starts(
+        "zsh",
+        ("plain", "-c", (), frozenset({shells.ALWAYS})),
+        ("interactive", "-i", ("-i",), frozenset({shells.ALWAYS, shells.INTERACTIVE})),
+    ),
+    "fish": _starts("fish", ("always", "", (), frozenset({shells.ALWAYS}))),
+    "pwsh": _starts(
+        "pwsh", ("always", "", ("-NoLogo", "-NonInteractive"), frozenset({shells.ALWAYS}))
+    ),
+    "sh": _starts("sh", ("login", "-l", ("-l",), frozenset({shells.LOGIN}))),
 }
 
 
 def specs_for(shell: str, binary: str) -> list[ProbeSpec]:
     """The starts to verify for shell family `shell` (bash, zsh, fish, pwsh, sh) at `binary`."""
-    out: list[ProbeSpec] = []
-    for mode, shown, flags in _MODES.get(shell, ()):
-        label = f"{shell} {shown}".strip()
-        out.append(ProbeSpec(shell, label, mode, binary, flags))
-    return out
+    return [
+        ProbeSpec(shell, start.label, start.mode, binary, start.flags)
+        for start in START_MODES.get(shell, ())
+    ]
 
 
 def timeout_for(ctx: SystemContext) -> float:
@@ -193,7 +226,7 @@ def argv_for(spec: ProbeSpec, script: str) -> list[str]:
     return [spec.binary, *spec.flags, "-c", script]
 
 
-class Verification:
+class ShellVerification:
     """Shells started now, answering later: `wait()` returns one outcome per start, in order.
 
     Starting is separate from waiting so `check` can overlap the shells with its other checks.
@@ -224,7 +257,7 @@ class Verification:
 
     def start(
         self, ctx: SystemContext, *, names: Sequence[str] = WATCHED, timeout: float | None = None
-    ) -> Verification:
+    ) -> ShellVerification:
         """Start every shell now (returns at once); the same object, for chaining."""
         self.timeout = timeout if timeout is not None else timeout_for(ctx)
         scratch: str | None = None
@@ -434,7 +467,7 @@ def verify(
     timeout: float | None = None,
 ) -> list[ProbeOutcome]:
     """Start every spec concurrently and wait for all of them: one outcome per spec, in order."""
-    return Verification(specs).start(ctx, names=names, timeout=timeout).wait()
+    return ShellVerification(specs).start(ctx, names=names, timeout=timeout).wait()
 
 
 def zsh_zdotdir(ctx: SystemContext, binary: str, *, timeout: float = 3.0) -> Path | None:

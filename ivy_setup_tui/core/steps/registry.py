@@ -1,14 +1,13 @@
 """The four fixing steps in the order the wizard and `fix` walk them, each a service module.
 
-A step module offers `plan(ctx, diagnosis, options) -> StepPlan` and
-`apply(ctx, plan, run, *, progress=None, cancel=None) -> StepResult`. Modules are imported only
-when their step is used, so `check` never pays for them.
+A step's `fix` module offers `plan(ctx, diagnosis, options) -> StepPlan` and
+`apply(ctx, plan, run, *, progress=None, cancel=None) -> StepResult`. The registry names each
+module by a plain import (a reader and import-linter can follow it), inside `service()`, so a
+module is loaded only when its step is used and `check` never pays for it.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, cast
@@ -25,13 +24,6 @@ if TYPE_CHECKING:
 # The order matters: the version decides the key scheme, the key decides what the permissions and
 # the environment must cover.
 FIX_STEPS: tuple[Step, ...] = (Step.VERSION, Step.KEY, Step.PERMISSIONS, Step.ENVIRONMENT)
-
-_MODULES = {
-    Step.VERSION: "ivy_setup_tui.core.steps.version.fix",
-    Step.KEY: "ivy_setup_tui.core.steps.key.fix",
-    Step.PERMISSIONS: "ivy_setup_tui.core.steps.permissions.fix",
-    Step.ENVIRONMENT: "ivy_setup_tui.core.steps.environment.fix",
-}
 
 
 class StepService(Protocol):
@@ -55,20 +47,35 @@ class StepService(Protocol):
 
 
 def service(step: Step) -> StepService:
-    """The service module of a fixing step (imported on first use)."""
-    return cast("StepService", importlib.import_module(_MODULES[step]))
+    """The `fix` module of a fixing step (imported on first use)."""
+    if step is Step.VERSION:
+        from ivy_setup_tui.core.steps.version import fix as version_fix
+
+        return cast("StepService", version_fix)
+    if step is Step.KEY:
+        from ivy_setup_tui.core.steps.key import fix as key_fix
+
+        return cast("StepService", key_fix)
+    if step is Step.PERMISSIONS:
+        from ivy_setup_tui.core.steps.permissions import fix as permissions_fix
+
+        return cast("StepService", permissions_fix)
+    if step is Step.ENVIRONMENT:
+        from ivy_setup_tui.core.steps.environment import fix as environment_fix
+
+        return cast("StepService", environment_fix)
+    raise ValueError(f"{step.value} is not a fixing step")
 
 
 def available(step: Step) -> bool:
-    """True when the step's service module exists in this build."""
-    return importlib.util.find_spec(_MODULES[step]) is not None
+    """True for the fixing steps (every one has its `fix` module)."""
+    return step in FIX_STEPS
 
 
 def load_undo_handlers() -> None:
-    """Import every available step module, so the undo handlers they register are known to undo."""
+    """Import every step's `fix` module, so the undo handlers they register are known to undo."""
     for step in FIX_STEPS:
-        if available(step):
-            service(step)
+        service(step)
 
 
 def parse_only(text: str | None) -> tuple[Step, ...]:

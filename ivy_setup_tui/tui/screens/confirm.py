@@ -13,7 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 if TYPE_CHECKING:
-    from ivy_setup_tui.tui.app import IvySetupApp, WizardState
+    from ivy_setup_tui.tui.app import IvySetupApp
+    from ivy_setup_tui.tui.state import WizardState
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -8,25 +8,31 @@ IVY_ROOT / IVY_KEY are listed with where they win and the exact edit to make.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Static
 
 from ivy_setup_tui.core.facts import VersionFacts
 from ivy_setup_tui.core.model import Step
 from ivy_setup_tui.core.plan import FixOptions
 from ivy_setup_tui.core.records import replace
-from ivy_setup_tui.core.steps.registry import journaled_note
-from ivy_setup_tui.tui.screens.base import StepScreen
-from ivy_setup_tui.tui.screens.messages import PlanFailed
+from ivy_setup_tui.tui.screens.messages import PlanFailed, StepApplied
+from ivy_setup_tui.tui.screens.step import StepScreen
 from ivy_setup_tui.tui.widgets.diff_view import DiffView
-from ivy_setup_tui.tui.widgets.outcome import OutcomeTable
+from ivy_setup_tui.tui.widgets.fix_view import refusal_widgets
+from ivy_setup_tui.tui.widgets.outcome import (
+    OutcomeTable,
+    Parts,
+    StepOutcome,
+    applied_words,
+    failed_paths,
+)
 from ivy_setup_tui.tui.widgets.status import middle, plain
 
 if TYPE_CHECKING:
@@ -35,7 +41,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.journal import Run
     from ivy_setup_tui.core.plan import Change, StepPlan, StepResult
     from ivy_setup_tui.core.steps.environment.fix import Conflict, MatrixRow, Proposal
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 # (label, width); "Value seen" takes what is left. Values are shown as ivy sees them (absolute).
 MATRIX_COLUMNS = (("Shell", 6), ("Started as", 10), ("IVY_ROOT", 14), ("IVY_KEY", 9))
@@ -49,37 +55,21 @@ VERDICT_STYLES = {
 }
 
 
-class EnvironmentPlanned(Message):
-    """The proposal for request `token` is ready (posted from the planning worker)."""
-
-    def __init__(self, proposal: Proposal, token: int) -> None:
-        super().__init__()
-        self.proposal = proposal
-        self.token = token
-
-
-class EnvironmentPlanFailed(PlanFailed):
-    """The Environment step could not be planned (e.g. an invalid value)."""
-
-
-class EnvironmentApplied(Message):
-    """The apply worker ended: the result, the verification matrix, the run, or why not."""
+class EnvironmentApplied(StepApplied):
+    """The apply worker ended: the result, the run, or why not; and the verification matrix."""
 
     def __init__(
         self,
         result: StepResult | None,
-        rows: list[MatrixRow],
         run_id: str | None,
         error: str | None,
+        rows: list[MatrixRow],
     ) -> None:
-        super().__init__()
-        self.result = result
+        super().__init__(result, run_id, error)
         self.rows = rows
-        self.run_id = run_id
-        self.error = error
 
 
-class EnvironmentScreen(StepScreen):
+class EnvironmentScreen(StepScreen["Proposal"]):
     """The proposed IVY_ROOT, a diff and a toggle per file, Apply, the shells' answers, conflicts.
 
     Network findings live here too: what fixes them (proxy variables) is part of the environment.
@@ -91,16 +81,14 @@ class EnvironmentScreen(StepScreen):
     HEADLINE: ClassVar[str] = "IVY_ROOT, shells, and the network"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "apply", "Apply")]
     ACTION_BUTTONS: ClassVar[dict[str, str]] = {"apply": "#env-apply"}
+    BUTTONS: ClassVar[dict[str, str]] = {"env-apply": "apply", "env-skip": "next"}
+    OUTCOME: ClassVar[str] = "env-result"
 
     def __init__(self) -> None:
         super().__init__()
         self.proposal: Proposal | None = None
-        self.applying = False
         self.desktop = False
         self.rows: list[MatrixRow] = []
-        self._token = 0
-        self._planned_for: Diagnosis | None = None
-        self._result_text: Content | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -112,7 +100,7 @@ class EnvironmentScreen(StepScreen):
             with Horizontal(id="env-actions"):
                 yield Button("Apply", id="env-apply", variant="success", compact=True)
                 yield Button("Skip", id="env-skip", compact=True)
-            yield Static(id="env-result")
+            yield StepOutcome(id="env-result")
             matrix: DataTable[Content] = DataTable(id="env-matrix", cursor_type="none")
             yield matrix
             yield Static(id="env-matrix-detail")
@@ -152,55 +140,41 @@ class EnvironmentScreen(StepScreen):
     # -- planning ------------------------------------------------------------------------------
 
     def render_extra(self, state: WizardState, facts: VersionFacts) -> None:
-        """Plan again whenever a new diagnosis arrives (never while applying)."""
+        """What new terminals get, as the shells answered for the latest diagnosis."""
         self.query_one(OutcomeTable).show(
             state.outcome, state.outcome_before, running=state.proving
         )
-        diagnosis = state.diagnosis
-        if diagnosis is None or self.applying or diagnosis is self._planned_for:
-            return
-        self._planned_for = diagnosis
-        self._replan()
 
-    def _replan(self) -> None:
-        diagnosis = self._planned_for
-        if diagnosis is None:
-            return
-        self._token += 1
-        self._plan(diagnosis.ctx, diagnosis, self.desktop, self._token)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="environment-plan")
-    def _plan(self, ctx: SystemContext, diagnosis: Diagnosis, desktop: bool, token: int) -> None:
+    def planner(self, diagnosis: Diagnosis) -> Callable[[], Proposal]:
         """Read the shell files off the UI thread (zsh is asked for its ZDOTDIR, too)."""
-        from ivy_setup_tui.core.steps.environment import fix as fix_environment
+        desktop = self.desktop
 
-        options = FixOptions()
-        try:
+        def plan() -> Proposal:
+            from ivy_setup_tui.core.steps.environment import fix as fix_environment
+
+            ctx = diagnosis.ctx
+            options = FixOptions()
             if desktop:
                 first = fix_environment.propose(ctx, diagnosis, options)
                 options = FixOptions(shells=(*first.shells, fix_environment.DESKTOP))
-            proposal = fix_environment.propose(ctx, diagnosis, options)
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(EnvironmentPlanFailed(f"{type(exc).__name__}: {exc}", token))
-            return
-        self.post_message(EnvironmentPlanned(proposal, token))
+            return fix_environment.propose(ctx, diagnosis, options)
 
-    async def on_environment_planned(self, message: EnvironmentPlanned) -> None:
-        """Show the latest proposal (older answers are stale)."""
-        if message.token == self._token:
-            await self._show(message.proposal)
+        return plan
 
-    async def on_environment_plan_failed(self, message: EnvironmentPlanFailed) -> None:
-        """Say why nothing can be proposed."""
-        if message.token == self._token:
-            await self._show(None, message.reason)
+    async def show_planned(self, planned: Proposal) -> None:
+        """Show the latest proposal."""
+        await self._show(planned)
+
+    async def show_failed(self, failure: PlanFailed) -> None:
+        """Say why nothing can be proposed (e.g. an invalid value)."""
+        await self._show(None, failure.reason)
 
     @on(Checkbox.Changed, "#env-desktop")
     def _desktop_toggled(self, event: Checkbox.Changed) -> None:
         event.stop()
         self.desktop = event.value
         if not self.applying:
-            self._replan()
+            self.replan()
 
     async def _show(self, proposal: Proposal | None, waiting: str | None = None) -> None:
         """Render the proposal: headline, one toggle and diff per file, refusals, conflicts."""
@@ -220,7 +194,7 @@ class EnvironmentScreen(StepScreen):
         if proposal is None:
             headline.update(Content.styled(waiting or "", "$text-muted"))
             details.display = False
-            self._sync_buttons()
+            self.sync_controls()
             return
         headline.update(_headline(ctx, proposal))
         plan = proposal.plan
@@ -245,7 +219,7 @@ class EnvironmentScreen(StepScreen):
             boxes.append(Static(Content.styled("Nothing to change.", "$text-success")))
         await files.mount_all(boxes)
         await diffs.mount_all(shown)
-        manual_widgets = _manual_widgets(plan)
+        manual_widgets = refusal_widgets(plan.refusals, snippet="env-snippet")
         manual.display = bool(manual_widgets)
         await manual.mount_all(manual_widgets)
         conflict_widgets = _conflict_widgets(proposal.conflicts)
@@ -255,12 +229,12 @@ class EnvironmentScreen(StepScreen):
         notes.display = bool(shown_notes)
         notes.update(Content.styled("\n".join(f"ℹ {plain(n)}" for n in shown_notes), "$text-muted"))
         details.display = bool(shown or manual_widgets or conflict_widgets or shown_notes)
-        self._sync_buttons()
+        self.sync_controls()
 
     @on(Checkbox.Changed, ".env-file")
     def _file_toggled(self, event: Checkbox.Changed) -> None:
         event.stop()
-        self._sync_buttons()
+        self.sync_controls()
 
     def chosen(self) -> list[Change]:
         """The changes whose toggle is on."""
@@ -276,54 +250,60 @@ class EnvironmentScreen(StepScreen):
 
     # -- applying ------------------------------------------------------------------------------
 
-    def _sync_buttons(self) -> None:
+    def sync_controls(self) -> None:
+        """Apply counts the files whose toggle is on."""
         count = len(self.chosen())
         apply = self.query_one("#env-apply", Button)
         apply.label = f"Apply ({count})" if count else "Apply"
         apply.disabled = self.applying or count == 0
-        result = self.query_one("#env-result", Static)
-        result.display = self._result_text is not None
-        if self._result_text is not None:
-            result.update(self._result_text)
-        self.refresh_bindings()
+        super().sync_controls()
 
     def action_apply(self) -> None:
         """Write the chosen files in a worker, then verify in the real shells."""
         changes = self.chosen()
-        diagnosis = self._planned_for
-        if self.applying or self.proposal is None or not changes or diagnosis is None:
+        if self.applying or self.proposal is None or not changes or self._planned_for is None:
             self.cannot_apply(busy=self.applying, planned=self.proposal is not None)
             return
-        self.applying = True
-        self._result_text = Content.styled("Applying, then starting each shell…", "$text-muted")
-        self._sync_buttons()
-        self._apply_plan(diagnosis.ctx, replace(self.proposal.plan, changes=tuple(changes)))
+        self.apply_plan(
+            replace(self.proposal.plan, changes=tuple(changes)),
+            waiting=Content.styled("Applying, then starting each shell…", "$text-muted"),
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="environment-apply")
-    def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
-        """Apply inside one journal run; post the outcome and the matrix as a message."""
-        from ivy_setup_tui.core.steps.environment import fix as fix_environment
-        from ivy_setup_tui.core.steps.registry import apply_in_run
+    def applier(self, ctx: SystemContext, plan: StepPlan) -> Callable[[], StepApplied]:
+        """Write the files and start each shell, inside one journal run; the matrix comes back."""
 
-        matrix: list[MatrixRow] = []
+        def apply() -> StepApplied:
+            from ivy_setup_tui.core.steps.environment import fix as fix_environment
+            from ivy_setup_tui.core.steps.registry import apply_in_run
 
-        def apply_and_verify(run: Run) -> StepResult:
-            result, rows = fix_environment.apply_and_verify(ctx, plan, run)
-            matrix.extend(rows)
-            return result
+            matrix: list[MatrixRow] = []
 
-        done = apply_in_run(ctx, Step.ENVIRONMENT, plan, apply=apply_and_verify)
-        self.post_message(EnvironmentApplied(done.result, matrix, done.run_id, done.error))
+            def apply_and_verify(run: Run) -> StepResult:
+                result, rows = fix_environment.apply_and_verify(ctx, plan, run)
+                matrix.extend(rows)
+                return result
 
-    def on_environment_applied(self, message: EnvironmentApplied) -> None:
-        """Show the outcome and the matrix, then run every check again."""
-        self.reveal("#env-result")
-        self.applying = False
-        self.rows = message.rows
-        self._result_text = _outcome(self.wizard.state.ctx, message)
-        self._fill_matrix()
-        self._sync_buttons()
-        self.wizard.start_checks()
+            done = apply_in_run(ctx, Step.ENVIRONMENT, plan, apply=apply_and_verify)
+            return EnvironmentApplied(done.result, done.run_id, done.error, matrix)
+
+        return apply
+
+    def after_apply(self, message: StepApplied) -> None:
+        """Show the shells' answers."""
+        if isinstance(message, EnvironmentApplied):
+            self.rows = message.rows
+            self._fill_matrix()
+
+    def outcome_words(self, message: StepApplied) -> Content:
+        """What happened: files written, failures, how to load the values now, how to undo."""
+        ctx = self.wizard.state.ctx
+        return applied_words(
+            message.result,
+            message.run_id,
+            message.error,
+            lambda result: _result_lines(ctx, result),
+            unchanged="Nothing needed changing.",
+        )
 
     def on_resize(self) -> None:
         """ "Value seen" takes the width there is: refill the matrix at the new size."""
@@ -363,18 +343,6 @@ class EnvironmentScreen(StepScreen):
         detail.display = bool(lines)
         detail.update(Content("\n").join(lines))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Apply and Skip here; Textual then runs the base handler for the nav bar's buttons.
-
-        (Textual calls each class's handler in the MRO: calling super() would run it twice.)
-        """
-        actions = {"env-apply": self.action_apply, "env-skip": self.action_next}
-        action = actions.get(event.button.id or "")
-        if action is not None:
-            event.stop()
-            event.prevent_default()
-            action()
-
 
 def _headline(ctx: SystemContext, proposal: Proposal) -> Content:
     """The proposed values, and why, in a few lines (the findings must stay in sight below)."""
@@ -396,23 +364,6 @@ def _headline(ctx: SystemContext, proposal: Proposal) -> Content:
     for note in proposal.root.notes:
         parts += ["\n", (plain(note), "$text-warning")]
     return Content.assemble(*parts)
-
-
-def _manual_widgets(plan: StepPlan) -> list[Static]:
-    """Each refusal with the exact lines to add or the edit to make."""
-    widgets: list[Static] = []
-    for refusal in plan.refusals:
-        widgets.append(
-            Static(
-                Content.assemble(
-                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
-                ),
-                classes="refusal",
-            )
-        )
-        if refusal.manual:
-            widgets.append(Static("\n".join(refusal.manual), classes="env-snippet"))
-    return widgets
 
 
 def _conflict_widgets(conflicts: tuple[Conflict, ...]) -> list[Static]:
@@ -439,24 +390,12 @@ def _conflict_widgets(conflicts: tuple[Conflict, ...]) -> list[Static]:
     return widgets
 
 
-def _outcome(ctx: SystemContext, message: EnvironmentApplied) -> Content:
-    """What happened: files written, failures, how to load the values now, how to undo."""
-    if message.error is not None:
-        return Content.assemble(("✗ Nothing was changed: ", "bold $error"), message.error)
-    result = message.result
-    assert result is not None
-    parts: list[Content | str | tuple[str, str]] = []
-    for change in result.applied:
-        parts.append((f"✓ {change.summary}\n", "$text-success"))
-    for change, reason in result.failed:
-        parts.append((f"✗ {ctx.tilde(change.path or '')}: ", "bold $error"))
-        parts.append(reason + "\n")
+def _result_lines(ctx: SystemContext, result: StepResult) -> Parts:
+    """The files written, the failures, and what to do now (the matrix shows the shells)."""
+    parts: Parts = [(f"✓ {change.summary}\n", "$text-success") for change in result.applied]
+    parts += failed_paths(ctx, result)
     for text in result.messages:
         if text.startswith(("Verified in new shells", "  ✓", "  ✗")):
             continue  # the matrix below shows these
         parts.append((plain(text) + "\n", "$text-accent"))
-    if message.run_id and result.applied:
-        parts.append((journaled_note(message.run_id), "$text-muted"))
-    if not parts:
-        parts.append(("Nothing needed changing.", "$text-muted"))
-    return Content.assemble(*parts)
+    return parts

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
-from ivy_setup_tui.tui.screens.messages import BackRequested
+from ivy_setup_tui.tui.screens.messages import BackRequested, MachineChanged
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.history import RunView, UndoPreview
@@ -272,7 +272,7 @@ class HistoryScreen(Screen[None]):
         else:
             self._say(_undo_outcome(result))
             self.notify(f"Run {message.run_id} undone (as run {result.run_id}).")
-            self.wizard.start_checks()
+            self.post_message(MachineChanged())
         self.reload()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -9,6 +9,7 @@ explicit consent dialog. The key is never drawn: only its fingerprint and first/
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
@@ -24,44 +25,33 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_KEY, KEY_PEM, NONE, VersionFacts, facts_for
 from ivy_setup_tui.core.model import Step
 from ivy_setup_tui.core.plan import BadInput, FixOptions
-from ivy_setup_tui.core.steps.registry import journaled_note
-from ivy_setup_tui.tui.screens.base import StepScreen, installed_version
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
-from ivy_setup_tui.tui.screens.messages import StepApplied
-from ivy_setup_tui.tui.widgets.fix_view import CommandLine
-from ivy_setup_tui.tui.widgets.key_input import PathSuggester, SecretInput
+from ivy_setup_tui.tui.screens.messages import PlanFailed, StepApplied
+from ivy_setup_tui.tui.screens.step import StepScreen, installed_version
+from ivy_setup_tui.tui.widgets.fix_view import CommandLine, refusal_widgets
+from ivy_setup_tui.tui.widgets.key_input import SecretInput
 from ivy_setup_tui.tui.widgets.lookup_chain import LookupChain
+from ivy_setup_tui.tui.widgets.outcome import Parts, StepOutcome, applied_words, change_lines
+from ivy_setup_tui.tui.widgets.path_completion import PathSuggester, expand_path
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
-    from ivy_setup_tui.core.plan import StepPlan
+    from ivy_setup_tui.core.plan import StepPlan, StepResult
     from ivy_setup_tui.core.steps.key.fix import Candidate, Chain, KeyPreview
     from ivy_setup_tui.core.steps.key.verify import Verification
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 # Far above any key: a mistaken choice of a large file is refused without reading all of it.
 MAX_KEY_FILE = 64 * 1024
 
 
-class KeyPlanned(Message):
-    """The preview and plan for request `token` are ready (posted from the planning worker)."""
-
-    def __init__(self, preview: KeyPreview, plan: StepPlan, token: int) -> None:
-        super().__init__()
-        self.preview = preview
-        self.plan = plan
-        self.token = token
-
-
-class KeyRefused(Message):
+class KeyRefused(PlanFailed):
     """The input of request `token` is not a key: the named reason, and candidates to pick from."""
 
-    def __init__(self, reason: str, candidates: tuple[Candidate, ...], token: int) -> None:
-        super().__init__()
-        self.reason = reason
+    def __init__(self, reason: str, token: int, candidates: tuple[Candidate, ...] = ()) -> None:
+        super().__init__(reason, token)
         self.candidates = candidates
-        self.token = token
 
 
 class KeyFileRead(Message):
@@ -72,10 +62,6 @@ class KeyFileRead(Message):
         self.path = path
         self.data = data
         self.error = error
-
-
-class KeyApplied(StepApplied):
-    """The Key step placed the key (or could not)."""
 
 
 class KeyVerified(Message):
@@ -124,10 +110,10 @@ class KeyPanel(Vertical):
             yield Button("Apply", id="key-apply", variant="success", compact=True)
             yield Button("Verify with ivy's server…", id="key-verify", compact=True)
             yield Button("Skip", id="key-skip", compact=True)
-        yield Static(id="key-result")
+        yield StepOutcome(id="key-result")
 
 
-class KeyScreen(StepScreen):
+class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
     """The lookup chain, the key input (hidden), the scope, the plan with the chain after, Apply."""
 
     STEP: ClassVar[Step] = Step.KEY
@@ -138,12 +124,19 @@ class KeyScreen(StepScreen):
         Binding("v", "verify", "Verify", show=False),
     ]
     ACTION_BUTTONS: ClassVar[dict[str, str]] = {"apply": "#key-apply"}
+    BUTTONS: ClassVar[dict[str, str]] = {
+        "key-apply": "apply",
+        "key-verify": "verify",
+        "key-skip": "next",
+        "key-load": "load",
+        "key-show": "toggle_peek",
+    }
+    OUTCOME: ClassVar[str] = "key-result"
 
     def __init__(self) -> None:
         super().__init__()
         self.preview: KeyPreview | None = None
         self.plan: StepPlan | None = None
-        self.applying = False
         self.verifying = False
         self._raw: bytes | None = None  # what the user gave; never rendered
         self._source: str | None = None
@@ -151,9 +144,6 @@ class KeyScreen(StepScreen):
         self._candidates: tuple[Candidate, ...] = ()
         self._refusal: str | None = None
         self._peek = False
-        self._token = 0
-        self._planned_for: Diagnosis | None = None
-        self._result_text: Content | None = None
         self._panel_ready = False
 
     # -- layout --------------------------------------------------------------------------------
@@ -170,8 +160,9 @@ class KeyScreen(StepScreen):
         self.query_one("#key-pick-help", Static).display = False
         self.query_one("#key-peek", Static).display = False
         self._panel_ready = True
-        self._sync()
+        self.sync_controls()
         self.render_extra(self.wizard.state, facts_for(installed_version(self.wizard.state)))
+        self.plan_for(self.wizard.state.diagnosis)
 
     def why(self, state: WizardState, facts: VersionFacts) -> str:
         """What this scheme reads, exactly, per the facts."""
@@ -200,7 +191,7 @@ class KeyScreen(StepScreen):
     # -- rendering the state -------------------------------------------------------------------
 
     def render_extra(self, state: WizardState, facts: VersionFacts) -> None:
-        """Redraw the chain from `key.location`; plan again for each new diagnosis."""
+        """Redraw the chain from `key.location`."""
         location = state.findings.get("key.location")
         scheme_finding = state.findings.get("version.scheme")
         scheme = scheme_finding.evidence.get("scheme") if scheme_finding is not None else None
@@ -209,13 +200,16 @@ class KeyScreen(StepScreen):
             location.evidence if location is not None else None,
             scheme=str(scheme) if scheme is not None else None,
         )
-        diagnosis = state.diagnosis
-        if not self._panel_ready:
-            return
-        if diagnosis is not None and diagnosis is not self._planned_for and not self.applying:
-            self._planned_for = diagnosis
-            self._scope_labels(diagnosis)
-            self._replan()
+
+    @property
+    def ready_to_plan(self) -> bool:
+        """The key panel is mounted after compose: plans wait for it."""
+        return self._panel_ready
+
+    def new_diagnosis(self, diagnosis: Diagnosis) -> None:
+        """Name the scopes for the installed scheme, then plan."""
+        self._scope_labels(diagnosis)
+        self.replan()
 
     def _scope_labels(self, diagnosis: Diagnosis) -> None:
         """Name the two scopes for the installed scheme (the files they write)."""
@@ -248,55 +242,45 @@ class KeyScreen(StepScreen):
     def _options(self) -> FixOptions:
         return FixOptions(key_input=self._raw, key_source=self._source, scope=self._scope)
 
-    def _replan(self) -> None:
-        diagnosis = self._planned_for
-        if diagnosis is None:
-            return
-        self._token += 1
-        self._plan_key(diagnosis.ctx, diagnosis, self._options(), self._token)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="key-plan")
-    def _plan_key(
-        self, ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions, token: int
-    ) -> None:
+    def planner(self, diagnosis: Diagnosis) -> Callable[[], tuple[KeyPreview, StepPlan]]:
         """Normalise, place and replay the lookup off the UI thread (it reads files)."""
+        options = self._options()
+
+        def plan() -> tuple[KeyPreview, StepPlan]:
+            from ivy_setup_tui.core.steps.key import fix as fix_key
+
+            made = fix_key.preview(diagnosis.ctx, diagnosis, options)
+            return made, fix_key.plan_from(diagnosis.ctx, diagnosis, options, made)
+
+        return plan
+
+    def plan_failed(self, exc: Exception, token: int) -> PlanFailed:
+        """Input that is not a key is refused with its reason (and the lines to pick from)."""
         from ivy_setup_tui.core.steps.key import fix as fix_key
 
-        try:
-            made = fix_key.preview(ctx, diagnosis, options)
-            plan = fix_key.plan_from(ctx, diagnosis, options, made)
-        except fix_key.KeyInputRefused as exc:
-            self.post_message(KeyRefused(exc.message, exc.candidates, token))
-            return
-        except (BadInput, ValueError) as exc:
-            self.post_message(KeyRefused(str(exc), (), token))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(KeyRefused(f"{type(exc).__name__}: {exc}", (), token))
-            return
-        self.post_message(KeyPlanned(made, plan, token))
+        if isinstance(exc, fix_key.KeyInputRefused):
+            return KeyRefused(exc.message, token, exc.candidates)
+        if isinstance(exc, (BadInput, ValueError)):
+            return KeyRefused(str(exc), token)
+        return KeyRefused(f"{type(exc).__name__}: {exc}", token)
 
-    async def on_key_planned(self, message: KeyPlanned) -> None:
-        """Show the latest plan (older answers are stale)."""
-        if message.token != self._token:
-            return
-        self.preview = message.preview
-        self.plan = message.plan
+    async def show_planned(self, planned: tuple[KeyPreview, StepPlan]) -> None:
+        """Show the latest plan."""
+        self.preview, self.plan = planned
         self._refusal = None
-        if self._raw is None or message.preview.source != "input":
+        if self._raw is None or self.preview.source != "input":
             self._show_candidates(())
         await self._show_plan()
 
-    async def on_key_refused(self, message: KeyRefused) -> None:
+    async def show_failed(self, failure: PlanFailed) -> None:
         """Say why the input is not a key; offer the lines of a multi-line input to pick from."""
-        if message.token != self._token:
-            return
+        candidates = failure.candidates if isinstance(failure, KeyRefused) else ()
         self.preview = None
         self.plan = None
-        self._refusal = message.reason
-        self._result_text = None  # the last Apply's outcome is about another key: drop it
-        self._show_candidates(message.candidates)
-        if any(c.usable for c in message.candidates):
+        self._refusal = failure.reason
+        self.result_text = None  # the last Apply's outcome is about another key: drop it
+        self._show_candidates(candidates)
+        if any(c.usable for c in candidates):
             # One message, not two: the picker below says what to do.
             self._refusal = "Several lines were given, and only one can be the key."
         await self._show_plan()
@@ -342,7 +326,7 @@ class KeyScreen(StepScreen):
             status.update(_status(preview, plan))
             after.update(_after(ctx, preview, plan))
             await changes.mount_all(_change_widgets(plan))
-        self._sync()
+        self.sync_controls()
 
     # -- input events ------------------------------------------------------------------------------
 
@@ -352,15 +336,15 @@ class KeyScreen(StepScreen):
         self._raw = value.encode("utf-8") if value else None
         self._source = "paste" if value else None
         if value:
-            self._result_text = None  # a new key: the last outcome no longer applies
-        self._replan()
+            self.result_text = None  # a new key: the last outcome no longer applies
+        self.replan()
 
     @on(SecretInput.LinesPasted)
     def _lines_pasted(self, event: SecretInput.LinesPasted) -> None:
         self._raw = event.text.encode("utf-8")
         self._source = "paste"
-        self._result_text = None
-        self._replan()
+        self.result_text = None
+        self.replan()
 
     @on(OptionList.OptionSelected, "#key-pick")
     def _line_picked(self, event: OptionList.OptionSelected) -> None:
@@ -370,7 +354,7 @@ class KeyScreen(StepScreen):
             self._raw = chosen.key.encode("utf-8")
             origin = self._source or "paste"
             self._source = f"{origin} (line {chosen.line})"
-            self._replan()
+            self.replan()
 
     @on(RadioSet.Changed, "#key-scope")
     def _scope_chosen(self, event: RadioSet.Changed) -> None:
@@ -378,7 +362,7 @@ class KeyScreen(StepScreen):
 
         pressed = event.pressed.id or ""
         self._scope = fix_key.SCOPE_PROJECT if pressed == "scope-project" else fix_key.SCOPE_HOME
-        self._replan()
+        self.replan()
 
     @on(Input.Submitted, "#key-file")
     def _file_submitted(self) -> None:
@@ -391,7 +375,7 @@ class KeyScreen(StepScreen):
             self.notify("Type the path of the key file first.", severity="warning", timeout=3)
             return
         ctx = self.wizard.state.ctx
-        path = PathSuggester(ctx.home, ctx.cwd).expand(text)
+        path = expand_path(ctx.home, ctx.cwd, text)
         self._read_file(path)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="key-load")
@@ -433,17 +417,18 @@ class KeyScreen(StepScreen):
             field.value = ""
         self._raw = message.data
         self._source = f"file:{message.path}"
-        self._result_text = None
-        self._replan()
+        self.result_text = None
+        self.replan()
 
     def action_toggle_peek(self) -> None:
         """Show or hide the first and last four characters (never more)."""
         self._peek = not self._peek
-        self._sync()
+        self.sync_controls()
 
     # -- apply ---------------------------------------------------------------------------------
 
-    def _sync(self) -> None:
+    def sync_controls(self) -> None:
+        """Apply with a plan for a key that was not refused; Verify with a key, never offline."""
         plan = self.plan
         busy = self.applying or self.verifying
         can_apply = not busy and plan is not None and not plan.empty and self._refusal is None
@@ -465,43 +450,26 @@ class KeyScreen(StepScreen):
         self.query_one("#key-show", Button).label = "Hide" if self._peek else "Show"
         if self._peek:
             peek.update(_peek(self.preview, self._raw))
-        result = self.query_one("#key-result", Static)
-        result.display = self._result_text is not None
-        if self._result_text is not None:
-            result.update(self._result_text)
-        self.refresh_bindings()
+        super().sync_controls()
 
     def action_apply(self) -> None:
         """Place the key: the plan's changes in a worker, inside one journal run."""
-        diagnosis = self._planned_for
-        if self.applying or self.plan is None or self.plan.empty or diagnosis is None:
+        if self.applying or self.plan is None or self.plan.empty or self._planned_for is None:
             if self._refusal is not None and not self.applying:
                 self.notify("Nothing to apply: the key given was refused.", severity="warning")
                 return
             self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
-        self.applying = True
-        self._result_text = Content.styled("Applying…", "$text-muted")
-        self._sync()
-        self._apply_plan(diagnosis.ctx, self.plan)
+        self.apply_plan(self.plan)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="key-apply")
-    def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
-        """Apply inside one journal run and post the outcome."""
-        from ivy_setup_tui.core.steps.registry import apply_in_run
-
-        done = apply_in_run(ctx, Step.KEY, plan)
-        self.post_message(KeyApplied(done.result, done.run_id, done.error))
-
-    def on_key_applied(self, message: KeyApplied) -> None:
-        """Show the outcome, forget the key given, and re-run every check."""
-        self.reveal("#key-result")
-        self.applying = False
-        self._result_text = _outcome(message)
+    def after_apply(self, message: StepApplied) -> None:
+        """A key placed is forgotten: the field empties, nothing of it stays in memory here."""
         if message.result is not None and message.result.ok:
             self._forget_input()
-        self._sync()
-        self.wizard.start_checks()
+
+    def outcome_words(self, message: StepApplied) -> Content:
+        """The key placed (or why not), and how to undo it."""
+        return applied_words(message.result, message.run_id, message.error, _result_lines)
 
     def _forget_input(self) -> None:
         field = self.query_one("#key-input", SecretInput)
@@ -540,8 +508,8 @@ class KeyScreen(StepScreen):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.verifying = True
-                self._result_text = Content.styled("Asking ivy's server…", "$text-muted")
-                self._sync()
+                self.result_text = Content.styled("Asking ivy's server…", "$text-muted")
+                self.sync_controls()
                 self._verify_key(ctx, key, scheme)
 
         self.app.push_screen(ConfirmScreen(question, yes="Send it", no="Cancel"), answered)
@@ -557,33 +525,8 @@ class KeyScreen(StepScreen):
     def on_key_verified(self, message: KeyVerified) -> None:
         """Show the verdict in words."""
         self.verifying = False
-        self._result_text = _verdict(message.verification)
-        self._sync()
-
-    @on(Button.Pressed, "#key-apply")
-    def _apply_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_apply()
-
-    @on(Button.Pressed, "#key-verify")
-    def _verify_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_verify()
-
-    @on(Button.Pressed, "#key-skip")
-    def _skip_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_next()
-
-    @on(Button.Pressed, "#key-load")
-    def _load_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_load()
-
-    @on(Button.Pressed, "#key-show")
-    def _show_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_toggle_peek()
+        self.result_text = _verdict(message.verification)
+        self.sync_controls()
 
     def action_focus_key(self) -> None:
         """Jump to the key field (it sits below the findings)."""
@@ -653,16 +596,7 @@ def _change_widgets(plan: StepPlan) -> list[Static | CommandLine]:
                 change.new or "",
             )
         widgets.append(Static(line, classes="change-summary"))
-    for refusal in plan.refusals:
-        widgets.append(
-            Static(
-                Content.assemble(
-                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
-                ),
-                classes="refusal",
-            )
-        )
-        widgets.extend(CommandLine(command) for command in refusal.manual)
+    widgets.extend(refusal_widgets(plan.refusals))
     return widgets
 
 
@@ -705,24 +639,14 @@ def _peek(preview: KeyPreview | None, raw: bytes | None) -> Content:
     return Content.styled("(nothing given yet)", "$text-muted")
 
 
-def _outcome(message: KeyApplied) -> Content:
-    if message.error is not None:
-        return Content.assemble(("✗ Nothing was changed: ", "bold $error"), message.error)
-    result = message.result
-    assert result is not None
-    parts: list[Content | str | tuple[str, str]] = []
-    for change in result.applied:
-        parts.append((f"✓ {change.summary}\n", "bold $success"))
-    for change, reason in result.failed:
-        parts.append((f"✗ {change.summary}\n", "bold $error"))
-        parts.append(reason + "\n")
+def _result_lines(result: StepResult) -> Parts:
+    """The changes made or failed, then what the step says (not its own quick re-check)."""
+    parts = change_lines(result)
     for text in result.messages:
         if text.startswith(("key.location:", "key.content:")):
             continue  # the service's quick re-check: every check runs again and shows below
         parts.append((plain(text) + "\n", "$warning"))
-    if message.run_id and result.applied:
-        parts.append((journaled_note(message.run_id), "$text-muted"))
-    return Content.assemble(*parts)
+    return parts
 
 
 def _verdict(outcome: Verification) -> Content:

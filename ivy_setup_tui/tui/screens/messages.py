@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.outcome import OutcomeRow
     from ivy_setup_tui.core.plan import StepResult
-    from ivy_setup_tui.core.snapshots import Change, Snapshot
+    from ivy_setup_tui.core.session import Comparison
 
 
 class StepRequested(Message):
@@ -38,6 +38,23 @@ class NextRequested(Message):
 
 class RecheckRequested(Message):
     """The user wants every check run again."""
+
+
+class MachineChanged(Message):
+    """A step's Apply (or an undo) changed files or packages: the app runs every check again,
+    against `python` when ivy now lives in another interpreter (e.g. a new venv)."""
+
+    def __init__(self, python: Path | None = None) -> None:
+        super().__init__()
+        self.python = python
+
+
+class OpenRequested(Message):
+    """The user wants a main screen or an overlay (e.g. the History) by name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
 
 
 class QuitRequested(Message):
@@ -66,24 +83,14 @@ class ChecksFinished(Message):
     """Run `generation` completed: the diagnosis, how long it took, and the drift since last run."""
 
     def __init__(
-        self,
-        diagnosis: Diagnosis,
-        generation: int,
-        *,
-        seconds: float,
-        changes: tuple[Change, ...],
-        previous_at: str | None,
-        snapshot_error: str | None,
-        snapshot: Snapshot | None = None,
+        self, diagnosis: Diagnosis, generation: int, *, seconds: float, comparison: Comparison
     ) -> None:
         super().__init__()
-        self.snapshot = snapshot  # this run's record, written only when the user leaves
         self.diagnosis = diagnosis
         self.generation = generation
         self.seconds = seconds
-        self.changes = changes
-        self.previous_at = previous_at
-        self.snapshot_error = snapshot_error
+        # The drift, and this run's snapshot (written only when the user leaves).
+        self.comparison = comparison
 
 
 class ChecksFailed(Message):
@@ -95,11 +102,18 @@ class ChecksFailed(Message):
         self.generation = generation
 
 
-class PlanFailed(Message):
-    """A step's planning worker for request `token` failed; `reason` says why in plain words.
+class StepPlanned(Message):
+    """A step's planning worker made the plan of request `token` (the step's own value: a preview,
+    a proposal, a survey); answers to older requests are stale."""
 
-    Each step screen subclasses it (e.g. `VersionPlanFailed`) so its handler name says which.
-    """
+    def __init__(self, planned: object, token: int) -> None:
+        super().__init__()
+        self.planned = planned
+        self.token = token
+
+
+class PlanFailed(Message):
+    """A step's planning worker for request `token` failed; `reason` says why in plain words."""
 
     def __init__(self, reason: str, token: int) -> None:
         super().__init__()
@@ -108,10 +122,7 @@ class PlanFailed(Message):
 
 
 class StepApplied(Message):
-    """A step's apply worker ended: the step's result and its journal run, or why nothing ran.
-
-    Each step screen subclasses it (e.g. `KeyApplied`) so its handler name says which.
-    """
+    """A step's apply worker ended: the step's result and its journal run, or why nothing ran."""
 
     def __init__(self, result: StepResult | None, run_id: str | None, error: str | None) -> None:
         super().__init__()

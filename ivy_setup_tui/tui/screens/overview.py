@@ -19,7 +19,7 @@ from ivy_setup_tui.tui.widgets.outcome import OutcomeTable
 from ivy_setup_tui.tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS, plain
 
 if TYPE_CHECKING:
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 
 class OverviewScreen(WizardScreen):

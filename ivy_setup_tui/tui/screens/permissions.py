@@ -9,31 +9,31 @@ commands to run instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Button, DataTable, Static
 
 from ivy_setup_tui.core.facts import VersionFacts
 from ivy_setup_tui.core.model import Step, plural
 from ivy_setup_tui.core.records import replace
-from ivy_setup_tui.core.steps.registry import journaled_note
-from ivy_setup_tui.tui.screens.base import StepScreen
 from ivy_setup_tui.tui.screens.messages import PlanFailed, StepApplied
-from ivy_setup_tui.tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.tui.screens.step import StepScreen
+from ivy_setup_tui.tui.widgets.fix_view import CommandLine, refusal_widgets
+from ivy_setup_tui.tui.widgets.outcome import Parts, StepOutcome, applied_words, failed_paths
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.context import SystemContext
-    from ivy_setup_tui.core.plan import StepPlan
+    from ivy_setup_tui.core.plan import StepPlan, StepResult
     from ivy_setup_tui.core.steps.permissions.fix import PathRow
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 # How each action reads in the table, and in which colour.
 ACTION_LABELS: dict[str, tuple[str, str]] = {
@@ -51,25 +51,7 @@ COLUMNS = (("Path", "path", 22), ("Action", "action", 13), ("Now", "now", 12), (
 WHY_MIN = 16
 
 
-class PermissionsPlanned(Message):
-    """The survey and plan for request `token` are ready (posted from the planning worker)."""
-
-    def __init__(self, rows: list[PathRow], plan: StepPlan, token: int) -> None:
-        super().__init__()
-        self.rows = rows
-        self.plan = plan
-        self.token = token
-
-
-class PermissionsPlanFailed(PlanFailed):
-    """The Permissions survey failed."""
-
-
-class PermissionsApplied(StepApplied):
-    """The Permissions step applied its changes (or could not)."""
-
-
-class PermissionsScreen(StepScreen):
+class PermissionsScreen(StepScreen["tuple[list[PathRow], StepPlan]"]):
     """Every path with its mode and owner → proposed, Apply all or per row, the manual commands."""
 
     NAME: ClassVar[str] = "permissions"
@@ -83,15 +65,17 @@ class PermissionsScreen(StepScreen):
         "apply_all": "#perm-apply-all",
         "apply_row": "#perm-apply-row",
     }
+    BUTTONS: ClassVar[dict[str, str]] = {
+        "perm-apply-all": "apply_all",
+        "perm-apply-row": "apply_row",
+        "perm-skip": "next",
+    }
+    OUTCOME: ClassVar[str] = "perm-result"
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[PathRow] = []
         self.plan: StepPlan | None = None
-        self.applying = False
-        self._token = 0
-        self._planned_for: Diagnosis | None = None
-        self._result_text: Content | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -108,7 +92,7 @@ class PermissionsScreen(StepScreen):
                 yield Button("Apply all", id="perm-apply-all", variant="success", compact=True)
                 yield Button("Apply row", id="perm-apply-row", compact=True)
                 yield Button("Skip", id="perm-skip", compact=True)
-            yield Static(id="perm-result")
+            yield StepOutcome(id="perm-result")
             yield Vertical(id="perm-manual")
 
     async def on_mount(self) -> None:
@@ -159,47 +143,34 @@ class PermissionsScreen(StepScreen):
 
     # -- planning ------------------------------------------------------------------------------
 
-    def render_extra(self, state: WizardState, facts: VersionFacts) -> None:
-        """Survey again whenever a new diagnosis arrives (never while applying)."""
-        diagnosis = state.diagnosis
-        if diagnosis is None or self.applying or diagnosis is self._planned_for:
-            return
-        self._planned_for = diagnosis
-        self._token += 1
-        self._plan_paths(diagnosis.ctx, diagnosis, self._token)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="permissions-plan")
-    def _plan_paths(self, ctx: SystemContext, diagnosis: Diagnosis, token: int) -> None:
+    def planner(self, diagnosis: Diagnosis) -> Callable[[], tuple[list[PathRow], StepPlan]]:
         """Stat every path off the UI thread (a slow network mount must not freeze it)."""
-        from ivy_setup_tui.core import outcome
-        from ivy_setup_tui.core.plan import FixOptions
-        from ivy_setup_tui.core.steps.environment import fix as fix_environment
-        from ivy_setup_tui.core.steps.permissions import fix as fix_permissions
 
-        try:
+        def plan() -> tuple[list[PathRow], StepPlan]:
+            from ivy_setup_tui.core import outcome
+            from ivy_setup_tui.core.plan import FixOptions
+            from ivy_setup_tui.core.steps.environment import fix as fix_environment
+            from ivy_setup_tui.core.steps.permissions import fix as fix_permissions
+
             # Planned on the machine the outcome will use: the key file and .ivy a new terminal
             # reads once the Environment step's values are in place (never an abandoned folder).
-            values = fix_environment.planned_values(ctx, diagnosis, FixOptions())
-            diagnosis = outcome.projected(diagnosis, values)
-            ctx = diagnosis.ctx
-            rows = fix_permissions.survey(ctx, diagnosis)
-            plan = fix_permissions.plan_from_rows(ctx, rows)
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(PermissionsPlanFailed(f"{type(exc).__name__}: {exc}", token))
-            return
-        self.post_message(PermissionsPlanned(rows, plan, token))
+            values = fix_environment.planned_values(diagnosis.ctx, diagnosis, FixOptions())
+            projected = outcome.projected(diagnosis, values)
+            ctx = projected.ctx
+            rows = fix_permissions.survey(ctx, projected)
+            return rows, fix_permissions.plan_from_rows(ctx, rows)
 
-    async def on_permissions_planned(self, message: PermissionsPlanned) -> None:
-        """Show the latest survey (older answers are stale)."""
-        if message.token == self._token:
-            self.rows = message.rows
-            await self._show(message.plan)
+        return plan
 
-    async def on_permissions_plan_failed(self, message: PermissionsPlanFailed) -> None:
+    async def show_planned(self, planned: tuple[list[PathRow], StepPlan]) -> None:
+        """Show the latest survey."""
+        self.rows, plan = planned
+        await self._show(plan)
+
+    async def show_failed(self, failure: PlanFailed) -> None:
         """Say why the paths could not be surveyed."""
-        if message.token == self._token:
-            self.rows = []
-            await self._show(None, message.reason)
+        self.rows = []
+        await self._show(None, failure.reason)
 
     async def _show(self, plan: StepPlan | None, waiting: str | None = None) -> None:
         """Render the table, the headline and the manual commands for `plan`."""
@@ -215,16 +186,16 @@ class PermissionsScreen(StepScreen):
         else:
             table.display = bool(self.rows)
             headline.update(_headline(self.rows, plan))
-            widgets = _manual_widgets(plan)
+            widgets = refusal_widgets(plan.refusals)
             manual.display = bool(widgets)
             await manual.mount_all(widgets)
         await self._show_row()
-        self._sync_buttons()
+        self.sync_controls()
 
     @on(DataTable.RowHighlighted, "#perm-table")
     async def _row_highlighted(self) -> None:
         await self._show_row()
-        self._sync_buttons()
+        self.sync_controls()
 
     def highlighted(self) -> PathRow | None:
         """The row under the table's cursor."""
@@ -259,7 +230,8 @@ class PermissionsScreen(StepScreen):
 
     # -- applying ------------------------------------------------------------------------------
 
-    def _sync_buttons(self) -> None:
+    def sync_controls(self) -> None:
+        """Apply all counts the plan's changes; Apply row only for a row ivy-setup can change."""
         plan = self.plan
         row = self.highlighted()
         apply_all = self.query_one("#perm-apply-all", Button)
@@ -269,18 +241,14 @@ class PermissionsScreen(StepScreen):
         self.query_one("#perm-apply-row", Button).disabled = (
             self.applying or row is None or not row.automatic
         )
-        result = self.query_one("#perm-result", Static)
-        result.display = self._result_text is not None
-        if self._result_text is not None:
-            result.update(self._result_text)
-        self.refresh_bindings()
+        super().sync_controls()
 
     def action_apply_all(self) -> None:
         """Apply every change of the plan in a worker."""
         if self.applying or self.plan is None or self.plan.empty:
             self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
-        self._start_apply(self.plan)
+        self.apply_plan(self.plan)
 
     def action_apply_row(self) -> None:
         """Apply only the highlighted row's change."""
@@ -291,53 +259,32 @@ class PermissionsScreen(StepScreen):
                 return
             self.cannot_apply(busy=self.applying, planned=self.plan is not None)
             return
-        self._start_apply(replace(self.plan, changes=(row.change,)))
+        self.apply_plan(replace(self.plan, changes=(row.change,)))
 
-    def _start_apply(self, plan: StepPlan) -> None:
-        diagnosis = self._planned_for
-        if diagnosis is None:
-            return
-        self.applying = True
-        self._result_text = Content.styled("Applying…", "$text-muted")
-        self._sync_buttons()
-        self._apply_plan(diagnosis.ctx, plan)
+    def applier(self, ctx: SystemContext, plan: StepPlan) -> Callable[[], StepApplied]:
+        """The chmods inside one journal run; refused as root in someone else's home."""
+        apply = super().applier(ctx, plan)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="permissions-apply")
-    def _apply_plan(self, ctx: SystemContext, plan: StepPlan) -> None:
-        """Apply inside one journal run; post the outcome as a message."""
-        from ivy_setup_tui.core.steps.permissions import fix as fix_permissions
-        from ivy_setup_tui.core.steps.registry import apply_in_run
+        def refuse_or_apply() -> StepApplied:
+            from ivy_setup_tui.core.steps.permissions import fix as fix_permissions
 
-        refused = fix_permissions.sudo_home_refusal(ctx)
-        if refused is not None:
-            self.post_message(PermissionsApplied(None, None, refused.reason))
-            return
-        done = apply_in_run(ctx, Step.PERMISSIONS, plan)
-        self.post_message(PermissionsApplied(done.result, done.run_id, done.error))
+            refused = fix_permissions.sudo_home_refusal(ctx)
+            if refused is not None:
+                return StepApplied(None, None, refused.reason)
+            return apply()
 
-    def on_permissions_applied(self, message: PermissionsApplied) -> None:
-        """Show the outcome, then re-run every check so the table shows what really holds."""
-        self.reveal("#perm-result")
-        self.applying = False
-        self._result_text = _outcome(self.wizard.state.ctx, message)
-        self._sync_buttons()
-        self.wizard.start_checks()
+        return refuse_or_apply
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        """Apply all, Apply row and Skip here; Textual then runs the base handler for the nav bar.
-
-        (Textual calls each class's handler in the MRO: calling super() would run it twice.)
-        """
-        actions = {
-            "perm-apply-all": self.action_apply_all,
-            "perm-apply-row": self.action_apply_row,
-            "perm-skip": self.action_next,
-        }
-        action = actions.get(event.button.id or "")
-        if action is not None:
-            event.stop()
-            event.prevent_default()
-            action()
+    def outcome_words(self, message: StepApplied) -> Content:
+        """What happened, as the filesystem reports it after each chmod."""
+        ctx = self.wizard.state.ctx
+        return applied_words(
+            message.result,
+            message.run_id,
+            message.error,
+            lambda result: _result_lines(ctx, result),
+            unchanged="Nothing needed changing.",
+        )
 
 
 def _cells(ctx: SystemContext, row: PathRow) -> tuple[Content, ...]:
@@ -379,36 +326,7 @@ def _headline(rows: list[PathRow], plan: StepPlan) -> Content:
     return Content.assemble(*parts)
 
 
-def _manual_widgets(plan: StepPlan) -> list[Static | CommandLine]:
-    """Each refusal with the exact commands to run instead."""
-    widgets: list[Static | CommandLine] = []
-    for refusal in plan.refusals:
-        widgets.append(
-            Static(
-                Content.assemble(
-                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
-                ),
-                classes="refusal",
-            )
-        )
-        widgets.extend(CommandLine(command) for command in refusal.manual)
-    return widgets
-
-
-def _outcome(ctx: SystemContext, message: PermissionsApplied) -> Content:
-    """What happened, as the filesystem reports it after each chmod."""
-    if message.error is not None:
-        return Content.assemble(("✗ Nothing was changed: ", "bold $error"), message.error)
-    result = message.result
-    assert result is not None
-    parts: list[Content | str | tuple[str, str]] = []
-    for text in result.messages:
-        parts.append((f"✓ {text}\n", "$text-success"))
-    for change, reason in result.failed:
-        parts.append((f"✗ {ctx.tilde(change.path or '')}: ", "bold $error"))
-        parts.append(reason + "\n")
-    if message.run_id and result.applied:
-        parts.append((journaled_note(message.run_id), "$text-muted"))
-    if not parts:
-        parts.append(("Nothing needed changing.", "$text-muted"))
-    return Content.assemble(*parts)
+def _result_lines(ctx: SystemContext, result: StepResult) -> Parts:
+    """A ✓ line per path changed, then the failures."""
+    parts: Parts = [(f"✓ {text}\n", "$text-success") for text in result.messages]
+    return parts + failed_paths(ctx, result)

@@ -15,14 +15,14 @@ from textual.widgets import Button, Footer, Header, Static
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Status, Step, plural
 from ivy_setup_tui.tui.screens.base import STEP_ORDER, WizardScreen
-from ivy_setup_tui.tui.screens.messages import QuitRequested
+from ivy_setup_tui.tui.screens.messages import OpenRequested, QuitRequested
 from ivy_setup_tui.tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.tui.widgets.outcome import OutcomeTable
 from ivy_setup_tui.tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge, plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.journal import RunRecord
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 
 class SummaryScreen(WizardScreen):
@@ -155,7 +155,7 @@ class SummaryScreen(WizardScreen):
         elif event.button.id == "summary-history":
             event.stop()
             event.prevent_default()
-            self.app.call_next(self.wizard.action_open, "history")
+            self.post_message(OpenRequested("history"))
 
     def action_finish(self) -> None:
         """Leave the wizard (the exit code says whether anything is left)."""

@@ -9,9 +9,11 @@ new version and scheme as the probe sees them.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -22,35 +24,22 @@ from textual.widgets import Button, Checkbox, ProgressBar, Select, Static
 from ivy_setup_tui.core.facts import FIRST_UNGATED, GATED_RELEASE, VersionFacts
 from ivy_setup_tui.core.model import Step
 from ivy_setup_tui.core.plan import BadInput, FixOptions
-from ivy_setup_tui.core.steps.registry import journaled_note
-from ivy_setup_tui.tui.screens.base import StepScreen
 from ivy_setup_tui.tui.screens.messages import PlanFailed, StepApplied
-from ivy_setup_tui.tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.tui.screens.step import StepScreen
+from ivy_setup_tui.tui.widgets.fix_view import CommandLine, refusal_widgets
+from ivy_setup_tui.tui.widgets.outcome import Parts, StepOutcome, applied_words, change_lines
 from ivy_setup_tui.tui.widgets.output_log import OutputLog
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.context import SystemContext
-    from ivy_setup_tui.core.plan import StepPlan
+    from ivy_setup_tui.core.plan import StepPlan, StepResult
     from ivy_setup_tui.core.steps.version.check import Choice
     from ivy_setup_tui.core.steps.version.fix import Preview
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 _LOG_LINES = 2000
-
-
-class VersionPlanned(Message):
-    """The plan for request `token` is ready (posted from the planning worker)."""
-
-    def __init__(self, preview: Preview, token: int) -> None:
-        super().__init__()
-        self.preview = preview
-        self.token = token
-
-
-class VersionPlanFailed(PlanFailed):
-    """The Version step could not be planned."""
 
 
 class InstallerOutput(Message):
@@ -65,7 +54,7 @@ class UpgradeFinished(StepApplied):
     """The upgrade (or install) ended."""
 
 
-class VersionScreen(StepScreen):
+class VersionScreen(StepScreen["Preview"]):
     """The installed ivy and its scheme, the releases to choose from, and Apply with a live log."""
 
     STEP: ClassVar[Step] = Step.VERSION
@@ -75,16 +64,18 @@ class VersionScreen(StepScreen):
         Binding("c", "cancel_install", "Cancel", show=False),
     ]
     ACTION_BUTTONS: ClassVar[dict[str, str]] = {"apply": "#version-apply"}
+    BUTTONS: ClassVar[dict[str, str]] = {
+        "version-apply": "apply",
+        "version-cancel": "cancel_install",
+        "version-skip": "next",
+    }
+    OUTCOME: ClassVar[str] = "version-result"
 
     def __init__(self) -> None:
         super().__init__()
         self.preview: Preview | None = None
-        self.applying = False
-        self._token = 0
-        self._planned_for: Diagnosis | None = None
         self._options = FixOptions()
         self._cancel = threading.Event()
-        self._result_text: Content | None = None
 
     # -- layout --------------------------------------------------------------------------------
 
@@ -105,7 +96,7 @@ class VersionScreen(StepScreen):
                     total=None, show_eta=False, show_percentage=False, id="version-progress"
                 )
             yield OutputLog(id="version-log", max_lines=_LOG_LINES)
-            yield Static(id="version-result")
+            yield StepOutcome(id="version-result")
             yield Static(id="version-advice")
 
     async def on_mount(self) -> None:
@@ -130,52 +121,41 @@ class VersionScreen(StepScreen):
 
     # -- planning ------------------------------------------------------------------------------
 
-    def render_extra(self, state: WizardState, facts: VersionFacts) -> None:
-        """Plan again whenever a new diagnosis arrives (never while the installer runs)."""
-        diagnosis = state.diagnosis
-        if diagnosis is None:
-            return
-        if diagnosis is not self._planned_for and not self.applying:
-            self._planned_for = diagnosis
-            self.call_next(self._replan)
+    def new_diagnosis(self, diagnosis: Diagnosis) -> None:
+        """Plan for it once this message is handled (the panel shows that the index is read)."""
+        self.call_next(self._replan)
 
     async def _replan(self) -> None:
-        diagnosis = self._planned_for
-        if diagnosis is None:
-            return
-        self._token += 1
-        await self._show_plan(
-            None, "Reading the package index for the releases this Python can install…"
-        )
-        self._plan_release(diagnosis.ctx, diagnosis, self._options, self._token)
+        if self.replan():
+            await self._show_plan(
+                None, "Reading the package index for the releases this Python can install…"
+            )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="version-plan")
-    def _plan_release(
-        self, ctx: SystemContext, diagnosis: Diagnosis, options: FixOptions, token: int
-    ) -> None:
-        """Make the plan off the UI thread (it reads the index)."""
-        from ivy_setup_tui.core.steps.version import fix as fix_version
+    def planner(self, diagnosis: Diagnosis) -> Callable[[], Preview]:
+        """The releases the index offers for the target, the recommendation, the exact command."""
+        options = self._options
 
-        try:
-            made = fix_version.preview(ctx, diagnosis, options)
-        except BadInput as exc:
-            self.post_message(VersionPlanFailed(str(exc), token))
-            return
-        except Exception as exc:  # noqa: BLE001 - shown on the screen instead of crashing it
-            self.post_message(VersionPlanFailed(f"{type(exc).__name__}: {exc}", token))
-            return
-        self.post_message(VersionPlanned(made, token))
+        def plan() -> Preview:
+            from ivy_setup_tui.core.steps.version import fix as fix_version
 
-    async def on_version_planned(self, message: VersionPlanned) -> None:
-        """Show the plan of the latest request (older answers are stale)."""
-        if message.token == self._token:
-            await self._show_plan(message.preview)
+            return fix_version.preview(diagnosis.ctx, diagnosis, options)
 
-    async def on_version_plan_failed(self, message: VersionPlanFailed) -> None:
+        return plan
+
+    def plan_failed(self, exc: Exception, token: int) -> PlanFailed:
+        """A release that cannot be installed here is said as it is; anything else with its type."""
+        if isinstance(exc, BadInput):
+            return PlanFailed(str(exc), token)
+        return super().plan_failed(exc, token)
+
+    async def show_planned(self, planned: Preview) -> None:
+        """Show the plan of the latest request."""
+        await self._show_plan(planned)
+
+    async def show_failed(self, failure: PlanFailed) -> None:
         """Say why no plan could be made; the choice falls back to the recommendation."""
-        if message.token == self._token:
-            self._options = FixOptions(create_venv=self._options.create_venv)
-            await self._show_plan(None, message.reason)
+        self._options = FixOptions(create_venv=self._options.create_venv)
+        await self._show_plan(None, failure.reason)
 
     async def _show_plan(self, preview: Preview | None, waiting: str | None = None) -> None:
         """Render the panel for `preview` (or a waiting/failure line when there is none)."""
@@ -208,7 +188,7 @@ class VersionScreen(StepScreen):
             widgets = _plan_widgets(preview.plan)
             changes.display = bool(widgets)
             await changes.mount_all(widgets)
-        self._sync_buttons()
+        self.sync_controls()
 
     @on(Select.Changed, "#version-select")
     async def _release_chosen(self, event: Select.Changed) -> None:
@@ -226,7 +206,8 @@ class VersionScreen(StepScreen):
 
     # -- applying ------------------------------------------------------------------------------
 
-    def _sync_buttons(self) -> None:
+    def sync_controls(self) -> None:
+        """Apply only with a plan that changes something; while installing, Cancel and the log."""
         can_apply = not self.applying and self.preview is not None and not self.preview.plan.empty
         self.query_one("#version-apply", Button).disabled = not can_apply
         self.query_one("#version-cancel", Button).display = self.applying
@@ -235,26 +216,16 @@ class VersionScreen(StepScreen):
         self.query_one("#version-venv", Checkbox).disabled = self.applying
         log = self.query_one("#version-log", OutputLog)
         log.display = self.applying or log.line_count > 0
-        result = self.query_one("#version-result", Static)
-        result.display = self._result_text is not None
-        if self._result_text is not None:
-            result.update(self._result_text)
-        self.refresh_bindings()
+        super().sync_controls()
 
     def action_apply(self) -> None:
         """Run the plan's commands (the installer of the target Python) in a worker."""
         if self.applying or self.preview is None or self.preview.plan.empty:
             self.cannot_apply(busy=self.applying, planned=self.preview is not None)
             return
-        diagnosis = self._planned_for
-        if diagnosis is None:
-            return
-        self.applying = True
         self._cancel = threading.Event()
-        self._result_text = None
         self.query_one("#version-log", OutputLog).clear()
-        self._sync_buttons()
-        self._apply_plan(diagnosis.ctx, self.preview.plan, self._cancel)
+        self.apply_plan(self.preview.plan, waiting=None)
 
     def action_cancel_install(self) -> None:
         """Stop the installer (terminate, then kill after a grace period)."""
@@ -265,51 +236,40 @@ class VersionScreen(StepScreen):
         self.query_one("#version-cancel", Button).disabled = True
         self.query_one("#version-log", OutputLog).write_line("… cancelling")
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="version-apply")
-    def _apply_plan(self, ctx: SystemContext, plan: StepPlan, cancel: threading.Event) -> None:
-        """Apply inside one journal run, posting each output line and the outcome as messages."""
-        from ivy_setup_tui.core.steps.registry import apply_in_run
+    def applier(self, ctx: SystemContext, plan: StepPlan) -> Callable[[], StepApplied]:
+        """The installer inside one journal run, each output line posted as it arrives."""
+        cancel = self._cancel
 
-        def progress(line: str) -> None:
-            self.post_message(InstallerOutput(line))
+        def apply() -> StepApplied:
+            from ivy_setup_tui.core.steps.registry import apply_in_run
 
-        done = apply_in_run(ctx, Step.VERSION, plan, progress=progress, cancel=cancel)
-        self.post_message(UpgradeFinished(done.result, done.run_id, done.error))
+            def progress(line: str) -> None:
+                self.post_message(InstallerOutput(line))
+
+            done = apply_in_run(ctx, Step.VERSION, plan, progress=progress, cancel=cancel)
+            return UpgradeFinished(done.result, done.run_id, done.error)
+
+        return apply
 
     def on_installer_output(self, message: InstallerOutput) -> None:
         """Stream the installer's line into the log."""
         self.query_one("#version-log", OutputLog).write_line(message.line)
 
-    def on_upgrade_finished(self, message: UpgradeFinished) -> None:
-        """Show the outcome, then re-run every check so the screen shows the truth."""
-        self.reveal("#version-result")
+    def after_apply(self, message: StepApplied) -> None:
+        """The log is complete; the next plan starts from the recommendation again."""
         self.query_one("#version-log", OutputLog).finish()
-        self.applying = False
-        self._result_text = _outcome(message)
         self._options = FixOptions()
-        self._sync_buttons()
-        ctx = self.wizard.state.ctx
+
+    def new_python(self, message: StepApplied) -> Path | None:
+        """The new venv's interpreter, when the Apply made one: the checks follow ivy there."""
         result = message.result
-        if result is not None and result.new_python:
-            from pathlib import Path
+        return Path(result.new_python) if result is not None and result.new_python else None
 
-            ctx = ctx.with_python(Path(result.new_python))
-        self.wizard.start_checks(ctx)
-
-    @on(Button.Pressed, "#version-apply")
-    def _apply_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_apply()
-
-    @on(Button.Pressed, "#version-cancel")
-    def _cancel_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_cancel_install()
-
-    @on(Button.Pressed, "#version-skip")
-    def _skip_pressed(self, event: Button.Pressed) -> None:
-        event.stop()
-        self.action_next()
+    def outcome_words(self, message: StepApplied) -> Content:
+        """The new version and scheme, or the failure with the installer's lines."""
+        return applied_words(
+            message.result, message.run_id, message.error, _result_lines, refused="Nothing was run"
+        )
 
 
 def _advice(plan: StepPlan) -> list[str]:
@@ -361,32 +321,10 @@ def _plan_widgets(plan: StepPlan) -> list[Static | CommandLine]:
             from ivy_setup_tui.core.steps.version.fix import shell_line
 
             widgets.append(CommandLine(shell_line(change.command)))
-    for refusal in plan.refusals:
-        widgets.append(
-            Static(
-                Content.assemble(
-                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
-                ),
-                classes="refusal",
-            )
-        )
-        widgets.extend(CommandLine(command) for command in refusal.manual)
+    widgets.extend(refusal_widgets(plan.refusals))
     return widgets
 
 
-def _outcome(message: UpgradeFinished) -> Content:
-    """The result in words: new version and scheme, or the failure with the installer's lines."""
-    if message.error is not None:
-        return Content.assemble(("✗ Nothing was run: ", "bold $error"), message.error)
-    result = message.result
-    assert result is not None
-    parts: list[Content | str | tuple[str, str]] = []
-    for change in result.applied:
-        parts.append((f"✓ {change.summary}\n", "bold $success"))
-    for change, reason in result.failed:
-        parts.append((f"✗ {change.summary}\n", "bold $error"))
-        parts.append(reason + "\n")
-    parts.extend(text + "\n" for text in result.messages)
-    if message.run_id and result.applied:
-        parts.append((journaled_note(message.run_id), "$text-muted"))
-    return Content.assemble(*parts)
+def _result_lines(result: StepResult) -> Parts:
+    """The changes made or failed, then the installer's own lines."""
+    return [*change_lines(result), *(text + "\n" for text in result.messages)]

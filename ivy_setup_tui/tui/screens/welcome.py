@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,17 +13,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.suggester import Suggester
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.tui.screens.base import WizardScreen
 from ivy_setup_tui.tui.screens.messages import SettingsChosen
+from ivy_setup_tui.tui.widgets.path_completion import PathSuggester, expand_path
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.platform.interpreter import Candidate
-    from ivy_setup_tui.tui.app import WizardState
+    from ivy_setup_tui.tui.state import WizardState
 
 INTRO = (
     "ivy-setup finds out why ivy's API key does not work on this machine, and how to fix it. It "
@@ -81,7 +80,7 @@ class WelcomeScreen(WizardScreen):
                 value=ctx.tilde(ctx.python) if ctx.python else "",
                 placeholder="or type a path to a python executable",
                 id="python",
-                suggester=PathSuggester(ctx, directories_only=False),
+                suggester=PathSuggester(ctx.home, ctx.cwd, directories_only=False),
                 compact=True,
             )
             yield Static(
@@ -92,7 +91,7 @@ class WelcomeScreen(WizardScreen):
                 value=ctx.tilde(ctx.project),
                 placeholder="a folder; → completes",
                 id="project",
-                suggester=PathSuggester(ctx, directories_only=True),
+                suggester=PathSuggester(ctx.home, ctx.cwd, directories_only=True),
                 compact=True,
             )
             yield Static(id="welcome-error")
@@ -183,40 +182,4 @@ class WelcomeScreen(WizardScreen):
 
 def expand(ctx: SystemContext, text: str) -> Path:
     """A typed path made absolute: `~` is the user's home, relative paths start at the cwd."""
-    if text == "~" or text.startswith("~/"):
-        text = str(ctx.home) + text[1:]
-    return Path(os.path.normpath(os.path.join(ctx.cwd, text)))
-
-
-class PathSuggester(Suggester):
-    """Completes a typed path from the filesystem (folders only for the project field)."""
-
-    def __init__(self, ctx: SystemContext, *, directories_only: bool) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-        self._ctx = ctx
-        self._directories_only = directories_only
-
-    async def get_suggestion(self, value: str) -> str | None:
-        """The first matching entry, listed in a thread so a slow mount cannot stall typing."""
-        return await asyncio.to_thread(complete_path, self._ctx, value, self._directories_only)
-
-
-def complete_path(ctx: SystemContext, value: str, directories_only: bool) -> str | None:
-    """`value` extended to the first entry of its folder that starts with what was typed."""
-    if not value:
-        return None
-    head, _, prefix = value.rpartition("/")
-    folder = expand(ctx, head + "/" if head or value.startswith("/") else ".")
-    try:
-        names = sorted(
-            entry.name + ("/" if entry.is_dir() else "")
-            for entry in os.scandir(folder)
-            if entry.name.startswith(prefix)
-            and (prefix.startswith(".") or not entry.name.startswith("."))
-            and (entry.is_dir() or not directories_only)
-        )
-    except OSError:
-        return None
-    if not names or names[0] == prefix:
-        return None
-    return value[: len(value) - len(prefix)] + names[0]
+    return Path(os.path.normpath(expand_path(ctx.home, ctx.cwd, text)))

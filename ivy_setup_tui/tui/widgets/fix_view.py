@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -10,6 +13,9 @@ from textual.widgets import Button, Static
 
 from ivy_setup_tui.core.model import Fix
 from ivy_setup_tui.tui.widgets.status import plain
+
+if TYPE_CHECKING:
+    from ivy_setup_tui.core.plan import Refusal
 
 
 class CommandLine(Horizontal):
@@ -62,3 +68,25 @@ class FixView(Vertical):
             yield Static(Content.styled(how, "$text-muted"), classes="fix-how")
         for command in self.fix.commands:
             yield CommandLine(command)
+
+
+def refusal_widgets(
+    refusals: Iterable[Refusal], *, snippet: str | None = None
+) -> list[Static | CommandLine]:
+    """Each refusal of a plan: why ivy-setup will not do it, then what to do instead, as one
+    copyable line per command, or (with `snippet`, its CSS class) the lines to add as one block."""
+    widgets: list[Static | CommandLine] = []
+    for refusal in refusals:
+        widgets.append(
+            Static(
+                Content.assemble(
+                    ("Not done automatically: ", "bold $warning"), plain(refusal.reason)
+                ),
+                classes="refusal",
+            )
+        )
+        if snippet is None:
+            widgets.extend(CommandLine(command) for command in refusal.manual)
+        elif refusal.manual:
+            widgets.append(Static("\n".join(refusal.manual), classes=snippet))
+    return widgets

@@ -1,19 +1,12 @@
-"""Inputs of the Key step: a hidden key field that notices multi-line pastes, and path completion.
+"""The Key step's hidden key field, which notices multi-line pastes.
 
 `SecretInput` always masks its value (Textual draws bullets); a paste of several non-empty lines is
-not cut down to its first line silently but handed to the screen, which lets the user pick one.
-`PathSuggester` completes file paths the way a shell does (`~` is the user's home).
-"""
+not cut down to its first line silently but handed to the screen, which lets the user pick one."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-from pathlib import Path
-
 from textual import events
 from textual.message import Message
-from textual.suggester import Suggester
 from textual.widgets import Input
 
 
@@ -48,39 +41,3 @@ class SecretInput(Input):
         event.prevent_default()
         event.stop()
         self.post_message(self.LinesPasted(event.text))
-
-
-class PathSuggester(Suggester):
-    """Completes the path typed so far with the first matching entry of its folder."""
-
-    def __init__(self, home: Path, cwd: Path) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-        self.home = home
-        self.cwd = cwd
-
-    def expand(self, value: str) -> str:
-        """`value` with a leading `~` as the home folder and relative paths under `cwd`."""
-        if value == "~" or value.startswith("~/"):
-            value = str(self.home) + value[1:]
-        return value if os.path.isabs(value) else os.path.join(self.cwd, value)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        """The completion of `value`, or None (read off the event loop: folders can be slow)."""
-        if not value:
-            return None
-        return await asyncio.to_thread(self._complete, value)
-
-    def _complete(self, value: str) -> str | None:
-        folder, prefix = os.path.split(self.expand(value))
-        try:
-            names = sorted(os.listdir(folder or os.sep))
-        except OSError:
-            return None
-        hidden_ok = prefix.startswith(".")
-        for name in names:
-            if name.startswith(prefix) and (hidden_ok or not name.startswith(".")):
-                rest = name[len(prefix) :]
-                if os.path.isdir(os.path.join(folder, name)):
-                    rest += "/"
-                return value + rest if rest else None
-        return None

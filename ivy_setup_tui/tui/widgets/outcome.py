@@ -1,5 +1,5 @@
-"""The outcome table: per shell a user uses, what a new terminal gets, now and (when it changed)
-before this session's changes."""
+"""Outcomes: what a step's Apply did (`StepOutcome`, under every step's actions), and what a new
+terminal gets, per shell the user uses (`OutcomeTable`, now and before this session's changes)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,69 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from ivy_setup_tui.core.steps.registry import journaled_note
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.core.outcome import OutcomeRow
+    from ivy_setup_tui.core.plan import StepResult
+
+Parts = list[Content | str | tuple[str, str]]
+
+
+class StepOutcome(Static):
+    """What the step's last Apply (or the Key's Verify) did, in words; hidden while there is none."""
+
+    def show(self, text: Content | None) -> None:
+        """Show `text`, or hide the widget for None."""
+        self.display = text is not None
+        if text is not None:
+            self.update(text)
+
+
+def applied_words(
+    result: StepResult | None,
+    run_id: str | None,
+    error: str | None,
+    lines: Callable[[StepResult], Parts],
+    *,
+    refused: str = "Nothing was changed",
+    unchanged: str | None = None,
+) -> Content:
+    """An Apply's outcome: why nothing ran (`refused: error`), else the step's own `lines` for the
+    result, the run that undoes it, and `unchanged` when there is nothing else to say."""
+    if error is not None:
+        return Content.assemble((f"✗ {refused}: ", "bold $error"), error)
+    assert result is not None
+    parts = lines(result)
+    if run_id and result.applied:
+        parts.append((journaled_note(run_id), "$text-muted"))
+    if not parts and unchanged is not None:
+        parts.append((unchanged, "$text-muted"))
+    return Content.assemble(*parts)
+
+
+def change_lines(result: StepResult) -> Parts:
+    """Each change made (✓) and each that failed (✗, then why), by its summary."""
+    parts: Parts = []
+    for change in result.applied:
+        parts.append((f"✓ {change.summary}\n", "bold $success"))
+    for change, reason in result.failed:
+        parts.append((f"✗ {change.summary}\n", "bold $error"))
+        parts.append(reason + "\n")
+    return parts
+
+
+def failed_paths(ctx: SystemContext, result: StepResult) -> Parts:
+    """Each change that failed, by its path, then why."""
+    parts: Parts = []
+    for change, reason in result.failed:
+        parts.append((f"✗ {ctx.tilde(change.path or '')}: ", "bold $error"))
+        parts.append(reason + "\n")
+    return parts
+
 
 _OK = ("✓", "$text-success")
 _BAD = ("✗", "$text-error")

@@ -14,7 +14,7 @@ import pytest
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shells
+from ivy_setup_tui.core.platform import shelldefs, shelldetect, shellfiles, shells, shellsyntax
 
 CtxFactory = Callable[..., SystemContext]
 
@@ -67,11 +67,11 @@ def write(path: Path, text: str | bytes) -> Path:
     return path
 
 
-def defs(ctx: SystemContext, path: Path) -> list[shells.Definition]:
+def defs(ctx: SystemContext, path: Path) -> list[shelldefs.Definition]:
     return [d for d in shells.scan_definitions(ctx) if d.path == path]
 
 
-def by_line(items: list[shells.Definition]) -> dict[int, shells.Definition]:
+def by_line(items: list[shelldefs.Definition]) -> dict[int, shelldefs.Definition]:
     return {d.line: d for d in items}
 
 
@@ -150,6 +150,62 @@ def test_crlf_file_keeps_carriage_return_in_value(
     assert found["IVY_ROOT"].note
     assert "carriage return" in found["IVY_ROOT"].note
     assert found["IVY_KEY"].value == "abc\r"
+
+
+HERE_DOCUMENTS = (
+    "cat > ~/.x <<EOF\nexport IVY_ROOT=/in/the/text\nEOF\n",
+    "cat <<-'END' >> ~/.x\n\texport IVY_ROOT=/in/the/text\n\tEND\n",
+    ': <<"X"\nIVY_ROOT=/in/the/text\nX\n',
+    "cat << EOF | grep -v x\nIVY_ROOT=/in/the/text\ndon't\nEOF\n",
+    "a <<A; b <<-B\nIVY_ROOT=/in/the/text\nA\n\tIVY_ROOT=/in/the/text\n\tB\n",
+)
+
+
+@pytest.mark.parametrize("opening", HERE_DOCUMENTS)
+def test_here_document_text_is_not_read_as_definitions(
+    ctx_for: Callable[..., SystemContext], home: Path, opening: str
+) -> None:
+    rc = write(home / ".bashrc", opening + "export IVY_ROOT=/after\n")
+    (item,) = defs(ctx_for(), rc)
+    assert item.value == "/after"
+    assert item.line == opening.count("\n") + 1
+
+
+def test_here_strings_and_shifts_open_no_here_document(
+    ctx_for: Callable[..., SystemContext], home: Path
+) -> None:
+    rc = write(
+        home / ".bashrc",
+        "grep x <<<y\necho $((1 << 2))\n(( n <<= 1 ))\nexport IVY_ROOT=/a\nEOF\nexport IVY_KEY=k\n",
+    )
+    assert sorted((d.line, d.name) for d in defs(ctx_for(), rc)) == [
+        (4, "IVY_ROOT"),
+        (6, "IVY_KEY"),
+    ]
+
+
+@pytest.mark.shells
+@pytest.mark.parametrize("opening", HERE_DOCUMENTS[:3])
+def test_here_documents_match_real_bash(
+    ctx_for: Callable[..., SystemContext], home: Path, opening: str
+) -> None:
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("bash is not installed")
+    # The here-documents write to a file or `:`; bash ends with the value set after them.
+    text = opening.replace("~/.x", str(home / "x")).replace("cat <<-'END' >>", "cat <<-'END' >")
+    rc = write(home / ".bashrc", text + "export IVY_ROOT=/after\n")
+    real = subprocess.run(
+        [bash, "--norc", "--noprofile", "-c", f'. "{rc}"; printf %s "$IVY_ROOT"'],
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
+    scan = shells.scan(ctx_for())
+    found = [d for d in scan.definitions if d.path == rc]
+    assert [d.value for d in found] == [real]
 
 
 @pytest.mark.shells
@@ -361,7 +417,7 @@ def test_environment_d_and_pam_environment(
     assert conf_defs["IVY_KEY"].value == "~/k"
     (pam_def,) = defs(ctx, pam)
     assert pam_def.value == f"{home}/.ivy"
-    assert pam_def.syntax == shells.PAM
+    assert pam_def.syntax == shellfiles.PAM
 
 
 # --------------------------------------------------------------------------------------------
@@ -406,7 +462,7 @@ def test_read_order_inlines_sourced_files_once(
         "export IVY_ROOT=/before\nif [ -f ~/.bashrc ]; then . ~/.bashrc; fi\n",
     )
     ctx = ctx_for(env={"SHELL": "/bin/bash"})
-    (bash,) = [s for s in shells.detect_shells(ctx, detect_parent=None) if s.name == "bash"]
+    (bash,) = [s for s in shelldetect.detect_shells(ctx, detect_parent=None) if s.name == "bash"]
     assert bash.login_reads_interactive is True
     reading = shells.read_shell(shells.scan(ctx), bash)
     assert [d.value for d in reading.definitions] == ["/before", "/from-bashrc"]
@@ -432,7 +488,7 @@ def test_unexported_assignment_reaches_ivy_through_an_export_elsewhere(
     write(home / ".profile", "export IVY_ROOT\n")
     write(home / ".bashrc", "IVY_ROOT=/plain\n")
     ctx = ctx_for(env={"SHELL": "/bin/bash"})
-    (bash,) = [s for s in shells.detect_shells(ctx, detect_parent=None) if s.name == "bash"]
+    (bash,) = [s for s in shelldetect.detect_shells(ctx, detect_parent=None) if s.name == "bash"]
     reading = shells.read_shell(shells.scan(ctx), bash)
     winner = reading.effective("IVY_ROOT")
     assert winner is not None
@@ -457,7 +513,10 @@ def test_binary_bashrc_is_skipped_with_a_note(
 
 
 def test_huge_file_is_skipped(ctx_for: Callable[..., SystemContext], home: Path) -> None:
-    write(home / ".bashrc", "# pad\n" * (shells.MAX_FILE_BYTES // 6 + 10) + "export IVY_ROOT=/x\n")
+    write(
+        home / ".bashrc",
+        "# pad\n" * (shellsyntax.MAX_FILE_BYTES // 6 + 10) + "export IVY_ROOT=/x\n",
+    )
     result = shells.scan(ctx_for())
     assert result.definitions == []
     ((path, reason),) = result.notes
@@ -510,17 +569,17 @@ def test_directory_named_like_a_startup_file(
 
 def test_bash_login_file_choice(ctx_for: Callable[..., SystemContext], home: Path) -> None:
     ctx = ctx_for()
-    assert shells.bash_login_file(ctx) == home / ".profile"  # none exists: the one bash reads
+    assert shellfiles.bash_login_file(ctx) == home / ".profile"  # none exists: the one bash reads
     write(home / ".profile", "# profile\n")
-    assert shells.bash_login_file(ctx) == home / ".profile"
+    assert shellfiles.bash_login_file(ctx) == home / ".profile"
     write(home / ".bash_login", "# login\n")
-    assert shells.bash_login_file(ctx) == home / ".bash_login"
+    assert shellfiles.bash_login_file(ctx) == home / ".bash_login"
     write(home / ".bash_profile", "# bash_profile\n")
-    assert shells.bash_login_file(ctx) == home / ".bash_profile"
-    files = shells.shell_files(ctx, "bash")
+    assert shellfiles.bash_login_file(ctx) == home / ".bash_profile"
+    files = shellfiles.shell_files(ctx, "bash")
     assert [(f.path.name, f.mode, f.exists) for f in files] == [
-        (".bash_profile", shells.LOGIN, True),
-        (".bashrc", shells.INTERACTIVE, False),
+        (".bash_profile", shellfiles.LOGIN, True),
+        (".bashrc", shellfiles.INTERACTIVE, False),
     ]
 
 
@@ -529,7 +588,7 @@ def test_bash_login_file_that_does_not_source_bashrc_is_noted(
 ) -> None:
     write(home / ".bash_profile", "export PATH=$PATH:/x\n")
     write(home / ".bashrc", "alias l=ls\n")
-    (bash,) = shells.detect_shells(ctx_for(), detect_parent=None)
+    (bash,) = shelldetect.detect_shells(ctx_for(), detect_parent=None)
     assert bash.name == "bash"
     assert bash.login_reads_interactive is False
     assert any("does not source ~/.bashrc" in n for n in bash.notes)
@@ -542,7 +601,7 @@ def test_zdotdir_moves_the_zsh_files(
     zshenv = write(zdot / ".zshenv", "export IVY_ROOT=/from-zdotdir\n")
     write(home / ".zshenv", "export IVY_ROOT=/ignored-when-zdotdir-is-set\n")
     ctx = ctx_for(env={"ZDOTDIR": str(zdot), "SHELL": "/usr/bin/zsh"})
-    (zsh,) = [s for s in shells.detect_shells(ctx, detect_parent=None) if s.name == "zsh"]
+    (zsh,) = [s for s in shelldetect.detect_shells(ctx, detect_parent=None) if s.name == "zsh"]
     assert [f.path for f in zsh.files] == [
         zdot / ".zshenv",
         zdot / ".zprofile",
@@ -560,7 +619,9 @@ def test_detect_shells_from_every_source(
     binaries = fake_bin(tmp_path / "bin", "bash", "zsh", "fish")
     write(home / ".config" / "powershell" / "Microsoft.PowerShell_profile.ps1", "# ps\n")
     ctx = ctx_for(env={"PATH": str(binaries), "SHELL": "/usr/bin/zsh"})
-    found = {s.name: s for s in shells.detect_shells(ctx, detect_parent=lambda: ("fish", "fish"))}
+    found = {
+        s.name: s for s in shelldetect.detect_shells(ctx, detect_parent=lambda: ("fish", "fish"))
+    }
     assert list(found) == ["bash", "zsh", "fish", "pwsh"]
     assert found["zsh"].login
     assert not found["zsh"].running
@@ -573,7 +634,7 @@ def test_detect_shells_from_every_source(
     assert found["pwsh"].detected_by == ("startup_files",)
     assert found["pwsh"].path is None
     assert found["fish"].files[-1].path == home / ".config" / "fish" / "config.fish"
-    assert any(f.path == shells.fish_dropin(ctx) for f in found["fish"].files)
+    assert any(f.path == shellfiles.fish_dropin(ctx) for f in found["fish"].files)
 
 
 def test_login_shell_comes_from_passwd(make_ctx: CtxFactory, home: Path) -> None:
@@ -581,17 +642,17 @@ def test_login_shell_comes_from_passwd(make_ctx: CtxFactory, home: Path) -> None
     if not entry.pw_shell:
         pytest.skip("this user has no login shell in passwd")
     ctx = make_ctx(env={"HOME": str(home), "PATH": ""})
-    login = [s for s in shells.detect_shells(ctx, detect_parent=None) if s.login]
-    assert [s.name for s in login] == [shells.shell_name(entry.pw_shell)]
+    login = [s for s in shelldetect.detect_shells(ctx, detect_parent=None) if s.login]
+    assert [s.name for s in login] == [shelldetect.shell_name(entry.pw_shell)]
     assert login[0].detected_by[0] == "login_shell"
 
 
 def test_unknown_and_posix_shell_names(ctx_for: Callable[..., SystemContext]) -> None:
-    assert shells.shell_name("/bin/dash") == "sh"
-    assert shells.shell_name("-zsh") == "zsh"
-    assert shells.shell_name("C:\\Program Files\\PowerShell\\7\\pwsh.exe") == "pwsh"
+    assert shelldetect.shell_name("/bin/dash") == "sh"
+    assert shelldetect.shell_name("-zsh") == "zsh"
+    assert shelldetect.shell_name("C:\\Program Files\\PowerShell\\7\\pwsh.exe") == "pwsh"
     ctx = ctx_for(env={"SHELL": "/usr/bin/tcsh"})
-    (tcsh,) = shells.detect_shells(ctx, detect_parent=None)
+    (tcsh,) = shelldetect.detect_shells(ctx, detect_parent=None)
     assert tcsh.name == "tcsh"
     assert not tcsh.supported
     assert tcsh.files == ()
@@ -605,9 +666,9 @@ def test_detect_parent_shell_survives_detection_failure(monkeypatch: pytest.Monk
         raise shellingham.ShellDetectionFailure()
 
     monkeypatch.setattr(shellingham, "detect_shell", fail)
-    assert shells.detect_parent_shell() is None
+    assert shelldetect.detect_parent_shell() is None
     monkeypatch.setattr(shellingham, "detect_shell", lambda: ("bash", "/bin/bash"))
-    assert shells.detect_parent_shell() == ("bash", "/bin/bash")
+    assert shelldetect.detect_parent_shell() == ("bash", "/bin/bash")
 
 
 def test_secret_never_in_repr(ctx_for: Callable[..., SystemContext], home: Path) -> None:

@@ -16,27 +16,12 @@ from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shells
+from ivy_setup_tui.core.platform.shellprobe import START_MODES
 from ivy_setup_tui.core.platform.shells import Definition, Scan, ShellInfo
 from ivy_setup_tui.core.records import dataclass, field, replace
 
 # The marker a disabled line starts with; `undo` restores the line from the run's backup.
 DISABLED = "# [ivy-setup disabled] "
-
-# How each shell starts in a new terminal, and which of its startup files that start reads
-# (session files from environment.d are read by every start of a graphical session).
-START_MODES: Mapping[str, tuple[tuple[str, frozenset[str]], ...]] = {
-    "bash": (
-        ("bash -i", frozenset({shells.INTERACTIVE})),
-        ("bash -l", frozenset({shells.LOGIN})),
-    ),
-    "zsh": (
-        ("zsh -c", frozenset({shells.ALWAYS})),
-        ("zsh -i", frozenset({shells.ALWAYS, shells.INTERACTIVE})),
-    ),
-    "fish": (("fish", frozenset({shells.ALWAYS})),),
-    "pwsh": (("pwsh", frozenset({shells.ALWAYS})),),
-    "sh": (("sh -l", frozenset({shells.LOGIN})),),
-}
 
 # A command substitution runs a command (`"$(...)"` in double quotes too, fish 3.4+ included):
 # such a line is never commented out.
@@ -183,10 +168,10 @@ def effective_values(
 ) -> list[tuple[str, Definition | None, bool]]:
     """Per start of `shell`: (label, the definition of `name` it ends with, whether it is exported)."""
     out: list[tuple[str, Definition | None, bool]] = []
-    for label, modes in START_MODES.get(shell.name, ()):
-        reading = reading_for(scan, shell, modes)
+    for start in START_MODES.get(shell.name, ()):
+        reading = reading_for(scan, shell, start.reads)
         item = reading.effective(name)
-        out.append((label, item, item is not None and reading.reaches_ivy(item)))
+        out.append((start.label, item, item is not None and reading.reaches_ivy(item)))
     return out
 
 
@@ -209,7 +194,7 @@ def users_own_root_is_right(
 ) -> bool:
     """True when every start of every shell in `names` already exports IVY_ROOT=`root` from the
     user's own lines (so a block of ivy-setup's would only duplicate them)."""
-    from ivy_setup_tui.core.steps.environment.check import definition_problem
+    from ivy_setup_tui.core.steps.environment.values import definition_problem
 
     if not names:
         return False

@@ -45,7 +45,7 @@ _NOT_A_VERDICT = frozenset({407, 408, 425, 429})
 
 
 @dataclass(frozen=True)
-class Verification:
+class KeyVerification:
     """The server's verdict on one key: valid, invalid or unverified, with why, and no key."""
 
     result: str  # valid | invalid | unverified
@@ -72,6 +72,10 @@ class Verification:
             "proxy": self.proxy,
         }
 
+
+# re-export for tui.screens.key (the class is KeyVerification now); the lead removes it after the
+# merge
+Verification = KeyVerification
 
 # --------------------------------------------------------------------------------------------
 # Keeping the key out of every text
@@ -120,7 +124,7 @@ def shown_url(ctx: SystemContext, scheme: str) -> str:
 
 def verify_key(
     ctx: SystemContext, sent: str, scheme: str, *, session: requests.Session | None = None
-) -> Verification:
+) -> KeyVerification:
     """Send `sent` exactly as ivy would for `scheme` and classify the answer; never raises.
 
     For the key.pem scheme `sent` is the first line of key.pem as ivy reads it (a trailing
@@ -132,7 +136,7 @@ def verify_key(
     display = shown_url(ctx, scheme)
     sent_fp = fingerprint(sent)
     if ctx.offline:
-        return Verification(
+        return KeyVerification(
             UNVERIFIED,
             "offline",
             "ivy-setup was asked to stay offline, so the key was not sent",
@@ -164,7 +168,7 @@ def verify_key(
             body = _json(response)
     except Exception as exc:  # noqa: BLE001 - every failure is classified, none escapes
         kind = classify_exception(exc)
-        return Verification(
+        return KeyVerification(
             UNVERIFIED,
             kind,
             f"{advice(kind)} ({redact(_innermost(exc), sent)})",
@@ -178,7 +182,7 @@ def verify_key(
         if own:
             active.close()
     result, reason, detail = interpret(name, code, body)
-    return Verification(
+    return KeyVerification(
         result,
         reason,
         detail,
@@ -273,7 +277,7 @@ def _sent_from_lookup(ctx: SystemContext, lookup: KeyLookup) -> tuple[str | None
     return read.sent, ctx.tilde(lookup.path)
 
 
-def _how(outcome: Verification, release: str, origin: str, *, answered: bool) -> str:
+def _how(outcome: KeyVerification, release: str, origin: str, *, answered: bool) -> str:
     """What was sent where, as a sentence opening (the URL shows <key>, never the key)."""
     if outcome.endpoint == "apikey":
         verb = "sent" if answered else "tried to send"

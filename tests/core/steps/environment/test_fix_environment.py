@@ -36,13 +36,14 @@ from ivy_setup_tui.core.platform.shells import BLOCK_END, BLOCK_START
 from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.environment import check as environment
 from ivy_setup_tui.core.steps.environment import fix as fix_environment
-from ivy_setup_tui.core.steps.environment.fix import (
-    PWSH,
+from ivy_setup_tui.core.steps.environment import shellmatrix, windows
+from ivy_setup_tui.core.steps.environment.blocks import (
     BlockError,
     edit_block,
     find_blocks,
     remove_block,
 )
+from ivy_setup_tui.core.steps.environment.envfiles import PWSH
 from ivy_setup_tui.core.steps.key.check import locate
 from tests.core.platform.test_shells import unused_uid
 
@@ -688,9 +689,7 @@ def test_startup_file_with_exit_or_syntax_error_or_a_hang_is_reported_honestly(
     started = time.monotonic()
     rows = {
         r.start: r
-        for r in fix_environment.verify_shells(
-            ctx, ["bash", "zsh"], f"{home}/.ivy", None, timeout=1
-        )
+        for r in shellmatrix.verify_shells(ctx, ["bash", "zsh"], f"{home}/.ivy", None, timeout=1)
     }
     assert time.monotonic() - started < 8
     assert rows["bash -i"].verdict == shellprobe.UNKNOWN
@@ -747,7 +746,7 @@ def test_windows_user_environment_is_set_broadcast_and_undone(
 ) -> None:
     fake = FakeRegistry()
     fake.values["IVY_ROOT"] = "~/.ivy"
-    monkeypatch.setattr(fix_environment, "windows_environment", fake)
+    monkeypatch.setattr(windows, "windows_environment", fake)
     ctx = ctx_for(platform="win32")
     proposal = plan_for(ctx, shells=("pwsh",))
     (reg,) = [c for c in proposal.plan.changes if c.kind == "registry"]

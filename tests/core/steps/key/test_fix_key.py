@@ -25,6 +25,7 @@ from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
 from ivy_setup_tui.core.secrets import fingerprint
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.key import fix as fix_key
+from ivy_setup_tui.core.steps.key import key_input
 
 MakeCtx = Callable[..., SystemContext]
 
@@ -133,16 +134,16 @@ def self_signed() -> tuple[bytes, bytes]:
     ],
 )
 def test_normalises_what_ivy_must_read(raw: bytes | str, removed: tuple[str, ...] | None) -> None:
-    key = fix_key.read_input(raw)
+    key = key_input.read_input(raw)
     assert key.key == KEY
     assert key.fingerprint == fingerprint(KEY)
     if removed is not None:
         assert set(key.removed) == set(removed)
 
 
-def _refused(raw: bytes | str) -> fix_key.KeyInputRefused:
-    with pytest.raises(fix_key.KeyInputRefused) as caught:
-        fix_key.read_input(raw)
+def _refused(raw: bytes | str) -> key_input.KeyInputRefused:
+    with pytest.raises(key_input.KeyInputRefused) as caught:
+        key_input.read_input(raw)
     assert isinstance(caught.value, BadInput)
     assert "Nothing was written" in str(caught.value)
     return caught.value
@@ -174,7 +175,7 @@ def test_two_lines_are_refused_with_masked_candidates() -> None:
     assert KEY not in str(refused)
     assert OTHER not in str(refused)
     assert KEY not in repr(refused.candidates)
-    assert fix_key.read_input(refused.candidates[1].key.encode()).key == OTHER
+    assert key_input.read_input(refused.candidates[1].key.encode()).key == OTHER
 
 
 def test_a_certificate_is_named_with_subject_issuer_and_expiry() -> None:
@@ -224,7 +225,7 @@ def test_public_keys_are_named() -> None:
 
 def test_a_truncated_looking_key_is_placed_with_a_warning(make_ctx: MakeCtx, home: Path) -> None:
     truncated = KEY.rstrip("=") + "A"  # base64 alphabet, length % 4 != 0
-    key = fix_key.read_input(truncated.encode())
+    key = key_input.read_input(truncated.encode())
     assert key.warnings == ("looks_truncated",)
     plan = make_plan(make_ctx(), key=truncated.encode())
     assert any("looks truncated" in note for note in plan.notes)

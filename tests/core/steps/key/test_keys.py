@@ -21,12 +21,14 @@ from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.key import keyfile
 from ivy_setup_tui.core.steps.key.check import (
     KeyLookup,
-    KeyRejected,
-    analyse_key,
     check_content,
     check_location,
     check_verified,
     locate,
+)
+from ivy_setup_tui.core.steps.key.keyfile import (
+    KeyRejected,
+    analyse_key,
     normalise_key,
     read_key_line,
 )

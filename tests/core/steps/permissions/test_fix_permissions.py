@@ -23,16 +23,13 @@ from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.journal import CHMOD, Journal
 from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.plan import FixOptions, StepPlan, StepResult
+from ivy_setup_tui.core.platform.access import group_name, owner_name
 from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
-from ivy_setup_tui.core.steps.key.check import locate
+from ivy_setup_tui.core.steps.key.locate import locate
 from ivy_setup_tui.core.steps.permissions import fix as FP
-from ivy_setup_tui.core.steps.permissions.check import (
-    Mount,
-    check_paths,
-    check_privilege,
-    group_name,
-    owner_name,
-)
+from ivy_setup_tui.core.steps.permissions import survey as SV
+from ivy_setup_tui.core.steps.permissions.check import check_paths, check_privilege
+from ivy_setup_tui.core.steps.permissions.mounts import Mount
 
 MakeCtx = Callable[..., SystemContext]
 
@@ -92,7 +89,7 @@ def apply(ctx: SystemContext, plan: StepPlan, **kwargs: object) -> StepResult:
         return FP.apply(ctx, plan, run, **kwargs)  # type: ignore[arg-type]
 
 
-def rows_by_path(rows: list[FP.PathRow]) -> dict[str, FP.PathRow]:
+def rows_by_path(rows: list[SV.PathRow]) -> dict[str, SV.PathRow]:
     return {row.path: row for row in rows}
 
 
@@ -237,9 +234,9 @@ def test_root_owned_files_in_ivy_get_the_exact_scoped_chown(make_ctx: MakeCtx, h
     plan = plan_for(ctx)
 
     assert plan.changes == ()  # nothing the user owns needs a chmod; the rest is root's
-    rows = rows_by_path(FP.survey(ctx, diagnosis_for(ctx), mounts=EXT4))
-    assert rows[str(key)].action == FP.CHOWN
-    assert rows[str(cache)].action == FP.CHOWN
+    rows = rows_by_path(SV.survey(ctx, diagnosis_for(ctx), mounts=EXT4))
+    assert rows[str(key)].action == SV.CHOWN
+    assert rows[str(cache)].action == SV.CHOWN
     group = group_name(OTHER)
     (refusal,) = plan.refusals
     assert refusal.manual == (
@@ -379,11 +376,11 @@ def test_native_windows_skips_mode_checks(make_ctx: MakeCtx, home: Path) -> None
     ctx = make_ctx(project=home, platform="win32")
 
     plan = plan_for(ctx)
-    rows = FP.survey(ctx, diagnosis_for(ctx), mounts=EXT4)
+    rows = SV.survey(ctx, diagnosis_for(ctx), mounts=EXT4)
 
     assert plan.changes == ()
     assert plan.refusals == ()
-    assert {row.action for row in rows} == {FP.SKIPPED}
+    assert {row.action for row in rows} == {SV.SKIPPED}
     assert any("Windows does not use Unix modes" in note for note in plan.notes)
 
 
@@ -439,10 +436,10 @@ def test_home_itself_is_never_changed(make_ctx: MakeCtx, home: Path) -> None:
     ctx = make_ctx(env_extra={"IVY_ROOT": str(home)})
 
     plan = plan_for(ctx, CACHES)
-    rows = rows_by_path(FP.survey(ctx, diagnosis_for(ctx, CACHES), mounts=EXT4))
+    rows = rows_by_path(SV.survey(ctx, diagnosis_for(ctx, CACHES), mounts=EXT4))
 
     assert plan.changes == ()
-    assert rows[str(home)].action == FP.MANUAL
+    assert rows[str(home)].action == SV.MANUAL
     assert "home folder" in rows[str(home)].reason
     apply(ctx, plan)
     assert mode_of(home) == 0o755
@@ -537,15 +534,15 @@ def test_nothing_to_do_says_so(make_ctx: MakeCtx, home: Path) -> None:
     ctx = make_ctx(project=home)
 
     plan = plan_for(ctx)
-    rows = FP.survey(ctx, diagnosis_for(ctx), mounts=EXT4)
+    rows = SV.survey(ctx, diagnosis_for(ctx), mounts=EXT4)
 
     assert plan.empty
     assert plan.refusals == ()
     assert any("nothing to change" in note for note in plan.notes)
     roles = {row.role: row.action for row in rows}
-    assert roles[FP.KEY_FILE] == FP.OK
-    assert roles[FP.IVY_DIR] == FP.OK
-    assert roles[FP.PROJECT] == FP.OK
+    assert roles[SV.KEY_FILE] == SV.OK
+    assert roles[SV.IVY_DIR] == SV.OK
+    assert roles[SV.PROJECT] == SV.OK
 
 
 def test_cancel_stops_before_the_next_change(make_ctx: MakeCtx, home: Path) -> None:
@@ -588,7 +585,7 @@ def test_ivy_root_at_the_folder_above_ivy_proposes_nothing_for_home(
     diagnosis = diagnosis_for(ctx)
     assert diagnosis.lookup.problem == "ivy_root_parent"
 
-    rows = FP.survey(ctx, diagnosis, mounts=EXT4)
+    rows = SV.survey(ctx, diagnosis, mounts=EXT4)
     plan = plan_for(ctx)
 
     # Only the key a fixed IVY_ROOT makes ivy read (and its .ivy) are tightened, never $HOME.
@@ -599,9 +596,26 @@ def test_ivy_root_at_the_folder_above_ivy_proposes_nothing_for_home(
     assert not [c for c in commands if str(home) in c and not c.endswith("/.ivy")], commands
     home_rows = [row for row in rows if row.path == str(home)]
     assert [(row.action, row.proposed, row.commands) for row in home_rows] == [
-        (FP.MANUAL, None, ())
+        (SV.MANUAL, None, ())
     ]
     assert "fix IVY_ROOT first" in home_rows[0].reason
     assert all(not row.path.startswith(str(home) + "/notes") for row in rows)
     apply(ctx, plan)
     assert mode_of(home) == 0o755
+
+
+def test_row_actions_read_as_the_strings_they_were() -> None:
+    # RowAction replaced bare strings: JSON, f-strings and comparisons still see the old values.
+    assert json.dumps([SV.CHMOD, SV.UNSAFE]) == '["chmod", "unsafe_link"]'
+    assert f"{SV.OK} {SV.MODELESS}" == "ok modeless"
+    assert SV.CHOWN == "chown"
+    assert {action.value for action in SV.RowAction} == {
+        "chmod",
+        "ok",
+        "chown",
+        "manual",
+        "modeless",
+        "sudo",
+        "skipped",
+        "unsafe_link",
+    }

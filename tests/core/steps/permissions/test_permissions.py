@@ -20,21 +20,19 @@ import pytest
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.model import Finding, Status
-from ivy_setup_tui.core.steps.key.check import KeyLookup, locate
-from ivy_setup_tui.core.steps.permissions import check as permissions
-from ivy_setup_tui.core.steps.permissions.check import (
+from ivy_setup_tui.core.platform import access
+from ivy_setup_tui.core.platform.access import group_name, mode_allows, owner_name, user_can
+from ivy_setup_tui.core.steps.key.locate import locate
+from ivy_setup_tui.core.steps.key.lookup import KeyLookup
+from ivy_setup_tui.core.steps.permissions import ownership
+from ivy_setup_tui.core.steps.permissions.check import check_paths, check_privilege
+from ivy_setup_tui.core.steps.permissions.mounts import (
     Mount,
-    check_paths,
-    check_privilege,
-    group_name,
-    mode_allows,
     modes_enforced,
     mount_for,
-    owner_name,
     parse_mountinfo,
     parse_proc_mounts,
     read_mounts,
-    user_can,
 )
 
 MakeCtx = Callable[..., SystemContext]
@@ -441,7 +439,7 @@ def test_privilege_under_sudo_with_user_owned_files(make_ctx: MakeCtx, home: Pat
 def test_privilege_scan_is_bounded(make_ctx: MakeCtx, home: Path) -> None:
     blobs = home / ".ivy" / "blobs"
     blobs.mkdir(parents=True)
-    for n in range(permissions.SCAN_LIMIT + 20):
+    for n in range(ownership.SCAN_LIMIT + 20):
         (blobs / f"b{n:04d}").write_bytes(b"")
     ctx = other_ctx(make_ctx)
 
@@ -449,7 +447,7 @@ def test_privilege_scan_is_bounded(make_ctx: MakeCtx, home: Path) -> None:
 
     assert finding.status is Status.WARNING
     assert finding.evidence["foreign_truncated"] is True
-    assert len(finding.evidence["foreign_owned"]) == permissions.FOREIGN_LIMIT
+    assert len(finding.evidence["foreign_owned"]) == ownership.FOREIGN_LIMIT
 
 
 def test_privilege_on_windows_is_info(make_ctx: MakeCtx) -> None:
@@ -464,15 +462,15 @@ def test_principal_is_the_sudo_caller(make_ctx: MakeCtx) -> None:
     ctx = make_ctx(
         uid=0, euid=0, env_extra={"SUDO_USER": "alice", "SUDO_UID": "1234", "SUDO_GID": "99"}
     )
-    who = permissions.principal(ctx)
+    who = access.principal(ctx)
     assert (who.uid, who.gid, who.name, who.via_sudo) == (1234, 99, "alice", True)
-    plain = permissions.principal(make_ctx(user="bob"))
+    plain = access.principal(make_ctx(user="bob"))
     assert plain.name == "bob"
     assert plain.via_sudo is False
 
 
 def test_mode_bits_owner_class_takes_precedence() -> None:
-    who = permissions.Principal(1000, 1000, frozenset({1000}), "u", "g", False)
+    who = access.Principal(1000, 1000, frozenset({1000}), "u", "g", False)
 
     def st(mode: int, uid: int, gid: int) -> os.stat_result:
         return os.stat_result((0o100000 | mode, 0, 0, 1, uid, gid, 0, 0, 0, 0))
@@ -482,7 +480,7 @@ def test_mode_bits_owner_class_takes_precedence() -> None:
     assert mode_allows(who, st(0o640, 0, 1000), os.R_OK)
     assert not mode_allows(who, st(0o640, 0, 0), os.R_OK)
     assert mode_allows(who, st(0o604, 0, 0), os.R_OK)
-    root = permissions.Principal(0, 0, frozenset({0}), "root", "root", False)
+    root = access.Principal(0, 0, frozenset({0}), "root", "root", False)
     assert mode_allows(root, st(0o000, 1000, 1000), os.R_OK | os.W_OK)
 
 

@@ -30,7 +30,9 @@ from ivy_setup_tui.core.platform.interpreter import Target, select_target, targe
 from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.version import fix as fix_version
-from ivy_setup_tui.core.steps.version.fix import CommandOutcome, explain_failure, run_streaming
+from ivy_setup_tui.core.steps.version import installer, release, words
+from ivy_setup_tui.core.steps.version.installer import CommandOutcome, run_streaming
+from ivy_setup_tui.core.steps.version.words import explain_failure
 from tests.core.venvs import fake_ivy, fake_raw, install_fake_ivy, make_venv, site_packages
 from tests.core.wheels import (
     build_wheel,
@@ -170,10 +172,10 @@ def test_compatibility_follows_the_target_platform_not_the_running_one(
     )
     old = target_from_raw(Path("/usr/bin/python3.7"), fake_raw(python=(3, 7, 9)))
 
-    assert "0.0.9.2" in fix_version.survey(ctx, windows).versions
-    assert "0.0.9.2" in fix_version.survey(ctx, mac).versions
-    assert "0.0.9.3" in fix_version.survey(ctx, old).versions  # only there Requires-Python fits
-    here = fix_version.survey(ctx, select_target(ctx))
+    assert "0.0.9.2" in release.survey(ctx, windows).versions
+    assert "0.0.9.2" in release.survey(ctx, mac).versions
+    assert "0.0.9.3" in release.survey(ctx, old).versions  # only there Requires-Python fits
+    here = release.survey(ctx, select_target(ctx))
     assert here.versions == ["1.0.0.5", "0.0.9.9", "0.0.9.1", "0.0.9.0"]
 
 
@@ -462,10 +464,10 @@ def test_version_gone_from_the_index_and_resolver_conflict_are_explained(
 def test_cancel_terminates_pip_promptly_and_leaves_the_truth(
     make_ctx: MakeCtx, wheels: dict[str, Path], venv_a: Path
 ) -> None:
-    release = threading.Event()
+    unblock = threading.Event()
 
     def stall(_request: Request) -> Response:
-        release.wait(30)  # an index that never answers in time
+        unblock.wait(30)  # an index that never answers in time
         return Response("gone", status=503)
 
     server = HTTPServer(threaded=True)
@@ -489,7 +491,7 @@ def test_cancel_terminates_pip_promptly_and_leaves_the_truth(
         result, run_id = apply_plan(ctx, plan, progress=progress, cancel=cancel)
         elapsed = time.monotonic() - started
     finally:
-        release.set()
+        unblock.set()
         server.stop()
     assert elapsed < 10
     ((_change, reason),) = result.failed
@@ -625,23 +627,23 @@ def test_failures_are_explained_in_plain_words(lines: list[str], code: int, expe
 
 
 def test_next_steps_follow_the_facts() -> None:
-    assert "only checks that IVY_ROOT is valid" in fix_version.next_steps("1.0.0.5")
-    assert "nothing to place" in fix_version.next_steps("0.0.9.1")
-    assert "places your key" in fix_version.next_steps("0.0.9.0")
-    ivy_key = fix_version.next_steps("0.0.9.5")
+    assert "only checks that IVY_ROOT is valid" in words.next_steps("1.0.0.5")
+    assert "nothing to place" in words.next_steps("0.0.9.1")
+    assert "places your key" in words.next_steps("0.0.9.0")
+    ivy_key = words.next_steps("0.0.9.5")
     assert "IVY_KEY" in ivy_key
     assert "tensorflow" in ivy_key
     assert "Assumed" in ivy_key
-    assert "not measured" in fix_version.next_steps("2.0")
+    assert "not measured" in words.next_steps("2.0")
 
 
 def test_index_credentials_never_reach_argv(make_ctx: MakeCtx, venv_a: Path) -> None:
     secret_url = "https://user:s3cret@mirror.example/simple/"
     ctx = ctx_for(make_ctx, venv_a, secret_url)
-    installer = fix_version.Installer("pip", str(venv_a))
-    argv = fix_version.install_argv(installer, "0.0.9.1", upgrade=True, env=ctx.env)
+    pip = installer.Installer("pip", str(venv_a))
+    argv = installer.install_argv(pip, "0.0.9.1", upgrade=True, env=ctx.env)
     assert not any("s3cret" in part for part in argv)
-    assert fix_version.child_env(ctx)["PIP_INDEX_URL"] == secret_url
+    assert installer.child_env(ctx)["PIP_INDEX_URL"] == secret_url
 
 
 @pytest.fixture(autouse=True)
@@ -666,7 +668,7 @@ def test_a_real_release_from_the_real_index(make_ctx: MakeCtx, venv_a: Path, hom
     env.update(HOME=str(home), PIP_DISABLE_PIP_VERSION_CHECK="1")
     ctx = make_ctx(env=env, python=venv_a, offline=False)
     target = select_target(ctx)
-    offered = fix_version.survey(ctx, target)
+    offered = release.survey(ctx, target)
     if offered.unavailable is not None or "1.0.0.5" not in offered.versions:
         pytest.skip(f"the package index is unreachable or lacks ivy 1.0.0.5: {offered.unavailable}")
     result, _ = apply_plan(ctx, plan_for(ctx, ivy_version="1.0.0.5"))

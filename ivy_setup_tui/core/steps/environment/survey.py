@@ -1,0 +1,153 @@
+"""The reading shared by `environment.conflicts` and `environment.persisted`: the user's startup
+files read once (`Survey`), and the real shells worth starting, started at once so they answer
+while the other checks run (`Prepared`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING
+
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.facts import KEY_FILE_NAME
+from ivy_setup_tui.core.platform import shells
+from ivy_setup_tui.core.platform.shells import Reading, Scan, ShellInfo
+from ivy_setup_tui.core.records import dataclass
+from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, home_ivy, is_dir, is_file
+
+if TYPE_CHECKING:
+    # Imported where shells are really started: `check` pays for it only when it verifies.
+    from ivy_setup_tui.core.platform import shellprobe
+
+READ = "read"  # shellprobe.READ, without importing it
+
+
+@dataclass
+class Survey:
+    """The static reading shared by the conflicts and persisted checks."""
+
+    ctx: SystemContext
+    scan: Scan
+    shells: list[ShellInfo]
+    readings: dict[str, Reading]
+
+    @property
+    def considered(self) -> list[ShellInfo]:
+        """The shells the user really uses (all detected ones when none is known to be used)."""
+        used = [s for s in self.shells if s.used]
+        return used or list(self.shells)
+
+
+class Unverified:
+    """No real shell was started (nothing worth verifying); reads like a finished
+    ShellVerification."""
+
+    skipped = True
+    timeout = 0.0
+
+    def __init__(self, reason: str) -> None:
+        self.reason: str | None = reason
+        self.notes: dict[str, str] = {}
+        self.shells: tuple[str, ...] = ()
+
+    def wait(self) -> list[shellprobe.ProbeOutcome]:
+        """No outcomes."""
+        return []
+
+
+@dataclass
+class Prepared:
+    """The static reading and the real shells started from it: made once per diagnosis and
+    shared by `check_conflicts` and `check_persisted` (scanning and detecting twice is waste)."""
+
+    survey: Survey
+    verification: shellprobe.ShellVerification | Unverified
+
+
+def prepare(
+    ctx: SystemContext,
+    *,
+    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
+    reader: shells.Reader | None = None,
+    timeout: float | None = None,
+) -> Prepared:
+    """Read the shell files once and start the real shells worth starting (returns at once)."""
+    survey = read_survey(ctx, detect_parent, reader)
+    return Prepared(survey, start_verification(ctx, survey, timeout))
+
+
+def read_survey(
+    ctx: SystemContext,
+    detect_parent: shells.ParentDetector | None,
+    reader: shells.Reader | None,
+) -> Survey:
+    """Scan the startup files and read them per detected shell."""
+    result = shells.scan(ctx, reader=reader)
+    found = shells.detect_shells(ctx, detect_parent=detect_parent)
+    readings = {s.name: shells.read_shell(result, s) for s in found}
+    return Survey(ctx, result, found, readings)
+
+
+def relevant_shells(survey: Survey) -> list[ShellInfo]:
+    """The shells whose new terminals matter: those the user uses, plus any ivy-setup configured."""
+    considered = {s.name for s in survey.considered}
+    managed_files = {str(block.path) for block in survey.scan.blocks}
+    out: list[ShellInfo] = []
+    for shell in survey.shells:
+        reading = survey.readings[shell.name]
+        # The desktop's session file (environment.d) is read by every shell: ivy-setup writing it
+        # does not make an unused shell one the user has.
+        session = {f.path for f in shell.files if f.mode == shells.ENV}
+        managed = any(d.managed and d.path not in session for d in reading.definitions) or any(
+            str(path) in managed_files for path in reading.files if path not in session
+        )
+        if shell.supported and (shell.name in considered or managed):
+            out.append(shell)
+    return out
+
+
+def start_verification(
+    ctx: SystemContext, survey: Survey, timeout: float | None
+) -> shellprobe.ShellVerification | Unverified:
+    """Start the relevant shells (returns at once), or say why none is worth starting."""
+    relevant = relevant_shells(survey)
+    if not relevant:
+        return Unverified("no shell to start")
+    defined = any(survey.readings[s.name].definitions for s in relevant) or bool(survey.scan.blocks)
+    in_process = any(ctx.env.get(name) is not None for name in (ROOT, KEY))
+    key_in_home = is_file(home_ivy(ctx) / KEY_FILE_NAME)
+    if not (defined or in_process or key_in_home):
+        # Nothing sets either name and nothing needs IVY_ROOT: a new shell could only lack them,
+        # so starting shells would cost time and tell nothing (keeps `check --offline` fast).
+        return Unverified(
+            "nothing to verify: no shell file sets IVY_ROOT or IVY_KEY, this process has "
+            "neither, and there is no key in ~/.ivy that would need IVY_ROOT"
+        )
+    from ivy_setup_tui.core.platform import shellprobe
+
+    specs: list[shellprobe.ProbeSpec] = []
+    notes: dict[str, str] = {}
+    search = ctx.env.get("PATH", "")
+    for shell in relevant:
+        binary = shell.path if shell.path and os.path.isabs(shell.path) else None
+        if binary is None or not os.access(binary, os.X_OK):
+            binary = shutil.which(shell.name, path=search) if search else None
+        if binary is None:
+            notes[shell.name] = f"{shell.name} is not installed here, so it was not started"
+            continue
+        if shell.name == "fish" and not is_dir(shells.fish_config_dir(ctx)):
+            # fish creates its configuration folder on start; `check` must not write anything.
+            notes[shell.name] = (
+                "fish has no configuration folder yet (so it reads no user file); it was not "
+                "started, because it would create that folder"
+            )
+            continue
+        specs += shellprobe.specs_for(shell.name, binary)
+    verification = shellprobe.ShellVerification(
+        specs,
+        reason=None if specs else "no shell could be started",
+        shells=[s.name for s in relevant],
+        notes=notes,
+    )
+    return verification.start(ctx, timeout=timeout) if specs else verification

@@ -1,0 +1,15 @@
+"""`Said`: the words of one finding (title, detail, fix), as the steps' words modules return them."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ivy_setup_tui.core.model import Fix
+
+
+class Said(NamedTuple):
+    """The words of one finding: its title, its detail, and the fix it proposes (if any)."""
+
+    title: str
+    detail: str
+    fix: Fix | None = None
