@@ -162,3 +162,12 @@ def test_one_module_level_fingerprint_function() -> None:
         if isinstance(node, ast.FunctionDef) and node.name.lower().endswith("fingerprint")
     ]
     assert defined == ["ivy_setup_tui.core.secrets"]
+
+
+def test_class_names_are_unique_across_the_package() -> None:
+    where: dict[str, list[str]] = {}
+    for name, path in MODULES.items():
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(name)
+    assert {cls: mods for cls, mods in where.items() if len(mods) > 1} == {}

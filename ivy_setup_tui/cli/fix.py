@@ -46,8 +46,8 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(ctx, chosen, options)
     # Root working on someone else's home: even the journal would leave root-owned files there.
-    from ivy_setup_tui.core.steps.permissions.check import write_refusal
     from ivy_setup_tui.core.steps.permissions.fix import sudo_home_refusal
+    from ivy_setup_tui.core.steps.permissions.ownership import write_refusal
 
     refused = sudo_home_refusal(ctx)
     if refused is not None:
@@ -149,9 +149,6 @@ def _plan(
     interactive: bool,
     chosen: tuple[Step, ...] = (),
 ) -> StepPlan | None:
-    if not steps.available(step):
-        print(f"{step.label}: this build cannot fix this step yet; see `ivy-setup check`.")
-        return None
     service = steps.service(step)
     try:
         plan = service.plan(ctx, _planning_diagnosis(ctx, step, options, chosen), options)
@@ -211,8 +208,6 @@ def _refuse_unsafe_links(plan: StepPlan, run: Run | None) -> None:
 def _validate(chosen: tuple[Step, ...], options: FixOptions) -> None:
     """Refuse bad input (e.g. a key that is not one) before anything runs or is journaled."""
     for step in chosen:
-        if not steps.available(step):
-            continue
         validate = getattr(steps.service(step), "validate_options", None)
         if validate is None:
             continue
@@ -254,7 +249,7 @@ def _print_plan(plan: StepPlan) -> None:
 
 def _say_declined(ctx: SystemContext, declined: list[Change]) -> None:
     """Declining to disable one's own line is a choice: say once what it keeps doing."""
-    from ivy_setup_tui.core.steps.environment.fix import line_words
+    from ivy_setup_tui.core.steps.environment.changes import line_words
 
     for change in declined:
         lines = change.data.get("disabled_lines")

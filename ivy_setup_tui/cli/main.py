@@ -666,7 +666,7 @@ def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> No
         )
     home = Path(os.path.abspath(ctx.home))
     if absolute == home or home in absolute.parents:
-        from ivy_setup_tui.core.steps.permissions.check import write_refusal
+        from ivy_setup_tui.core.steps.permissions.ownership import write_refusal
 
         refused = write_refusal(ctx, "report -o")
         if refused is not None:
@@ -682,7 +682,7 @@ def _cmd_undo(args: argparse.Namespace) -> int:
         raise UsageError("--forget and --list do not go together.")
     journal = Journal(ctx)
     if not args.list:
-        from ivy_setup_tui.core.steps.permissions.check import write_refusal
+        from ivy_setup_tui.core.steps.permissions.ownership import write_refusal
 
         # Before the journal takes its lock: a refused undo must create nothing, not even a folder.
         refused = write_refusal(ctx, "undo")

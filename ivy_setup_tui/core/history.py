@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.journal import Journal, JournalError, RunRecord, Status, UndoResult
+from ivy_setup_tui.core.journal import Journal, JournalError, RunRecord, RunStatus, UndoResult
 from ivy_setup_tui.core.model import Finding, plural
 from ivy_setup_tui.core.records import dataclass
 
@@ -22,7 +22,7 @@ class RunView:
     run_id: str
     started: str  # "2026-11-28 15:12 UTC" (empty for a damaged journal)
     what: str  # "the Key step (wizard)", "undo of run …"
-    status: Status
+    status: RunStatus
     changes: tuple[str, ...]  # each change's summary, home shown as ~
     undoable: bool
     why_not: str | None  # why it cannot be undone (None when it can)
@@ -68,13 +68,13 @@ def runs(ctx: SystemContext) -> list[RunView]:
     journal = Journal(ctx)
     views: list[RunView] = []
     for info in journal.list_runs():
-        if info.status == Status.CORRUPT:
+        if info.status == RunStatus.CORRUPT:
             views.append(
                 RunView(
                     info.run_id,
                     "",
                     "unknown (damaged journal)",
-                    Status.CORRUPT,
+                    RunStatus.CORRUPT,
                     (),
                     False,
                     info.problem or "its journal cannot be read",
@@ -84,7 +84,9 @@ def runs(ctx: SystemContext) -> list[RunView]:
         try:
             record = journal.load(info.run_id)
         except JournalError as exc:
-            views.append(RunView(info.run_id, "", "unknown", Status.CORRUPT, (), False, str(exc)))
+            views.append(
+                RunView(info.run_id, "", "unknown", RunStatus.CORRUPT, (), False, str(exc))
+            )
             continue
         views.append(_view(journal, ctx, record))
     return views
@@ -95,7 +97,7 @@ def _view(journal: Journal, ctx: SystemContext, record: RunRecord) -> RunView:
     why_not: str | None = None
     if not record.entries:
         why_not = "it changed nothing"
-    elif record.status == Status.UNDONE:
+    elif record.status == RunStatus.UNDONE:
         why_not = f"already undone (by run {record.undone_by})"
     else:
         drifts = journal.drift(record)
@@ -161,7 +163,7 @@ def farewell(
 ) -> str:
     """The few plain lines printed after the wizard exits: changed, left, new terminal, undo."""
     lines = ["ivy-setup:"]
-    live = [r for r in session if r.status != Status.UNDONE]
+    live = [r for r in session if r.status != RunStatus.UNDONE]
     if live:
         total = sum(r.changes for r in live)
         lines.append(f"  Changed: {plural(total, 'change')} in this session.")

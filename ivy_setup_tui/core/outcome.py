@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import AFTER_PLAN
-from ivy_setup_tui.core.platform import shellprobe, shells
+from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellprobe, shells
 from ivy_setup_tui.core.records import dataclass, replace
 from ivy_setup_tui.core.steps.environment import userlines
 
@@ -246,7 +246,7 @@ def with_values(ctx: SystemContext, values: Mapping[str, str | None]) -> SystemC
     return replace(ctx, env=env)
 
 
-def primary_shell(found: Sequence[shells.ShellInfo]) -> shells.ShellInfo | None:
+def primary_shell(found: Sequence[shellfiles.ShellInfo]) -> shellfiles.ShellInfo | None:
     """The shell a new terminal opens: the login shell, else the running one, else one in use."""
     known = [s for s in found if s.name in shellprobe.START_MODES]
     for attribute in ("login", "running", "used"):
@@ -259,17 +259,17 @@ def primary_shell(found: Sequence[shells.ShellInfo]) -> shells.ShellInfo | None:
 def new_terminal_values(
     ctx: SystemContext,
     *,
-    detect_parent: shells.ParentDetector | None = None,
+    detect_parent: shelldetect.ParentDetector | None = None,
 ) -> dict[str, str | None]:
     """IVY_ROOT / IVY_KEY as a new interactive terminal of the user's shell gets them (a static
     reading of the startup files; `prove` checks the real shells)."""
     scan = shells.scan(ctx)
-    found = shells.detect_shells(ctx, detect_parent=detect_parent)
+    found = shelldetect.detect_shells(ctx, detect_parent=detect_parent)
     shell = primary_shell(found)
     if shell is None:
         return {name: None for name in WATCHED}
     starts = shellprobe.START_MODES[shell.name]
-    modes = next((s.reads for s in starts if shells.INTERACTIVE in s.reads), starts[0].reads)
+    modes = next((s.reads for s in starts if shellfiles.INTERACTIVE in s.reads), starts[0].reads)
     reading = userlines.reading_for(scan, shell, modes)
     values: dict[str, str | None] = {}
     for name in WATCHED:
@@ -345,13 +345,13 @@ def expectation(diagnosis: Diagnosis, *, scope: str | None = None) -> Expectatio
         value = diagnosis.ctx.env.get(KEY, "").strip()
         return Expectation(scheme, fingerprint(value) if value else None, None, True)
     from ivy_setup_tui.core.paths import physical
-    from ivy_setup_tui.core.steps.key.check import key_to_examine
+    from ivy_setup_tui.core.steps.key.locate import key_to_examine
 
     # The key a new terminal must send: the one ivy reads, else the one a fixed location makes
     # it read (a shadowed ~/.ivy/key.pem, the folder IVY_ROOT should name).
     path = lookup.path or key_to_examine(diagnosis.ctx, lookup)
     # The key as the Key step normalises it (the one it writes): one normalisation for both.
-    from ivy_setup_tui.core.steps.key.fix import existing_key
+    from ivy_setup_tui.core.steps.key.placement import existing_key
 
     existing = existing_key(path) if path is not None else None
     fp = existing.usable.fingerprint if existing is not None and existing.usable else None
@@ -440,10 +440,10 @@ def prove(
     folders = [("project", str(ctx.project)), ("outside home", outside_dir)]
     starts: list[_Start] = []
     rows: list[OutcomeRow] = []
-    found = {s.name: s for s in shells.detect_shells(ctx, detect_parent=None)}
+    found = {s.name: s for s in shelldetect.detect_shells(ctx, detect_parent=None)}
     try:
         for name in names:
-            binary = shells.binary_path(ctx, found.get(name), name)
+            binary = shelldetect.binary_path(ctx, found.get(name), name)
             if binary is None:
                 continue
             for spec in shellprobe.specs_for(name, binary):
@@ -566,7 +566,7 @@ def prove_for(diagnosis: Diagnosis, *, scope: str | None = None) -> list[Outcome
     python = diagnosis.target.python
     if python is None or diagnosis.facts.scheme == F.NONE or ctx.is_windows:
         return []
-    found = shells.detect_shells(ctx, detect_parent=None)
+    found = shelldetect.detect_shells(ctx, detect_parent=None)
     names, _desktop, _notes = choose_shells(ctx, found, shells.scan(ctx), FixOptions(scope=scope))
     names = [n for n in names if n in ("bash", "zsh", "fish", "pwsh")]
     if not names:

@@ -39,8 +39,7 @@ class Change:
     """
 
     step: Step
-    # A ChangeKind; given as its plain word (e.g. "write"), it is made the ChangeKind here.
-    kind: str
+    kind: ChangeKind
     summary: str
     path: str | None = None
     old: str | None = None  # e.g. "0644", "0.0.9.0", a fingerprint
@@ -50,9 +49,6 @@ class Change:
     needs_new_shell: bool = False
     data: dict[str, Any] = field(default_factory=dict)
     secret: bytes | None = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "kind", ChangeKind(self.kind))
 
     def preview(self) -> str:
         """The text `fix --dry-run` prints for this change, and the wizard shows."""

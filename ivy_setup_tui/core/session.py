@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.core.journal import RunRecord
     from ivy_setup_tui.core.model import Finding
-    from ivy_setup_tui.core.snapshots import Change, Snapshot
+    from ivy_setup_tui.core.snapshots import FindingChange, Snapshot
 
 
 def diagnose_new_terminal(
@@ -43,7 +43,7 @@ class Comparison:
     """This run against the last session: what changed since (and when that was recorded), why
     the comparison failed, and this run's snapshot (stored only when the user leaves)."""
 
-    changes: tuple[Change, ...] = ()
+    changes: tuple[FindingChange, ...] = ()
     previous_at: str | None = None
     problem: str | None = None
     snapshot: Snapshot | None = None
@@ -108,8 +108,8 @@ def farewell_for(
 
     env_file = None
     if any(r.needs_new_shell for r in session):
-        from ivy_setup_tui.core.steps.environment.fix import POSIX
-        from ivy_setup_tui.core.steps.environment.fix import env_file as env_path
+        from ivy_setup_tui.core.steps.environment.envfiles import POSIX
+        from ivy_setup_tui.core.steps.environment.envfiles import env_file as env_path
 
         env_file = ctx.tilde(env_path(ctx, POSIX))
     return farewell(ctx, session, findings, env_file=env_file)

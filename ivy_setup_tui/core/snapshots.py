@@ -118,11 +118,6 @@ class FindingChange:
         return asdict(self)
 
 
-# re-export for tui/app.py, tui/screens/messages.py and tui/widgets/drift_list.py (they import
-# `Change`); the lead removes it after the merge (use FindingChange)
-Change = FindingChange
-
-
 def take(diagnosis: Diagnosis, *, now: datetime | None = None) -> Snapshot:
     """The snapshot of a finished diagnosis (stats IVY_ROOT values to see if they exist)."""
     python = diagnosis.target.python

@@ -14,7 +14,7 @@ from ivy_setup_tui.core.model import Finding
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.outcome import OutcomeRow
-    from ivy_setup_tui.core.snapshots import Change
+    from ivy_setup_tui.core.snapshots import FindingChange
 
 # Row marks for the kinds of drift (status changes read "was <status>").
 SHORT_CHANGES = {
@@ -42,7 +42,7 @@ class WizardState:
     findings: Mapping[str, Finding] = field(default_factory=dict)
     diagnosis: Diagnosis | None = None
     error: str | None = None
-    changes: tuple[Change, ...] = ()
+    changes: tuple[FindingChange, ...] = ()
     previous_at: str | None = None  # when the snapshot compared against was taken
     snapshot_error: str | None = None
     # What new terminals get (core/outcome.py): now, and at the session's first proof.

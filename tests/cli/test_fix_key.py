@@ -22,6 +22,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from ivy_setup_tui.core.context import state_dir_for
+from tests.certificates import write_certificate
 from tests.cli.conftest import Runner
 
 KEY = "dGhpc2lzYXRlc3RrZXlmb3JpdnlzZXR1cA=="
@@ -191,32 +192,6 @@ def test_without_a_key_it_says_so_and_writes_nothing(
 # --- refusals: exit 2, nothing written -----------------------------------------------------------
 
 
-def _certificate(tmp_path: Path) -> Path:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cli-test.example")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=30))
-        .sign(private, hashes.SHA256())
-    )
-    path = tmp_path / "cert.pem"
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
-
-
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
@@ -253,7 +228,12 @@ def test_a_certificate_file_is_named_and_refused(
 ) -> None:
     python = venv_factory("0.0.9.0")
     out = fix_key(
-        ivy_setup, python, "--key-file", str(_certificate(tmp_path)), "--yes", project=project
+        ivy_setup,
+        python,
+        "--key-file",
+        str(write_certificate(tmp_path / "cert.pem", "cli-test.example")),
+        "--yes",
+        project=project,
     )
     assert out.returncode == 2
     assert "X.509 certificate" in out.stderr
@@ -407,12 +387,9 @@ def test_all_projects_then_a_new_login_shell_outside_home_finds_the_key(
 ) -> None:
     import shutil
 
-    from ivy_setup_tui.core.model import Step
-    from ivy_setup_tui.core.steps import registry as steps
-
     bash = shutil.which("bash")
-    if bash is None or not steps.available(Step.ENVIRONMENT):
-        pytest.skip("needs bash and the Environment step")
+    if bash is None:
+        pytest.skip("needs bash")
     python = venv_factory("0.0.9.0")
     out = ivy_setup(
         "fix", "--only", "key,environment", "--scope", "home", "--key-file", "-", "--yes",

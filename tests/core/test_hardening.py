@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from ivy_setup_tui.core import plan
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal import REMOVED_TEMP, Journal, NothingToUndo
 from ivy_setup_tui.core.plan import FixOptions
 from ivy_setup_tui.core.platform import fsops
 from ivy_setup_tui.core.steps.key import fix as fix_key
 from ivy_setup_tui.core.steps.permissions import fix as fix_permissions
+from ivy_setup_tui.core.steps.permissions import survey
 from tests.core.steps.key.test_fix_key import KEY, diagnosis
 
 MakeCtx = Callable[..., SystemContext]
@@ -66,12 +68,12 @@ def temp_leftovers(*roots: Path) -> list[Path]:
     ]
 
 
-def key_plan(ctx: SystemContext, **options: object) -> fix_key.StepPlan:
+def key_plan(ctx: SystemContext, **options: object) -> plan.StepPlan:
     opts = FixOptions(key_input=KEY.encode(), key_source="stdin", **options)  # type: ignore[arg-type]
     return fix_key.plan(ctx, diagnosis(ctx, "0.0.9.0"), opts)
 
 
-def unsafe_refusals(plan: fix_key.StepPlan) -> list[str]:
+def unsafe_refusals(plan: plan.StepPlan) -> list[str]:
     return [r.reason for r in plan.refusals if r.code in fsops.POLICY_CODES]
 
 
@@ -97,7 +99,7 @@ def test_a_key_link_to_a_file_outside_home_and_project_is_never_written(
     assert plan.changes == ()
     # The permissions step refuses the chmod too, and suggests nothing on the far side.
     perms = fix_permissions.plan(ctx, diagnosis(ctx, "0.0.9.0"), FixOptions())
-    assert [r.code for r in perms.refusals] == [fix_permissions.UNSAFE]
+    assert [r.code for r in perms.refusals] == [survey.UNSAFE]
     assert all(r.manual == () for r in perms.refusals)
     # Even a direct write through the journal is refused, and nothing changes out there.
     with Journal(ctx).begin("fix") as run:
@@ -179,7 +181,7 @@ def test_a_dot_ivy_linked_to_a_foreign_system_folder_is_examined_briefly_and_ref
     make_ctx: MakeCtx, home: Path, tmp_path: Path
 ) -> None:
     from ivy_setup_tui.core.checks import diagnose
-    from ivy_setup_tui.core.steps.permissions import check as permissions
+    from ivy_setup_tui.core.steps.permissions import ownership
 
     system = tmp_path / "etc-like"
     system.mkdir()
@@ -222,11 +224,11 @@ def test_a_dot_ivy_linked_to_a_foreign_system_folder_is_examined_briefly_and_ref
     # fix refuses: the key step and the permissions step both.
     assert unsafe_refusals(key_plan(ctx))
     perms = fix_permissions.plan(ctx, diagnosis(ctx, "0.0.9.0"), FixOptions())
-    assert any(r.code == fix_permissions.UNSAFE for r in perms.refusals)
+    assert any(r.code == survey.UNSAFE for r in perms.refusals)
     with Journal(ctx).begin("fix") as run, pytest.raises(fsops.WriteRefused):
         run.write_file(home / ".ivy" / "key.pem", KEY.encode(), secret=True)
     assert snapshot(system) == before
-    assert permissions.unsafe_ivy_roots(ctx)[0].path == home / ".ivy"
+    assert ownership.unsafe_ivy_roots(ctx)[0].path == home / ".ivy"
 
 
 def test_a_folder_swapped_for_a_link_after_the_check_is_caught(
@@ -429,7 +431,7 @@ def test_a_crlf_profile_gets_a_block_login_bash_reads_without_errors(
     import shutil
     import subprocess
 
-    from ivy_setup_tui.core.steps.environment import fix as FE
+    from ivy_setup_tui.core.steps.environment import blocks, envfiles
 
     bash = shutil.which("bash")
     if bash is None:
@@ -438,7 +440,7 @@ def test_a_crlf_profile_gets_a_block_login_bash_reads_without_errors(
     put(env_file, f"export IVY_ROOT='{home / '.ivy'}'\n".encode())
     profile = put(home / ".profile", b"export A=1\r\nexport B=2\r\n")
     ctx = make_ctx()
-    new = FE.edit_block(profile.read_bytes(), FE.block_text(ctx, FE.POSIX, env_file))
+    new = blocks.edit_block(profile.read_bytes(), blocks.block_text(ctx, envfiles.POSIX, env_file))
     with Journal(ctx).begin("fix") as run:
         run.write_file(profile, new, confined=False)
     data = profile.read_bytes()
@@ -461,7 +463,7 @@ def test_a_startup_file_printing_errors_fails_the_verification_and_is_shown(
 ) -> None:
     import shutil
 
-    from ivy_setup_tui.core.steps.environment import fix as FE
+    from ivy_setup_tui.core.steps.environment import shellmatrix
 
     if shutil.which("bash") is None:
         pytest.skip("bash is not installed")
@@ -470,14 +472,17 @@ def test_a_startup_file_printing_errors_fails_the_verification_and_is_shown(
     put(home / ".profile", f"export IVY_ROOT='{home / '.ivy'}'\n".encode())
     ctx = make_ctx()
 
-    rows = {row.start: row for row in FE.verify_shells(ctx, ["bash"], str(home / ".ivy"), None)}
+    rows = {
+        row.start: row for row in shellmatrix.verify_shells(ctx, ["bash"], str(home / ".ivy"), None)
+    }
 
     assert rows["bash -i"].verdict == "ok"  # the value arrives...
     assert rows["bash -i"].ok is False  # ...but every new terminal shows an error
     assert "nosuchcommand_ivy" in rows["bash -i"].detail
     assert rows["bash -l"].ok is True
     assert any(
-        line.lstrip().startswith("✗ bash -i") for line in FE.format_matrix(list(rows.values()))
+        line.lstrip().startswith("✗ bash -i")
+        for line in shellmatrix.format_matrix(list(rows.values()))
     )
 
 

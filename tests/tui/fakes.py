@@ -12,7 +12,8 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.model import CHECK_IDS, Finding, Fix, Status
 from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
-from ivy_setup_tui.core.steps.key.check import KeyLookup, SearchedPath
+from ivy_setup_tui.core.steps.key.check import KeyLookup
+from ivy_setup_tui.core.steps.key.lookup import SearchedPath
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis

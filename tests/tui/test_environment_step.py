@@ -14,7 +14,7 @@ from textual.widgets import Button, Checkbox, DataTable, Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal import Journal
-from ivy_setup_tui.core.platform.shells import BLOCK_START
+from ivy_setup_tui.core.platform.shellfiles import BLOCK_START
 from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
 from tests.tui.fakes import FakeDiagnose, broken_findings
 from tests.tui.pilot import SIZE, open_step, settle, text_of, wizard_app

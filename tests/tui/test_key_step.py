@@ -4,7 +4,6 @@ multi-line choice, load from a file, scope, Apply, Verify with consent, and the 
 
 from __future__ import annotations
 
-import datetime
 import os
 import socket
 import stat
@@ -26,6 +25,7 @@ from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.tui.screens.key import KeyScreen
 from ivy_setup_tui.tui.widgets.key_input import SecretInput
 from ivy_setup_tui.tui.widgets.path_completion import PathSuggester
+from tests.certificates import write_certificate
 from tests.tui.pilot import SIZE, open_step, screen_text, settle, text_of, wizard_app
 
 MakeCtx = Callable[..., SystemContext]
@@ -153,33 +153,10 @@ async def test_several_pasted_lines_are_offered_masked_to_pick_from(
         assert (home / ".ivy" / "key.pem").read_bytes() == OTHER.encode()
 
 
-def _certificate(path: Path) -> Path:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tui-test.example")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(7)
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=3))
-        .sign(private, hashes.SHA256())
-    )
-    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return path
-
-
 async def test_loading_a_certificate_names_it_and_writes_nothing(
     make_ctx: MakeCtx, home: Path
 ) -> None:
-    _certificate(home / "downloaded.pem")
+    write_certificate(home / "downloaded.pem", "tui-test.example")
     app = build(make_ctx())
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_step(app, pilot, "key", KeyScreen)

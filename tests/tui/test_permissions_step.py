@@ -13,8 +13,9 @@ from textual.widgets import Button, DataTable, Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import facts_for
-from ivy_setup_tui.core.journal import CHMOD, Journal
+from ivy_setup_tui.core.journal import Journal, Kind
 from ivy_setup_tui.core.model import Finding
+from ivy_setup_tui.core.platform import access
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.permissions import check as permissions
 from ivy_setup_tui.tui.screens.permissions import PermissionsScreen
@@ -92,7 +93,7 @@ async def test_table_shows_every_path_and_apply_all_restricts(
         assert app.state.findings["permissions.key_file"].status.value == "ok"
     record = Journal(ctx).last_run()
     assert record is not None
-    assert [e.kind for e in record.entries] == [CHMOD, CHMOD]
+    assert [e.kind for e in record.entries] == [Kind.CHMOD, Kind.CHMOD]
 
 
 async def test_apply_row_changes_only_the_highlighted_path(make_ctx: MakeCtx, home: Path) -> None:
@@ -136,7 +137,7 @@ async def test_what_it_will_not_do_comes_with_the_exact_command(
         cache_row = next(n for n, row in enumerate(rows) if row[0] == "~/.ivy/cache.sqlite")
         assert rows[cache_row][1] == "you: chown"
         manual = [c.command for c in screen.query("#perm-manual CommandLine").results(CommandLine)]
-        who = permissions.principal(ctx)
+        who = access.principal(ctx)
         assert manual == [f"sudo chown {who.name}:{who.group} {cache}"]
         table = screen.query_one("#perm-table", DataTable)
         table.focus()
@@ -167,4 +168,4 @@ async def test_under_sudo_nothing_can_be_applied(make_ctx: MakeCtx, home: Path) 
 
 
 def _me() -> str:
-    return permissions.owner_name(os.getuid())
+    return access.owner_name(os.getuid())

@@ -21,7 +21,7 @@ from werkzeug import Request, Response
 from ivy_setup_tui.core.checks import diagnose
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal import Journal
-from ivy_setup_tui.core.steps.version.fix import shell_line
+from ivy_setup_tui.core.steps.version.installer import shell_line
 from ivy_setup_tui.tui.app import IvySetupApp
 from ivy_setup_tui.tui.screens.key import KeyScreen
 from ivy_setup_tui.tui.screens.version import VersionScreen, release_options

@@ -26,7 +26,8 @@ from ivy_setup_tui.core.facts import IVY_KEY, IVY_KEY_MEASURED, facts_for, resol
 from ivy_setup_tui.core.paths import physical, within
 from ivy_setup_tui.core.secrets import fingerprint, key_text
 from ivy_setup_tui.core.steps.environment.check import evaluate_root
-from ivy_setup_tui.core.steps.key.check import hidden_state, locate
+from ivy_setup_tui.core.steps.key.check import locate
+from ivy_setup_tui.core.steps.key.lookup_ivy_key import hidden_state
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis

@@ -50,20 +50,15 @@ from ivy_setup_tui.core.journal.records import (
     Kind,
     RunInfo,
     RunRecord,
-    Status,
+    RunStatus,
     UndoResult,
 )
 from ivy_setup_tui.core.journal.run import Run
 from ivy_setup_tui.core.journal.store import Journal
 from ivy_setup_tui.core.journal.undo import UNDO_COMMAND
 
-# re-export for tests/tui/test_permissions_step.py and tests/core/steps/permissions/
-# test_fix_permissions.py (they import CHMOD); the lead removes it after the merge (use Kind.CHMOD)
-CHMOD = Kind.CHMOD
-
 __all__ = [
     "BACKUPS_NAME",
-    "CHMOD",
     "DEFAULT_LOCK_TIMEOUT",
     "FILE_KINDS",
     "JOURNAL_NAME",
@@ -89,7 +84,7 @@ __all__ = [
     "RunInfo",
     "RunNotFound",
     "RunRecord",
-    "Status",
+    "RunStatus",
     "UndoHandler",
     "UndoRefused",
     "UndoResult",

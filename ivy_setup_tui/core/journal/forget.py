@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.journal.errors import RunNotFound
 from ivy_setup_tui.core.journal.lock import RunLock
-from ivy_setup_tui.core.journal.records import BACKUPS_NAME, ForgetResult, RunRecord, Status
+from ivy_setup_tui.core.journal.records import BACKUPS_NAME, ForgetResult, RunRecord, RunStatus
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.context import SystemContext
@@ -45,7 +45,7 @@ def _older_than(journal: Journal, days: float) -> list[RunRecord]:
     limit = journal._clock().timestamp() - days * 86400
     records = []
     for info in journal.list_runs():
-        if info.status == Status.CORRUPT:
+        if info.status == RunStatus.CORRUPT:
             continue
         when = info.finished or info.started
         try:

@@ -29,7 +29,7 @@ RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{4}$")
 RUN_ID_PREFIX = re.compile(r"^[0-9][0-9a-f-]{0,19}$")
 
 
-class Status(TextEnum):
+class RunStatus(TextEnum):
     """A run's status. RUNNING is only ever seen for a live run; a RUNNING journal whose process
     is gone is reported as INTERRUPTED (its entries are still accurate and can be undone)."""
 
@@ -161,14 +161,14 @@ class RunRecord:
     command: str
     argv_summary: str
     started: str
-    status: Status
+    status: RunStatus
     ivy_setup: str
     finished: str | None = None
     needs_new_shell: bool = False
     pid: int | None = None
     undo_of: str | None = None
     undone_by: str | None = None
-    status_before_undo: Status | None = None
+    status_before_undo: RunStatus | None = None
     entries: list[Entry] = field(default_factory=list)
     path: Path = field(default=Path(), compare=False)
 
@@ -234,9 +234,9 @@ class RunRecord:
         )
 
 
-def _status(text: str) -> Status:
+def _status(text: str) -> RunStatus:
     try:
-        return Status(text)
+        return RunStatus(text)
     except ValueError:
         raise ValueError(f"unknown run status {text!r}") from None
 
@@ -250,7 +250,7 @@ class RunInfo:
     argv_summary: str
     started: str
     finished: str | None
-    status: Status
+    status: RunStatus
     changes: int
     needs_new_shell: bool = False
     undo_of: str | None = None
@@ -287,7 +287,7 @@ class UndoResult:
 
     undone_run: str
     run_id: str
-    status: Status
+    status: RunStatus
     reverted: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
@@ -297,9 +297,9 @@ class UndoResult:
     def describe(self) -> str:
         """Plain text for the CLI: the outcome, then one line per reverted/skipped/failed item."""
         head = {
-            Status.OK: f"Undid run {self.undone_run}",
-            Status.PARTIAL: f"Partly undid run {self.undone_run}",
-            Status.FAILED: f"Could not undo run {self.undone_run}",
+            RunStatus.OK: f"Undid run {self.undone_run}",
+            RunStatus.PARTIAL: f"Partly undid run {self.undone_run}",
+            RunStatus.FAILED: f"Could not undo run {self.undone_run}",
         }.get(self.status, f"Undo of run {self.undone_run}: {self.status}")
         lines = [
             f"{head} (recorded as run {self.run_id}; `ivy-setup undo {self.run_id}` redoes it)."

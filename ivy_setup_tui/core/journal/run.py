@@ -26,7 +26,7 @@ from ivy_setup_tui.core.journal.records import (
     EntryState,
     Kind,
     RunRecord,
-    Status,
+    RunStatus,
     dump,
     stamp,
 )
@@ -92,7 +92,7 @@ class Run:
     ) -> None:
         if not self._finished:
             if exc_type is None:
-                self.finish(Status.OK)
+                self.finish(RunStatus.OK)
                 return
             if isinstance(exc, (OSError, fsops.WriteRefused)) and self._record.entries:
                 # The CLI names the run in its message, so the user knows what to undo.
@@ -101,9 +101,9 @@ class Run:
             # When the status cannot be saved (full disk), the journal stays `running`, which
             # reads as interrupted, and every entry in it is accurate; keep the first error.
             with suppress(OSError):
-                self.finish(Status.PARTIAL if self._record.entries else Status.FAILED)
+                self.finish(RunStatus.PARTIAL if self._record.entries else RunStatus.FAILED)
 
-    def finish(self, status: Status = Status.OK) -> None:
+    def finish(self, status: RunStatus = RunStatus.OK) -> None:
         """Close the run with `status` (ok/failed/partial) and release the lock."""
         with self._mutex:
             if self._finished:

@@ -38,7 +38,7 @@ from ivy_setup_tui.core.journal.records import (
     ForgetResult,
     RunInfo,
     RunRecord,
-    Status,
+    RunStatus,
     UndoResult,
     dump,
     id_time,
@@ -103,7 +103,7 @@ class Journal:
             command=command,
             argv_summary=argv_summary,
             started=iso(now),
-            status=Status.RUNNING,
+            status=RunStatus.RUNNING,
             ivy_setup=__version__,
             pid=os.getpid(),
             undo_of=undo_of,
@@ -121,7 +121,7 @@ class Journal:
             run._remove_leftovers(leftover_folders(self.ctx, self.runs_dir))
         except BaseException:
             with suppress(OSError):
-                run.finish(Status.PARTIAL if run.record.entries else Status.FAILED)
+                run.finish(RunStatus.PARTIAL if run.record.entries else RunStatus.FAILED)
             raise
         return run
 
@@ -135,7 +135,7 @@ class Journal:
             try:
                 record = self._read(run_dir / JOURNAL_NAME, run_id)
             except CorruptJournal as exc:
-                info = RunInfo(run_id, "?", "", "", None, Status.CORRUPT, 0, problem=str(exc))
+                info = RunInfo(run_id, "?", "", "", None, RunStatus.CORRUPT, 0, problem=str(exc))
                 infos.append((id_time(run_id), info))
                 continue
             info = RunInfo(
@@ -166,12 +166,12 @@ class Journal:
         older run.
         """
         for info in self.list_runs():
-            if info.status == Status.CORRUPT:
+            if info.status == RunStatus.CORRUPT:
                 raise CorruptJournal(
                     f"{info.problem} (Undo an older run by id: `ivy-setup undo --list`.)",
                     self.runs_dir / info.run_id / JOURNAL_NAME,
                 )
-            if info.changes and info.status != Status.UNDONE and info.undo_of is None:
+            if info.changes and info.status != RunStatus.UNDONE and info.undo_of is None:
                 record = self.load(info.run_id)
                 # A run that only cleared an interrupted run's temp files changed nothing of
                 # the user's: the interrupted run below it is the one to undo.
@@ -247,8 +247,8 @@ class Journal:
                 "copied.",
                 path,
             )
-        if record.status == Status.RUNNING and not self._is_live(record):
-            record.status = Status.INTERRUPTED
+        if record.status == RunStatus.RUNNING and not self._is_live(record):
+            record.status = RunStatus.INTERRUPTED
         return record
 
     def _is_live(self, record: RunRecord) -> bool:
@@ -289,6 +289,7 @@ class Journal:
         """Drifts that block undoing `record`, and pending entries whose change never happened."""
         # An earlier undo of this run was cut short: what it reverted is simply done.
         resumed = any(
-            info.undo_of == record.run_id and info.status != Status.OK for info in self.list_runs()
+            info.undo_of == record.run_id and info.status != RunStatus.OK
+            for info in self.list_runs()
         )
         return plan_undo(self.ctx, record, resumed=resumed)

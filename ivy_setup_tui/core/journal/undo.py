@@ -13,7 +13,7 @@ from ivy_setup_tui.core.journal.backups import backup_bytes
 from ivy_setup_tui.core.journal.errors import JournalError, NothingToUndo, UndoRefused
 from ivy_setup_tui.core.journal.handlers import handler_for
 from ivy_setup_tui.core.journal.lock import RunLock
-from ivy_setup_tui.core.journal.records import Drift, Entry, Kind, RunRecord, Status, UndoResult
+from ivy_setup_tui.core.journal.records import Drift, Entry, Kind, RunRecord, RunStatus, UndoResult
 from ivy_setup_tui.core.platform import fsops
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def undo(journal: Journal, run_id: str | None, *, force: bool) -> UndoResult:
         lock.release()
         raise
 
-    result = UndoResult(record.run_id, run.run_id, Status.OK, forced=list(drifts))
+    result = UndoResult(record.run_id, run.run_id, RunStatus.OK, forced=list(drifts))
     with run:
         for entry in reversed(record.entries):
             if entry.n in never_happened:
@@ -51,11 +51,11 @@ def undo(journal: Journal, run_id: str | None, *, force: bool) -> UndoResult:
                 continue
             (result.reverted if outcome == "reverted" else result.skipped).append(message)
         if result.failed:
-            result.status = Status.PARTIAL if result.reverted else Status.FAILED
+            result.status = RunStatus.PARTIAL if result.reverted else RunStatus.FAILED
         run.needs_new_shell = record.needs_new_shell and bool(result.reverted)
         result.needs_new_shell = run.needs_new_shell
         run.finish(result.status)
-        if result.status == Status.OK:
+        if result.status == RunStatus.OK:
             _mark_undone(journal, record, run.run_id)
     return result
 
@@ -70,7 +70,7 @@ def _chosen(journal: Journal, run_id: str | None) -> RunRecord:
                 "undone already (`ivy-setup undo --list` shows them)."
             )
         raise NothingToUndo("There is nothing to undo: no run has changed anything yet.")
-    if record.status == Status.UNDONE:
+    if record.status == RunStatus.UNDONE:
         raise NothingToUndo(
             f"Run {record.run_id} was already undone (by run {record.undone_by}); "
             f"`ivy-setup undo {record.undone_by}` puts its changes back."
@@ -82,7 +82,7 @@ def _chosen(journal: Journal, run_id: str | None) -> RunRecord:
 
 def _mark_undone(journal: Journal, record: RunRecord, undo_run_id: str) -> None:
     record.status_before_undo = record.status
-    record.status = Status.UNDONE
+    record.status = RunStatus.UNDONE
     record.undone_by = undo_run_id
     journal._store(record)
     if record.undo_of is None:
@@ -93,7 +93,7 @@ def _mark_undone(journal: Journal, record: RunRecord, undo_run_id: str) -> None:
     except JournalError:
         return
     if original.undone_by == record.run_id:
-        original.status = original.status_before_undo or Status.OK
+        original.status = original.status_before_undo or RunStatus.OK
         original.undone_by = None
         original.status_before_undo = None
         journal._store(original)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shells
+from ivy_setup_tui.core.platform import shellfiles
 from ivy_setup_tui.core.records import dataclass, field
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
@@ -133,19 +133,19 @@ def _starts(
 START_MODES: Mapping[str, tuple[StartMode, ...]] = {
     "bash": _starts(
         "bash",
-        ("interactive", "-i", ("-i",), frozenset({shells.INTERACTIVE})),
-        ("login", "-l", ("-l",), frozenset({shells.LOGIN})),
+        ("interactive", "-i", ("-i",), frozenset({shellfiles.INTERACTIVE})),
+        ("login", "-l", ("-l",), frozenset({shellfiles.LOGIN})),
     ),
     "zsh": _starts(
         "zsh",
-        ("plain", "-c", (), frozenset({shells.ALWAYS})),
-        ("interactive", "-i", ("-i",), frozenset({shells.ALWAYS, shells.INTERACTIVE})),
+        ("plain", "-c", (), frozenset({shellfiles.ALWAYS})),
+        ("interactive", "-i", ("-i",), frozenset({shellfiles.ALWAYS, shellfiles.INTERACTIVE})),
     ),
-    "fish": _starts("fish", ("always", "", (), frozenset({shells.ALWAYS}))),
+    "fish": _starts("fish", ("always", "", (), frozenset({shellfiles.ALWAYS}))),
     "pwsh": _starts(
-        "pwsh", ("always", "", ("-NoLogo", "-NonInteractive"), frozenset({shells.ALWAYS}))
+        "pwsh", ("always", "", ("-NoLogo", "-NonInteractive"), frozenset({shellfiles.ALWAYS}))
     ),
-    "sh": _starts("sh", ("login", "-l", ("-l",), frozenset({shells.LOGIN}))),
+    "sh": _starts("sh", ("login", "-l", ("-l",), frozenset({shellfiles.LOGIN}))),
 }
 
 

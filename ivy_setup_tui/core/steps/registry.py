@@ -67,11 +67,6 @@ def service(step: Step) -> StepService:
     raise ValueError(f"{step.value} is not a fixing step")
 
 
-def available(step: Step) -> bool:
-    """True for the fixing steps (every one has its `fix` module)."""
-    return step in FIX_STEPS
-
-
 def load_undo_handlers() -> None:
     """Import every step's `fix` module, so the undo handlers they register are known to undo."""
     for step in FIX_STEPS:
@@ -117,7 +112,7 @@ def apply_in_run(
     screen shows it instead of crashing.
     """
     from ivy_setup_tui.core.journal import Journal, JournalError
-    from ivy_setup_tui.core.steps.permissions.check import write_refusal
+    from ivy_setup_tui.core.steps.permissions.ownership import write_refusal
 
     refused = write_refusal(ctx, "fix")
     if refused is not None:  # before the journal: a refused Apply creates nothing

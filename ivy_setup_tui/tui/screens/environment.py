@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.core.journal import Run
     from ivy_setup_tui.core.plan import Change, StepPlan, StepResult
-    from ivy_setup_tui.core.steps.environment.fix import Conflict, MatrixRow, Proposal
+    from ivy_setup_tui.core.steps.environment.fix import Proposal
+    from ivy_setup_tui.core.steps.environment.overrides import Conflict
+    from ivy_setup_tui.core.steps.environment.shellmatrix import MatrixRow
     from ivy_setup_tui.tui.state import WizardState
 
 # (label, width); "Value seen" takes what is left. Values are shown as ivy sees them (absolute).
@@ -150,13 +152,14 @@ class EnvironmentScreen(StepScreen["Proposal"]):
         desktop = self.desktop
 
         def plan() -> Proposal:
+            from ivy_setup_tui.core.steps.environment import envfiles
             from ivy_setup_tui.core.steps.environment import fix as fix_environment
 
             ctx = diagnosis.ctx
             options = FixOptions()
             if desktop:
                 first = fix_environment.propose(ctx, diagnosis, options)
-                options = FixOptions(shells=(*first.shells, fix_environment.DESKTOP))
+                options = FixOptions(shells=(*first.shells, envfiles.DESKTOP))
             return fix_environment.propose(ctx, diagnosis, options)
 
         return plan

@@ -38,8 +38,10 @@ from ivy_setup_tui.tui.widgets.status import plain
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.plan import StepPlan, StepResult
-    from ivy_setup_tui.core.steps.key.fix import Candidate, Chain, KeyPreview
-    from ivy_setup_tui.core.steps.key.verify import Verification
+    from ivy_setup_tui.core.steps.key.key_input import KeyCandidate
+    from ivy_setup_tui.core.steps.key.placement import Chain
+    from ivy_setup_tui.core.steps.key.preview import KeyPreview
+    from ivy_setup_tui.core.steps.key.verify import KeyVerification
     from ivy_setup_tui.tui.state import WizardState
 
 # Far above any key: a mistaken choice of a large file is refused without reading all of it.
@@ -49,7 +51,7 @@ MAX_KEY_FILE = 64 * 1024
 class KeyRefused(PlanFailed):
     """The input of request `token` is not a key: the named reason, and candidates to pick from."""
 
-    def __init__(self, reason: str, token: int, candidates: tuple[Candidate, ...] = ()) -> None:
+    def __init__(self, reason: str, token: int, candidates: tuple[KeyCandidate, ...] = ()) -> None:
         super().__init__(reason, token)
         self.candidates = candidates
 
@@ -67,7 +69,7 @@ class KeyFileRead(Message):
 class KeyVerified(Message):
     """ivy's server answered (or could not be asked): the verdict, without the key."""
 
-    def __init__(self, verification: Verification) -> None:
+    def __init__(self, verification: KeyVerification) -> None:
         super().__init__()
         self.verification = verification
 
@@ -141,7 +143,7 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
         self._raw: bytes | None = None  # what the user gave; never rendered
         self._source: str | None = None
         self._scope: str | None = None
-        self._candidates: tuple[Candidate, ...] = ()
+        self._candidates: tuple[KeyCandidate, ...] = ()
         self._refusal: str | None = None
         self._peek = False
         self._panel_ready = False
@@ -213,7 +215,7 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
 
     def _scope_labels(self, diagnosis: Diagnosis) -> None:
         """Name the two scopes for the installed scheme (the files they write)."""
-        from ivy_setup_tui.core.steps.key import fix as fix_key
+        from ivy_setup_tui.core.steps.key import placement
 
         facts = diagnosis.facts
         row = self.query_one("#key-scope-row")
@@ -221,8 +223,8 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
         if facts.scheme == NONE:
             return
         ctx = diagnosis.ctx
-        home = fix_key.placement(ctx, facts, fix_key.SCOPE_HOME)
-        project = fix_key.placement(ctx, facts, fix_key.SCOPE_PROJECT)
+        home = placement.placement(ctx, facts, placement.SCOPE_HOME)
+        project = placement.placement(ctx, facts, placement.SCOPE_PROJECT)
         home_label = (
             "for all projects: IVY_KEY in the Environment step's 0600 env file"
             if home.env_var
@@ -232,8 +234,8 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
         self.query_one("#scope-home", RadioButton).label = home_label
         self.query_one("#scope-project", RadioButton).label = project_label
         if self._scope is None:
-            default = fix_key.default_scope(facts)
-            button = "#scope-home" if default == fix_key.SCOPE_HOME else "#scope-project"
+            default = placement.default_scope(facts)
+            button = "#scope-home" if default == placement.SCOPE_HOME else "#scope-project"
             with self.query_one("#key-scope", RadioSet).prevent(RadioSet.Changed):
                 self.query_one(button, RadioButton).value = True
 
@@ -248,17 +250,18 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
 
         def plan() -> tuple[KeyPreview, StepPlan]:
             from ivy_setup_tui.core.steps.key import fix as fix_key
+            from ivy_setup_tui.core.steps.key import preview
 
-            made = fix_key.preview(diagnosis.ctx, diagnosis, options)
+            made = preview.preview(diagnosis.ctx, diagnosis, options)
             return made, fix_key.plan_from(diagnosis.ctx, diagnosis, options, made)
 
         return plan
 
     def plan_failed(self, exc: Exception, token: int) -> PlanFailed:
         """Input that is not a key is refused with its reason (and the lines to pick from)."""
-        from ivy_setup_tui.core.steps.key import fix as fix_key
+        from ivy_setup_tui.core.steps.key import key_input
 
-        if isinstance(exc, fix_key.KeyInputRefused):
+        if isinstance(exc, key_input.KeyInputRefused):
             return KeyRefused(exc.message, token, exc.candidates)
         if isinstance(exc, (BadInput, ValueError)):
             return KeyRefused(str(exc), token)
@@ -285,7 +288,7 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
             self._refusal = "Several lines were given, and only one can be the key."
         await self._show_plan()
 
-    def _show_candidates(self, found: tuple[Candidate, ...]) -> None:
+    def _show_candidates(self, found: tuple[KeyCandidate, ...]) -> None:
         self._candidates = found
         picker = self.query_one("#key-pick", OptionList)
         help_line = self.query_one("#key-pick-help", Static)
@@ -358,10 +361,12 @@ class KeyScreen(StepScreen["tuple[KeyPreview, StepPlan]"]):
 
     @on(RadioSet.Changed, "#key-scope")
     def _scope_chosen(self, event: RadioSet.Changed) -> None:
-        from ivy_setup_tui.core.steps.key import fix as fix_key
+        from ivy_setup_tui.core.steps.key import placement
 
         pressed = event.pressed.id or ""
-        self._scope = fix_key.SCOPE_PROJECT if pressed == "scope-project" else fix_key.SCOPE_HOME
+        self._scope = (
+            placement.SCOPE_PROJECT if pressed == "scope-project" else placement.SCOPE_HOME
+        )
         self.replan()
 
     @on(Input.Submitted, "#key-file")
@@ -555,7 +560,7 @@ def _intro(preview: KeyPreview | None) -> Content:
 def _status(preview: KeyPreview, plan: StepPlan) -> Content:
     parts: list[Content | str | tuple[str, str]] = []
     if preview.key is not None:
-        from ivy_setup_tui.core.steps.key.fix import shown
+        from ivy_setup_tui.core.steps.key.key_input import shown
 
         where = {
             "input": "Your key",
@@ -630,7 +635,7 @@ def _after(ctx: SystemContext, preview: KeyPreview, plan: StepPlan) -> Content:
 
 
 def _peek(preview: KeyPreview | None, raw: bytes | None) -> Content:
-    from ivy_setup_tui.core.steps.key.fix import shown
+    from ivy_setup_tui.core.steps.key.key_input import shown
 
     if preview is not None and preview.key is not None:
         return Content.styled(f"{shown(preview.key.key)}  (first and last 4 characters)", "bold")
@@ -649,7 +654,7 @@ def _result_lines(result: StepResult) -> Parts:
     return parts
 
 
-def _verdict(outcome: Verification) -> Content:
+def _verdict(outcome: KeyVerification) -> Content:
     if outcome.result == "valid":
         head = ("✓ ivy's server accepts this key", "bold $success")
     elif outcome.result == "invalid":

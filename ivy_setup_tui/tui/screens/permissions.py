@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.core.plan import StepPlan, StepResult
-    from ivy_setup_tui.core.steps.permissions.fix import PathRow
+    from ivy_setup_tui.core.steps.permissions.survey import PathRow
     from ivy_setup_tui.tui.state import WizardState
 
 # How each action reads in the table, and in which colour.
@@ -151,13 +151,14 @@ class PermissionsScreen(StepScreen["tuple[list[PathRow], StepPlan]"]):
             from ivy_setup_tui.core.plan import FixOptions
             from ivy_setup_tui.core.steps.environment import fix as fix_environment
             from ivy_setup_tui.core.steps.permissions import fix as fix_permissions
+            from ivy_setup_tui.core.steps.permissions import survey
 
             # Planned on the machine the outcome will use: the key file and .ivy a new terminal
             # reads once the Environment step's values are in place (never an abandoned folder).
             values = fix_environment.planned_values(diagnosis.ctx, diagnosis, FixOptions())
             projected = outcome.projected(diagnosis, values)
             ctx = projected.ctx
-            rows = fix_permissions.survey(ctx, projected)
+            rows = survey.survey(ctx, projected)
             return rows, fix_permissions.plan_from_rows(ctx, rows)
 
         return plan

@@ -228,7 +228,7 @@ def session_changes(ctx: SystemContext, session: tuple[RunRecord, ...]) -> Conte
 def shell_advice(state: WizardState, session: tuple[RunRecord, ...] = ()) -> Content:
     """Whether a new terminal is needed: for ivy-setup's shell changes, or for the user's own."""
     if any(record.needs_new_shell and record.status != "undone" for record in session):
-        from ivy_setup_tui.core.steps.environment.fix import FISH, POSIX, env_file
+        from ivy_setup_tui.core.steps.environment.envfiles import FISH, POSIX, env_file
 
         ctx = state.ctx
         # Each command on a line of its own, so a narrow terminal never splits one.

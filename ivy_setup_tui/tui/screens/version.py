@@ -318,7 +318,7 @@ def _plan_widgets(plan: StepPlan) -> list[Static | CommandLine]:
         line: Content = Content.assemble(("→ ", "bold $text-accent"), change.summary)
         widgets.append(Static(line, classes="change-summary"))
         if change.command:
-            from ivy_setup_tui.core.steps.version.fix import shell_line
+            from ivy_setup_tui.core.steps.version.installer import shell_line
 
             widgets.append(CommandLine(shell_line(change.command)))
     widgets.extend(refusal_widgets(plan.refusals))

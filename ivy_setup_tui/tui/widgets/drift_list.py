@@ -12,13 +12,13 @@ from ivy_setup_tui.tui.widgets.status import plain
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ivy_setup_tui.core.snapshots import Change
+    from ivy_setup_tui.core.snapshots import FindingChange
 
 
 class DriftList(Static):
     """Lists the changes between the previous snapshot and this run; hidden when there are none."""
 
-    def show(self, changes: Sequence[Change], *, since: str | None) -> None:
+    def show(self, changes: Sequence[FindingChange], *, since: str | None) -> None:
         """Redraw; `since` is when the previous run was taken (None: no previous run)."""
         self.display = bool(changes)
         if not changes:

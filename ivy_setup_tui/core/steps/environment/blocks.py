@@ -8,7 +8,12 @@ import re
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform.shells import BLOCK_END, BLOCK_START, PS_BLOCK_END, PS_BLOCK_START
+from ivy_setup_tui.core.platform.shellfiles import (
+    BLOCK_END,
+    BLOCK_START,
+    PS_BLOCK_END,
+    PS_BLOCK_START,
+)
 from ivy_setup_tui.core.steps.environment.envfiles import FISH, POSIX, PWSH, quote_for
 
 

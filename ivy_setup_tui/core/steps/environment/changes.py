@@ -14,9 +14,10 @@ from typing import Any
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Step
-from ivy_setup_tui.core.plan import Change, FixOptions, Refusal
-from ivy_setup_tui.core.platform import fsops, shells
-from ivy_setup_tui.core.platform.shells import BLOCK_END, PS_BLOCK_END, Scan, ShellInfo
+from ivy_setup_tui.core.plan import Change, ChangeKind, FixOptions, Refusal
+from ivy_setup_tui.core.platform import fsops, shellfiles
+from ivy_setup_tui.core.platform.shellfiles import BLOCK_END, PS_BLOCK_END, ShellInfo
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.blocks import (
     BlockError,
@@ -148,7 +149,7 @@ def content_change(
         diff = pre.hide(diff)
     return Change(
         step=Step.ENVIRONMENT,
-        kind="create" if old is None else "write",
+        kind=ChangeKind.CREATE if old is None else ChangeKind.WRITE,
         summary=summary,
         path=str(target.path),
         diff=diff,
@@ -189,7 +190,7 @@ def env_change(
         summary = f"Make {label} readable only by you (mode 0600)"
     return Change(
         step=Step.ENVIRONMENT,
-        kind="create" if old is None else "write",
+        kind=ChangeKind.CREATE if old is None else ChangeKind.WRITE,
         summary=summary,
         path=str(target.path),
         old=fsops.format_mode(mode) if old is not None and mode != 0o600 else None,
@@ -306,7 +307,7 @@ def removals(
         path = env_file(ctx, family)
         if path.exists():
             changes.append(_remove_change(ctx, path, ENV_FILE, family, expect))
-    dropin = shells.fish_dropin(ctx)
+    dropin = shellfiles.fish_dropin(ctx)
     if dropin.exists():
         changes.append(_remove_change(ctx, dropin, STARTUP, FISH, expect))
     if desktop_file(ctx).exists():
@@ -346,7 +347,7 @@ def _remove_change(
     data["remove"] = True
     return Change(
         step=Step.ENVIRONMENT,
-        kind="remove",
+        kind=ChangeKind.REMOVE,
         summary=f"Remove {label} (ivy-setup's own file; nothing to persist any more)",
         path=str(path),
         diff=unified_diff(label, shown, None),

@@ -17,7 +17,7 @@ from ivy_setup_tui.core.facts import IVY_DIR_NAME, IVY_KEY, KEY_FILE_NAME, KEY_P
 from ivy_setup_tui.core.plan import BadInput, FixOptions
 from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, evaluate_root
-from ivy_setup_tui.core.steps.key import fix as fix_key
+from ivy_setup_tui.core.steps.key import placement
 from ivy_setup_tui.core.steps.key.keyfile import KeyRejected, NormalisedKey, normalise_key
 
 if TYPE_CHECKING:
@@ -123,7 +123,9 @@ def choose_root(
         return RootChoice(path, "given with --ivy-root", tuple(notes))
     # The scope asked for, else the one already in use, else the Key step's own default, so both
     # steps agree on where the key lives.
-    scope = options.scope or scope_in_use(ctx, diagnosis) or fix_key.default_scope(diagnosis.facts)
+    scope = (
+        options.scope or scope_in_use(ctx, diagnosis) or placement.default_scope(diagnosis.facts)
+    )
     previous = managed.get(ROOT)
     prev_ok = previous is not None and evaluate_root(ctx, previous).problem in (None,)
     prev_path = Path(previous) if previous is not None and prev_ok else None
@@ -214,7 +216,7 @@ def choose_key(
             return KeyChoice(None, why, False, previous)
         return KeyChoice(None, "this ivy does not read IVY_KEY")
     # The Key step's own default, so both steps agree on where the key lives.
-    scope = options.scope or fix_key.default_scope(diagnosis.facts)
+    scope = options.scope or placement.default_scope(diagnosis.facts)
     if scope == "project":
         if previous:
             return KeyChoice(None, "kept: persisted before", False, previous)

@@ -15,10 +15,11 @@ from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_FILE_NAME
 from ivy_setup_tui.core.model import Finding, Fix, Status
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition, Scan
+from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.records import dataclass
-from ivy_setup_tui.core.steps.environment.survey import Prepared, Survey, read_survey
+from ivy_setup_tui.core.steps.environment.survey import Prepared, ShellSurvey, read_survey
 from ivy_setup_tui.core.steps.environment.values import (
     DIRENV_READER,
     DOTENV_READER,
@@ -45,8 +46,8 @@ _Readers = dict[tuple[str, int], list[str]]
 def check_conflicts(
     ctx: SystemContext,
     *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
-    reader: shells.Reader | None = None,
+    detect_parent: shelldetect.ParentDetector | None = shelldetect.detect_parent_shell,
+    reader: shellsyntax.Reader | None = None,
     prepared: Prepared | None = None,
 ) -> Finding:
     """`environment.conflicts`: every definition of IVY_ROOT / IVY_KEY in shell, session and
@@ -95,7 +96,7 @@ class ConflictsVerdict:
         return {name: shown.get(name) for name in (ROOT, KEY)}
 
 
-def _readers(survey: Survey) -> tuple[_Readers, _Readers]:
+def _readers(survey: ShellSurvey) -> tuple[_Readers, _Readers]:
     """(read_by, wins_for): who reads each definition's line, and for whom it is the last word."""
     read_by: _Readers = {}
     wins_for: _Readers = {}
@@ -120,7 +121,7 @@ def _readers(survey: Survey) -> tuple[_Readers, _Readers]:
     return read_by, wins_for
 
 
-def _judge(ctx: SystemContext, survey: Survey, read_by: _Readers) -> ConflictsVerdict:
+def _judge(ctx: SystemContext, survey: ShellSurvey, read_by: _Readers) -> ConflictsVerdict:
     definitions = survey.scan.definitions
     checked: list[tuple[Definition, str | None]] = []
     values: dict[str, dict[str, list[str]]] = {ROOT: {}, KEY: {}}
@@ -143,9 +144,9 @@ def _judge(ctx: SystemContext, survey: Survey, read_by: _Readers) -> ConflictsVe
     unread = [
         item
         for item in definitions
-        if not read_by.get((str(item.path), item.line)) and item.syntax != shells.PAM
+        if not read_by.get((str(item.path), item.line)) and item.syntax != shellfiles.PAM
     ]
-    pam = [item for item in definitions if item.syntax == shells.PAM]
+    pam = [item for item in definitions if item.syntax == shellfiles.PAM]
     return ConflictsVerdict(checked, process_checked, disagreements, unread, pam)
 
 
@@ -167,14 +168,16 @@ def _process_key(name: str, value: str) -> str:
 
 
 def _project_reader(item: Definition) -> str | None:
-    if item.syntax == shells.DOTENV:
+    if item.syntax == shellfiles.DOTENV:
         return DOTENV_READER
     if item.shell == "direnv":
         return DIRENV_READER
     return None
 
 
-def _target_root(ctx: SystemContext, survey: Survey, definitions: list[Definition]) -> Path | None:
+def _target_root(
+    ctx: SystemContext, survey: ShellSurvey, definitions: list[Definition]
+) -> Path | None:
     """The IVY_ROOT value everything should agree on, when one can be named."""
     candidates: list[Definition] = [d for d in definitions if d.name == ROOT and d.managed]
     for shell in survey.considered:
@@ -203,7 +206,7 @@ def _target_root(ctx: SystemContext, survey: Survey, definitions: list[Definitio
 
 def _evidence(
     ctx: SystemContext,
-    survey: Survey,
+    survey: ShellSurvey,
     verdict: ConflictsVerdict,
     read_by: _Readers,
     wins_for: _Readers,
@@ -299,7 +302,7 @@ def _mask_key(name: str, value_key: str) -> str:
 
 
 def _finding(
-    ctx: SystemContext, survey: Survey, verdict: ConflictsVerdict, evidence: dict[str, Any]
+    ctx: SystemContext, survey: ShellSurvey, verdict: ConflictsVerdict, evidence: dict[str, Any]
 ) -> Finding:
     skipped_note = _skipped_sentence(ctx, survey.scan)
     definitions, process = verdict.definitions, verdict.process
@@ -337,7 +340,7 @@ def _finding(
 
 def _wrong(
     ctx: SystemContext,
-    survey: Survey,
+    survey: ShellSurvey,
     verdict: ConflictsVerdict,
     evidence: dict[str, Any],
     target: Path | None,
@@ -386,7 +389,7 @@ def _wrong(
     )
 
 
-def _effective_sentence(ctx: SystemContext, survey: Survey) -> str:
+def _effective_sentence(ctx: SystemContext, survey: ShellSurvey) -> str:
     parts: list[str] = []
     for shell in survey.considered:
         winner = survey.readings[shell.name].effective(ROOT)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shells
+from ivy_setup_tui.core.platform import shellfiles, shellsyntax
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT
 
 ENV_DIR_NAME = "ivy-setup"
@@ -82,7 +82,7 @@ def render_env_file(family: str, values: Mapping[str, str], *, mask: bool = Fals
 
 def env_dir(ctx: SystemContext) -> Path:
     """The folder of ivy-setup's env files (`$XDG_CONFIG_HOME/ivy-setup`, else ~/.config/...)."""
-    return shells.xdg_config_home(ctx) / ENV_DIR_NAME
+    return shellfiles.xdg_config_home(ctx) / ENV_DIR_NAME
 
 
 def env_file(ctx: SystemContext, family: str) -> Path:
@@ -92,7 +92,7 @@ def env_file(ctx: SystemContext, family: str) -> Path:
 
 def desktop_file(ctx: SystemContext) -> Path:
     """The session environment file systemd reads at graphical login."""
-    return shells.xdg_config_home(ctx) / "environment.d" / DESKTOP_FILE
+    return shellfiles.xdg_config_home(ctx) / "environment.d" / DESKTOP_FILE
 
 
 _POSIX_LINE = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
@@ -148,7 +148,7 @@ def read_file(path: Path) -> bytes | None:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        return handle.read(shells.MAX_FILE_BYTES + 1)
+        return handle.read(shellsyntax.MAX_FILE_BYTES + 1)
 
 
 def managed_values(ctx: SystemContext) -> dict[str, str]:

@@ -31,8 +31,9 @@ from ivy_setup_tui.core.plan import (
     StepPlan,
     StepResult,
 )
-from ivy_setup_tui.core.platform import fsops, shells
-from ivy_setup_tui.core.platform.shells import Scan, ShellInfo
+from ivy_setup_tui.core.platform import fsops, shelldetect, shellfiles, shells
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.changes import (
@@ -56,11 +57,15 @@ from ivy_setup_tui.core.steps.environment.choices import (
 from ivy_setup_tui.core.steps.environment.envfiles import (
     ENV_FILES,
     FAMILY_OF,
+    FISH,
+    POSIX,
     PWSH,
+    env_file,
     managed_values,
     read_file,
 )
-from ivy_setup_tui.core.steps.environment.overrides import find_conflicts
+from ivy_setup_tui.core.steps.environment.overrides import Conflict, find_conflicts
+from ivy_setup_tui.core.steps.environment.shellmatrix import MatrixRow, format_matrix, verify_shells
 from ivy_setup_tui.core.steps.environment.targets import (
     ENV_FILE,
     REGISTRY,
@@ -80,23 +85,7 @@ from ivy_setup_tui.core.steps.environment.useredits import (
 )
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, evaluate_root, shell_path
 from ivy_setup_tui.core.steps.environment.windows import apply_registry, registry_change
-from ivy_setup_tui.core.steps.key import fix as fix_key
-
-# isort: split
-# re-export for tui/app.py, tui/screens/{environment,summary}.py, cli/fix.py and
-# tests/core/test_hardening.py; the lead removes it after the merge (fix.py itself still uses
-# FISH, POSIX, env_file, Conflict, MatrixRow, format_matrix and verify_shells: plain imports then)
-from ivy_setup_tui.core.steps.environment.blocks import block_text as block_text
-from ivy_setup_tui.core.steps.environment.blocks import edit_block as edit_block
-from ivy_setup_tui.core.steps.environment.changes import line_words as line_words
-from ivy_setup_tui.core.steps.environment.envfiles import DESKTOP as DESKTOP
-from ivy_setup_tui.core.steps.environment.envfiles import FISH as FISH
-from ivy_setup_tui.core.steps.environment.envfiles import POSIX as POSIX
-from ivy_setup_tui.core.steps.environment.envfiles import env_file as env_file
-from ivy_setup_tui.core.steps.environment.overrides import Conflict as Conflict
-from ivy_setup_tui.core.steps.environment.shellmatrix import MatrixRow as MatrixRow
-from ivy_setup_tui.core.steps.environment.shellmatrix import format_matrix as format_matrix
-from ivy_setup_tui.core.steps.environment.shellmatrix import verify_shells as verify_shells
+from ivy_setup_tui.core.steps.key import placement
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
@@ -134,7 +123,7 @@ def propose(
     diagnosis: Diagnosis,
     options: FixOptions,
     *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
+    detect_parent: shelldetect.ParentDetector | None = shelldetect.detect_parent_shell,
 ) -> Proposal:
     """Everything the step would change now, read-only: the plan plus what the wizard shows.
 
@@ -187,10 +176,10 @@ def _read_setting(
     ctx: SystemContext,
     diagnosis: Diagnosis,
     options: FixOptions,
-    detect_parent: shells.ParentDetector | None,
+    detect_parent: shelldetect.ParentDetector | None,
 ) -> _Setting:
     scan = shells.scan(ctx)
-    found_list = shells.detect_shells(ctx, detect_parent=detect_parent)
+    found_list = shelldetect.detect_shells(ctx, detect_parent=detect_parent)
     found = {s.name: s for s in found_list}
     managed = managed_values(ctx)
     root = choose_root(ctx, diagnosis, options, managed)
@@ -214,7 +203,9 @@ def _read_setting(
         for f in (POSIX, FISH, PWSH)
         if f in families
     ]
-    scope = options.scope or scope_in_use(ctx, diagnosis) or fix_key.default_scope(diagnosis.facts)
+    scope = (
+        options.scope or scope_in_use(ctx, diagnosis) or placement.default_scope(diagnosis.facts)
+    )
     return _Setting(
         ctx,
         diagnosis,
@@ -276,7 +267,7 @@ def _draft_removal(setting: _Setting) -> _Draft:
     edit_changes(ctx, edits, setting.expect, draft.changes, draft.refusals)
     # A fish universal variable lives on in fish_variables, whatever config.fish says now
     # (fish rewrites that file itself): the user erases it with fish's own command.
-    for stray in stray_roots(ctx, scan, keep, frozenset({shells.FISH_VARS})):
+    for stray in stray_roots(ctx, scan, keep, frozenset({shellfiles.FISH_VARS})):
         draft.add(_fish_universal(ctx, stray))
     return draft
 
@@ -365,7 +356,9 @@ def planned_values(
         values[ROOT] = wanted[ROOT]
     elif values.get(ROOT) is not None:
         scope = (
-            options.scope or scope_in_use(ctx, diagnosis) or fix_key.default_scope(diagnosis.facts)
+            options.scope
+            or scope_in_use(ctx, diagnosis)
+            or placement.default_scope(diagnosis.facts)
         )
         current = values[ROOT] or ""
         stray = evaluate_root(ctx, current).problem is not None
@@ -383,7 +376,7 @@ def plan(
     diagnosis: Diagnosis,
     options: FixOptions,
     *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
+    detect_parent: shelldetect.ParentDetector | None = shelldetect.detect_parent_shell,
 ) -> StepPlan:
     """What the Environment step would change now (pure: reads, never writes)."""
     return propose(ctx, diagnosis, options, detect_parent=detect_parent).plan
@@ -437,7 +430,7 @@ def _apply_change(ctx: SystemContext, change: Change, run: journal.Run) -> None:
     if not missing.is_dir():
         # The user's config folders as shells expect them; ivy-setup's own folder is private.
         folder_mode = 0o700 if role == ENV_FILE else 0o755
-        config = shells.xdg_config_home(ctx)
+        config = shellfiles.xdg_config_home(ctx)
         if not config.is_dir() and path.is_relative_to(config):
             run.create_dir(config, 0o755)
         run.create_dir(missing, folder_mode)
@@ -521,7 +514,7 @@ def apply_and_verify(
         say("Verifying in the real shells...")
         rows = verify_shells(ctx, names, root, expect.get("key_fingerprint"))
         result.messages += format_matrix(rows)
-    found = shells.detect_shells(ctx)
+    found = shelldetect.detect_shells(ctx)
     if any(c.data.get("role") in (ENV_FILE, STARTUP) for c in result.applied):
         result.messages.append(
             "This terminal still has the old values: open a new terminal, or load them now with "

@@ -40,7 +40,7 @@ from ivy_setup_tui.core.steps.environment.words import (
     lower_first,
     suffix,
 )
-from ivy_setup_tui.core.steps.key.check import EMPTY_IVY_ROOT_ASSUMED
+from ivy_setup_tui.core.steps.key.lookup import EMPTY_IVY_ROOT_ASSUMED
 
 ID = "environment.ivy_root"
 

@@ -11,8 +11,10 @@ from pathlib import Path
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition, Scan, ShellInfo, SourceLine
+from ivy_setup_tui.core.platform import shellfiles, shells
+from ivy_setup_tui.core.platform.shelldefs import Definition, SourceLine
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.envfiles import (
@@ -72,8 +74,8 @@ def _walk(scan: Scan, shell: ShellInfo) -> list[_Event]:
     for startup in shell.files:
         events.append(_Event("slot", startup.path))
         if startup.exists and startup.path not in visited:
-            syntax = shells.file_syntax(shell.name, startup)
-            visit(startup.path, syntax, startup.path.stem == shells.MANAGED_STEM, 0)
+            syntax = shellfiles.file_syntax(shell.name, startup)
+            visit(startup.path, syntax, startup.path.stem == shellfiles.MANAGED_STEM, 0)
     return events
 
 
@@ -117,10 +119,10 @@ def _edit_for(
     else:
         current = _file_line(item.path, item.line) or f"{item.name}={item.raw_value}"
     family = {
-        shells.FISH: FISH,
-        shells.PWSH: PWSH,
-        shells.DOTENV: DESKTOP,
-        shells.ENVIRONMENT_D: DESKTOP,
+        shellfiles.FISH: FISH,
+        shellfiles.PWSH: PWSH,
+        shellfiles.DOTENV: DESKTOP,
+        shellfiles.ENVIRONMENT_D: DESKTOP,
     }.get(item.syntax, POSIX)
     if item.name == ROOT and root is not None:
         instead = assignment(family, ROOT, str(root))
@@ -236,13 +238,13 @@ def _file_conflict(
 
 def _reader(item: Definition) -> str:
     """What reads the definition: a shell, or the program behind its file."""
-    if item.syntax == shells.DOTENV:
+    if item.syntax == shellfiles.DOTENV:
         return "python-dotenv"
     if item.shell == "direnv":
         return "direnv"
-    if item.syntax == shells.PAM:
+    if item.syntax == shellfiles.PAM:
         return "pam_environment"
-    if item.syntax == shells.ENVIRONMENT_D:
+    if item.syntax == shellfiles.ENVIRONMENT_D:
         return "environment.d"
     return "shell"
 

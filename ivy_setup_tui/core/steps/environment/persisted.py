@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_PEM, NONE, VersionFacts
 from ivy_setup_tui.core.model import Finding, Fix, Status
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition, ShellInfo
+from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.persisted_gather import (
     Gathered,
@@ -31,7 +32,7 @@ from ivy_setup_tui.core.steps.environment.persisted_gather import (
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
     Prepared,
-    Survey,
+    ShellSurvey,
     Unverified,
     read_survey,
     start_verification,
@@ -77,8 +78,8 @@ def check_persisted(
     ctx: SystemContext,
     facts: VersionFacts,
     *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
-    reader: shells.Reader | None = None,
+    detect_parent: shelldetect.ParentDetector | None = shelldetect.detect_parent_shell,
+    reader: shellsyntax.Reader | None = None,
     verification: shellprobe.ShellVerification | Unverified | None = None,
     verify: bool = True,
     prepared: Prepared | None = None,
@@ -240,7 +241,7 @@ def _broken(
 def _questionable(
     ctx: SystemContext,
     facts: VersionFacts,
-    survey: Survey,
+    survey: ShellSurvey,
     needs: Needs,
     verdict: PersistedVerdict,
     prose: _Prose,
@@ -376,7 +377,7 @@ def _how_sentence(
 
 
 def _shell_summary(
-    ctx: SystemContext, survey: Survey, outcomes: list[shellprobe.ProbeOutcome] | None = None
+    ctx: SystemContext, survey: ShellSurvey, outcomes: list[shellprobe.ProbeOutcome] | None = None
 ) -> str:
     parts: list[str] = []
     real: dict[str, list[shellprobe.ProbeOutcome]] = {}
@@ -420,11 +421,11 @@ def persist_commands(ctx: SystemContext, shell: ShellInfo, root: Path) -> list[s
     if shell.name == "bash":
         targets = [ctx.home / ".bashrc"]
         if shell.login_reads_interactive is not True:
-            targets.append(shells.bash_login_file(ctx))
+            targets.append(shellfiles.bash_login_file(ctx))
         return [f"printf '%s\\n' {posix_line} >> {shell_path(ctx, t)}" for t in targets]
     if shell.name == "zsh":
         return [
-            f"printf '%s\\n' {posix_line} >> {shell_path(ctx, shells.zdotdir(ctx) / '.zshenv')}"
+            f"printf '%s\\n' {posix_line} >> {shell_path(ctx, shellfiles.zdotdir(ctx) / '.zshenv')}"
         ]
     if shell.name == "sh":
         return [f"printf '%s\\n' {posix_line} >> {shell_path(ctx, ctx.home / '.profile')}"]
@@ -435,7 +436,7 @@ def persist_commands(ctx: SystemContext, shell: ShellInfo, root: Path) -> list[s
             ps_value = "'" + value.replace("'", "''") + "'"
         else:
             ps_value = f'"{value}"'
-        profile = shells.pwsh_profile_dir(ctx) / "profile.ps1"
+        profile = shellfiles.pwsh_profile_dir(ctx) / "profile.ps1"
         line = shlex.quote(f"$env:{ROOT} = {ps_value}")
         return [
             f"mkdir -p {shell_path(ctx, profile.parent)} && printf '%s\\n' {line} >> "

@@ -12,11 +12,13 @@ from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME, IVY_KEY, KEY_FILE_NAME, KEY_PEM, VersionFacts
 from ivy_setup_tui.core.paths import physical
-from ivy_setup_tui.core.platform.shells import Definition, Reading, ShellInfo
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.platform.shells import Reading
 from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
-    Survey,
+    ShellSurvey,
     Unverified,
     relevant_shells,
 )
@@ -96,7 +98,7 @@ class Gathered:
 def gather(
     ctx: SystemContext,
     facts: VersionFacts,
-    survey: Survey,
+    survey: ShellSurvey,
     verification: shellprobe.ShellVerification | Unverified,
     outcomes: list[shellprobe.ProbeOutcome],
     needs: Needs,

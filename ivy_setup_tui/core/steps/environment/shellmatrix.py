@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shellprobe, shells
+from ivy_setup_tui.core.platform import shelldetect, shellprobe
 from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, evaluate_root
 
@@ -54,11 +54,11 @@ def verify_shells(
 ) -> list[MatrixRow]:
     """Start each named shell every way that matters, with a clean environment, and judge what a
     program started from it inherits against the values expected."""
-    found = {s.name: s for s in shells.detect_shells(ctx, detect_parent=None)}
+    found = {s.name: s for s in shelldetect.detect_shells(ctx, detect_parent=None)}
     specs: list[shellprobe.ProbeSpec] = []
     rows: list[MatrixRow] = []
     for name in names:
-        binary = shells.binary_path(ctx, found.get(name), name)
+        binary = shelldetect.binary_path(ctx, found.get(name), name)
         if binary is None:
             rows.append(
                 MatrixRow(name, name, "not installed", None, None, f"{name} is not installed")

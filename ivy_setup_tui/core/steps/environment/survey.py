@@ -1,5 +1,5 @@
 """The reading shared by `environment.conflicts` and `environment.persisted`: the user's startup
-files read once (`Survey`), and the real shells worth starting, started at once so they answer
+files read once (`ShellSurvey`), and the real shells worth starting, started at once so they answer
 while the other checks run (`Prepared`).
 """
 
@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_FILE_NAME
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Reading, Scan, ShellInfo
+from ivy_setup_tui.core.platform import shelldetect, shellfiles, shells, shellsyntax
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.platform.shells import Reading, Scan
 from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, home_ivy, is_dir, is_file
 
@@ -24,7 +25,7 @@ READ = "read"  # shellprobe.READ, without importing it
 
 
 @dataclass
-class Survey:
+class ShellSurvey:
     """The static reading shared by the conflicts and persisted checks."""
 
     ctx: SystemContext
@@ -61,15 +62,15 @@ class Prepared:
     """The static reading and the real shells started from it: made once per diagnosis and
     shared by `check_conflicts` and `check_persisted` (scanning and detecting twice is waste)."""
 
-    survey: Survey
+    survey: ShellSurvey
     verification: shellprobe.ShellVerification | Unverified
 
 
 def prepare(
     ctx: SystemContext,
     *,
-    detect_parent: shells.ParentDetector | None = shells.detect_parent_shell,
-    reader: shells.Reader | None = None,
+    detect_parent: shelldetect.ParentDetector | None = shelldetect.detect_parent_shell,
+    reader: shellsyntax.Reader | None = None,
     timeout: float | None = None,
 ) -> Prepared:
     """Read the shell files once and start the real shells worth starting (returns at once)."""
@@ -79,17 +80,17 @@ def prepare(
 
 def read_survey(
     ctx: SystemContext,
-    detect_parent: shells.ParentDetector | None,
-    reader: shells.Reader | None,
-) -> Survey:
+    detect_parent: shelldetect.ParentDetector | None,
+    reader: shellsyntax.Reader | None,
+) -> ShellSurvey:
     """Scan the startup files and read them per detected shell."""
     result = shells.scan(ctx, reader=reader)
-    found = shells.detect_shells(ctx, detect_parent=detect_parent)
+    found = shelldetect.detect_shells(ctx, detect_parent=detect_parent)
     readings = {s.name: shells.read_shell(result, s) for s in found}
-    return Survey(ctx, result, found, readings)
+    return ShellSurvey(ctx, result, found, readings)
 
 
-def relevant_shells(survey: Survey) -> list[ShellInfo]:
+def relevant_shells(survey: ShellSurvey) -> list[ShellInfo]:
     """The shells whose new terminals matter: those the user uses, plus any ivy-setup configured."""
     considered = {s.name for s in survey.considered}
     managed_files = {str(block.path) for block in survey.scan.blocks}
@@ -98,7 +99,7 @@ def relevant_shells(survey: Survey) -> list[ShellInfo]:
         reading = survey.readings[shell.name]
         # The desktop's session file (environment.d) is read by every shell: ivy-setup writing it
         # does not make an unused shell one the user has.
-        session = {f.path for f in shell.files if f.mode == shells.ENV}
+        session = {f.path for f in shell.files if f.mode == shellfiles.ENV}
         managed = any(d.managed and d.path not in session for d in reading.definitions) or any(
             str(path) in managed_files for path in reading.files if path not in session
         )
@@ -108,7 +109,7 @@ def relevant_shells(survey: Survey) -> list[ShellInfo]:
 
 
 def start_verification(
-    ctx: SystemContext, survey: Survey, timeout: float | None
+    ctx: SystemContext, survey: ShellSurvey, timeout: float | None
 ) -> shellprobe.ShellVerification | Unverified:
     """Start the relevant shells (returns at once), or say why none is worth starting."""
     relevant = relevant_shells(survey)
@@ -136,7 +137,7 @@ def start_verification(
         if binary is None:
             notes[shell.name] = f"{shell.name} is not installed here, so it was not started"
             continue
-        if shell.name == "fish" and not is_dir(shells.fish_config_dir(ctx)):
+        if shell.name == "fish" and not is_dir(shellfiles.fish_config_dir(ctx)):
             # fish creates its configuration folder on start; `check` must not write anything.
             notes[shell.name] = (
                 "fish has no configuration folder yet (so it reads no user file); it was not "

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.plan import FixOptions
-from ivy_setup_tui.core.platform import shellprobe, shells
-from ivy_setup_tui.core.platform.shells import Scan, ShellInfo
+from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellprobe
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.records import dataclass, replace
 from ivy_setup_tui.core.steps.environment.envfiles import DESKTOP, FISH, POSIX, PWSH, desktop_file
 
@@ -43,7 +44,7 @@ def zshenv_path(ctx: SystemContext, binary: str | None) -> Path:
         if asked is not None:
             return asked / ".zshenv"
         return ctx.home / ".zshenv"
-    return shells.zdotdir(ctx) / ".zshenv"
+    return shellfiles.zdotdir(ctx) / ".zshenv"
 
 
 def startup_targets(
@@ -69,10 +70,10 @@ def startup_targets(
     for name in names:
         if name == "bash":
             add(ctx.home / ".bashrc", POSIX, "bash", "interactive bash")
-            add(shells.bash_login_file(ctx), POSIX, "bash", "login bash")
+            add(shellfiles.bash_login_file(ctx), POSIX, "bash", "login bash")
         elif name == "zsh":
             add(
-                zshenv_path(ctx, shells.binary_path(ctx, found.get("zsh"), "zsh")),
+                zshenv_path(ctx, shelldetect.binary_path(ctx, found.get("zsh"), "zsh")),
                 POSIX,
                 "zsh",
                 "every zsh",
@@ -80,9 +81,9 @@ def startup_targets(
         elif name == "sh":
             add(ctx.home / ".profile", POSIX, "sh", "login sh")
         elif name == "fish":
-            add(shells.fish_dropin(ctx), FISH, "fish", "every fish")
+            add(shellfiles.fish_dropin(ctx), FISH, "fish", "every fish")
         elif name == "pwsh":
-            add(shells.pwsh_profile_dir(ctx) / "profile.ps1", PWSH, "pwsh", "every PowerShell")
+            add(shellfiles.pwsh_profile_dir(ctx) / "profile.ps1", PWSH, "pwsh", "every PowerShell")
     return list(by_path.values())
 
 
@@ -99,9 +100,9 @@ def choose_shells(
     previously = {
         s.name
         for s in found
-        if any(str(f.path) in managed_paths for f in s.files if f.mode != shells.ENV)
+        if any(str(f.path) in managed_paths for f in s.files if f.mode != shellfiles.ENV)
     }
-    if shells.fish_dropin(ctx).exists():
+    if shellfiles.fish_dropin(ctx).exists():
         previously.add("fish")
     desktop = desktop_file(ctx).exists()
     if options.shells is not None:

@@ -13,8 +13,9 @@ from typing import Any
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME
 from ivy_setup_tui.core.plan import Change, Refusal
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition, Scan
+from ivy_setup_tui.core.platform import shellfiles
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.changes import content_change, line_words, writable
@@ -24,7 +25,7 @@ from ivy_setup_tui.core.steps.environment.values import ROOT, definition_problem
 
 # Syntaxes whose lines ivy-setup may comment out (shell startup files; not .env, PAM, fish's
 # universal variables or environment.d, which have readers of their own).
-EDITABLE = frozenset({shells.POSIX, shells.FISH, shells.PWSH})
+EDITABLE = frozenset({shellfiles.POSIX, shellfiles.FISH, shellfiles.PWSH})
 
 
 def key_of(item: Definition) -> tuple[str, int]:

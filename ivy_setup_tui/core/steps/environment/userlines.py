@@ -15,9 +15,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shells
+from ivy_setup_tui.core.platform import shellfiles, shells
+from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shellprobe import START_MODES
-from ivy_setup_tui.core.platform.shells import Definition, Scan, ShellInfo
+from ivy_setup_tui.core.platform.shells import Scan
 from ivy_setup_tui.core.records import dataclass, field, replace
 
 # The marker a disabled line starts with; `undo` restores the line from the run's backup.
@@ -33,13 +35,13 @@ _COMMENT = r"(?:\s+#.*)?"
 def _simple_line(syntax: str, name: str) -> re.Pattern[str] | None:
     """The shape of a line that assigns only `name` and does nothing else (None: never edited)."""
     n = re.escape(name)
-    if syntax == shells.POSIX:
+    if syntax == shellfiles.POSIX:
         lead = r"(?:export\s+|declare\s+-x\s+|typeset\s+-x\s+|readonly\s+)?"
         return re.compile(rf"^\s*{lead}{n}={_VALUE_POSIX}{_COMMENT}\s*$")
-    if syntax == shells.FISH:
+    if syntax == shellfiles.FISH:
         flags = r"(?:-{1,2}[A-Za-z-]+\s+)*"
         return re.compile(rf"^\s*set\s+{flags}{n}(?:\s+{_VALUE_FISH})*{_COMMENT}\s*$")
-    if syntax == shells.PWSH:
+    if syntax == shellfiles.PWSH:
         value = r"""(?:"[^"`$]*"|'[^']*'|[^\s;#'"]+)"""
         return re.compile(rf"^\s*\$env:{n}\s*=\s*{value}{_COMMENT}\s*$", re.IGNORECASE)
     return None
@@ -82,7 +84,9 @@ def disable_lines(data: bytes, items: Sequence[Definition]) -> bytes:
     # a line must not shift the count onto another line.
     lines = data.split(b"\n")
     count = len(lines) - 1 if lines[-1] == b"" else len(lines)
-    inside = _here_document_lines(lines) if any(i.syntax == shells.POSIX for i in items) else set()
+    inside = (
+        _here_document_lines(lines) if any(i.syntax == shellfiles.POSIX for i in items) else set()
+    )
     for item in items:
         index = item.line - 1
         if not 0 <= index < count:
@@ -93,7 +97,7 @@ def disable_lines(data: bytes, items: Sequence[Definition]) -> bytes:
         text = body.decode("utf-8", errors="strict")
         if text.startswith(DISABLED):
             continue
-        if item.syntax == shells.POSIX and index in inside:
+        if item.syntax == shellfiles.POSIX and index in inside:
             raise ValueError(
                 f"line {item.line} is text inside a here-document, so ivy-setup leaves it to you"
             )
@@ -159,7 +163,7 @@ def plan_edits(to_disable: Iterable[Disable], read: Mapping[Path, bytes | None])
 
 def reading_for(scan: Scan, shell: ShellInfo, modes: frozenset[str]) -> shells.Reading:
     """What one start of `shell` (e.g. `bash -l`) reads: only the files of those modes."""
-    files = tuple(f for f in shell.files if f.mode in modes or f.mode == shells.ENV)
+    files = tuple(f for f in shell.files if f.mode in modes or f.mode == shellfiles.ENV)
     return shells.read_shell(scan, replace(shell, files=files))
 
 

@@ -16,8 +16,8 @@ from typing import Any
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME, KEY_FILE_NAME, resolve_ivy_root
 from ivy_setup_tui.core.paths import physical
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition
+from ivy_setup_tui.core.platform import shellfiles, shells
+from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.records import dataclass
 
 ROOT = "IVY_ROOT"
@@ -159,7 +159,7 @@ def definition_problem(ctx: SystemContext, item: Definition) -> str | None:
         if not item.exported:
             return "not_exported"
         if (
-            item.syntax not in (shells.DOTENV,)
+            item.syntax not in (shellfiles.DOTENV,)
             and not ctx.is_windows
             and shells.is_group_or_world_readable(item.path)
         ):

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from ivy_setup_tui.core import journal
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Step
-from ivy_setup_tui.core.plan import Change
+from ivy_setup_tui.core.plan import Change, ChangeKind
 from ivy_setup_tui.core.steps.environment.targets import REGISTRY
 from ivy_setup_tui.core.steps.environment.values import ROOT
 
@@ -108,7 +108,7 @@ def registry_change(root: str, expect: dict[str, Any]) -> Change | None:
         return None
     return Change(
         step=Step.ENVIRONMENT,
-        kind="registry",
+        kind=ChangeKind.REGISTRY,
         summary="Set IVY_ROOT in your Windows user environment (new programs inherit it)",
         path=f"{_WINDOWS_KEY}\\{ROOT}",
         old=current,

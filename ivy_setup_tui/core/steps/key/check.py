@@ -17,15 +17,7 @@ from ivy_setup_tui.core.steps.key.location import check_location
 from ivy_setup_tui.core.steps.key.lookup import IVY_KEY_VAR, KeyLookup
 from ivy_setup_tui.core.steps.key.words import release_name
 
-# isort: split
-# Re-exports for callers outside the Key step (core.explain, core.outcome, core.checks,
-# core.steps.environment.check, tests/tui/fakes.py and other steps' tests); the lead removes them
-# after the merge.
-from ivy_setup_tui.core.steps.key.locate import key_to_examine as key_to_examine
-from ivy_setup_tui.core.steps.key.lookup import EMPTY_IVY_ROOT_ASSUMED as EMPTY_IVY_ROOT_ASSUMED
-from ivy_setup_tui.core.steps.key.lookup import SearchedPath as SearchedPath
-from ivy_setup_tui.core.steps.key.lookup_ivy_key import hidden_state as hidden_state
-
+# The Key step's checks as `core.checks` runs them: the lookup, and one function per finding.
 __all__ = [
     "KeyLookup",
     "check_content",

@@ -23,6 +23,7 @@ from ivy_setup_tui.core.paths import quoted, within
 from ivy_setup_tui.core.plan import (
     BadInput,
     Change,
+    ChangeKind,
     FixOptions,
     ProgressCallback,
     Refusal,
@@ -31,60 +32,23 @@ from ivy_setup_tui.core.plan import (
 )
 from ivy_setup_tui.core.platform import fsops
 from ivy_setup_tui.core.steps.key.content import check_content
+from ivy_setup_tui.core.steps.key.key_input import validate_options
 from ivy_setup_tui.core.steps.key.locate import locate
 from ivy_setup_tui.core.steps.key.location import check_location
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup
 from ivy_setup_tui.core.steps.key.preview import KeyPreview, preview
 
-# isort: split
-# The Key step's public face (core.steps.registry, tui.screens.key, core.steps.environment.fix,
-# core.outcome and tests use these names from here); the lead may point callers at the modules.
-from ivy_setup_tui.core.steps.key.key_input import KeyCandidate as KeyCandidate
-from ivy_setup_tui.core.steps.key.key_input import KeyInputRefused as KeyInputRefused
-from ivy_setup_tui.core.steps.key.key_input import read_input as read_input
-from ivy_setup_tui.core.steps.key.key_input import shown as shown
-from ivy_setup_tui.core.steps.key.key_input import validate_options as validate_options
-from ivy_setup_tui.core.steps.key.placement import SCOPE_HOME as SCOPE_HOME
-from ivy_setup_tui.core.steps.key.placement import SCOPE_PROJECT as SCOPE_PROJECT
-from ivy_setup_tui.core.steps.key.placement import Chain as Chain
-from ivy_setup_tui.core.steps.key.placement import default_scope as default_scope
-from ivy_setup_tui.core.steps.key.placement import existing_key as existing_key
-from ivy_setup_tui.core.steps.key.placement import placement as placement
-
-# re-export for tui.screens.key (the class is KeyCandidate now); the lead removes it after the merge
-Candidate = KeyCandidate
-
 __all__ = [
-    "SCOPE_HOME",
-    "SCOPE_PROJECT",
-    "Candidate",
-    "Chain",
-    "KeyCandidate",
-    "KeyInputRefused",
-    "KeyPreview",
-    "StepPlan",
     "apply",
-    "default_scope",
-    "existing_key",
-    "placement",
     "plan",
     "plan_from",
-    "preview",
-    "read_input",
     "recheck",
-    "shown",
     "validate_options",
 ]
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.journal import Run
-
-
-# Change kinds this step proposes.
-KIND_MKDIR = "mkdir"
-KIND_CREATE = "create"
-KIND_WRITE = "write"
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,7 +165,7 @@ def _key_change(
         )
         return Change(
             Step.KEY,
-            KIND_WRITE,
+            ChangeKind.WRITE,
             f"Rewrite {shown_target} as the bare key, no newline (mode 0600; fingerprint "
             f"unchanged{dropped})",
             path=str(target),
@@ -213,7 +177,7 @@ def _key_change(
     if existing is not None:
         return Change(
             Step.KEY,
-            KIND_WRITE,
+            ChangeKind.WRITE,
             f"Replace the key in {shown_target}{copied} (mode 0600; the old file is backed "
             "up and `ivy-setup undo` restores it)",
             path=str(target),
@@ -224,7 +188,7 @@ def _key_change(
         )
     return Change(
         Step.KEY,
-        KIND_CREATE,
+        ChangeKind.CREATE,
         f"Place the key in {shown_target}{copied} (mode 0600 from the first byte, "
         f"{key.length} characters, no newline)",
         path=str(target),
@@ -257,7 +221,7 @@ def plan_from(
             changes.append(
                 Change(
                     Step.KEY,
-                    KIND_MKDIR,
+                    ChangeKind.MKDIR,
                     f"Create the folder {ctx.tilde(folder)} (mode 0700)",
                     path=str(folder),
                     new="0700",
@@ -399,10 +363,10 @@ def _apply_one(ctx: SystemContext, change: Change, run: Run) -> None:
     if change.path is None:
         raise ValueError(f"change without a path: {change.summary}")
     path = Path(change.path)
-    if change.kind == KIND_MKDIR:
+    if change.kind == ChangeKind.MKDIR:
         run.create_dir(path, 0o700, summary=f"Created {ctx.tilde(path)} (0700) for the ivy key")
         return
-    if change.kind not in (KIND_CREATE, KIND_WRITE) or change.secret is None:
+    if change.kind not in (ChangeKind.CREATE, ChangeKind.WRITE) or change.secret is None:
         raise ValueError(f"the Key step cannot apply a {change.kind!r} change")
     try:
         now = fsops.sha256_file(path) if os.path.lexists(path) else None

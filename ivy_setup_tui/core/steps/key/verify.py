@@ -73,10 +73,6 @@ class KeyVerification:
         }
 
 
-# re-export for tui.screens.key (the class is KeyVerification now); the lead removes it after the
-# merge
-Verification = KeyVerification
-
 # --------------------------------------------------------------------------------------------
 # Keeping the key out of every text
 

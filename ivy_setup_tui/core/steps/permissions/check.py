@@ -36,10 +36,6 @@ from ivy_setup_tui.core.steps.permissions.verdicts import (
 # Re-exports for callers outside the Permissions step (write_refusal: cli.main, cli.fix,
 # core.steps.registry; owner_name, principal: tests/tui/test_permissions_step.py; unsafe_ivy_roots:
 # tests/core/test_hardening.py); the lead removes them after the merge.
-from ivy_setup_tui.core.platform.access import owner_name as owner_name
-from ivy_setup_tui.core.platform.access import principal as principal
-from ivy_setup_tui.core.steps.permissions.ownership import unsafe_ivy_roots as unsafe_ivy_roots
-from ivy_setup_tui.core.steps.permissions.ownership import write_refusal as write_refusal
 
 # --- permissions.privilege ----------------------------------------------------------------------
 

@@ -46,7 +46,12 @@ from ivy_setup_tui.core.steps.permissions.survey import (
     survey,
 )
 
-__all__ = ["PathRow", "UNSAFE", "apply", "plan", "plan_from_rows", "sudo_home_refusal", "survey"]
+__all__ = [
+    "apply",
+    "plan",
+    "plan_from_rows",
+    "sudo_home_refusal",
+]
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis

@@ -228,7 +228,7 @@ def own_roots(ctx: SystemContext) -> list[Path]:
     Startup files it adds a block or a drop-in to (fish conf.d, environment.d) are the shell's and
     hold no secret, so they keep the shell's usual modes.
     """
-    from ivy_setup_tui.core.platform.shells import xdg_config_home
+    from ivy_setup_tui.core.platform.shellfiles import xdg_config_home
 
     candidates = [ctx.state_dir, xdg_config_home(ctx) / "ivy-setup"]
     roots: list[Path] = []

@@ -20,6 +20,7 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Step
 from ivy_setup_tui.core.plan import (
     Change,
+    ChangeKind,
 )
 from ivy_setup_tui.core.platform import fsops
 from ivy_setup_tui.core.platform.access import (
@@ -250,7 +251,7 @@ def _chmod_change(
     link = f" (a symlink: its target {ctx.tilde(real)} is changed)" if seen.target else ""
     return Change(
         step=Step.PERMISSIONS,
-        kind="chmod",
+        kind=ChangeKind.CHMOD,
         summary=f"{_label(seen.role)} {ctx.tilde(seen.path)}{link}: {reason}",
         path=str(seen.path),
         old=f"{seen.mode:04o}",

@@ -48,14 +48,11 @@ from ivy_setup_tui.core.steps.version.installer import (
     installer_for,
     reprobe,
     run_streaming,
+    shell_line,
 )
-
-# re-export for tui/screens/version.py and tests/tui/test_version_step.py; the lead removes it
-# after the merge (they import it from steps.version.installer)
-from ivy_setup_tui.core.steps.version.installer import shell_line as shell_line
 from ivy_setup_tui.core.steps.version.release import (
     Fetch,
-    Survey,
+    ReleaseSurvey,
     choose,
     order,
     parse_spec,
@@ -179,7 +176,7 @@ class Preview:
     """
 
     plan: StepPlan
-    survey: Survey
+    survey: ReleaseSurvey
     chosen: str | None = None
     isolated: str | None = None
 
@@ -204,7 +201,9 @@ def plan(
     return preview(ctx, diagnosis, options, fetch=fetch).plan
 
 
-def _offline_plan(ctx: SystemContext, target: Target, found: Survey, notes: list[str]) -> StepPlan:
+def _offline_plan(
+    ctx: SystemContext, target: Target, found: ReleaseSurvey, notes: list[str]
+) -> StepPlan:
     """No index: say what the facts alone allow, and that choosing a release needs the index."""
     facts = found.facts
     gated = facts.release is not None and facts.release.key_gate and facts.scheme == KEY_PEM
@@ -275,7 +274,7 @@ def preview(
 
 
 def _pick(
-    found: Survey,
+    found: ReleaseSurvey,
     spec: tuple[SpecifierSet, str | None] | None,
     options: FixOptions,
     target: Target,
@@ -305,7 +304,7 @@ def _pick(
 def _install_preview(
     ctx: SystemContext,
     target: Target,
-    found: Survey,
+    found: ReleaseSurvey,
     pick: CompatibleRelease,
     options: FixOptions,
     notes: tuple[str, ...],

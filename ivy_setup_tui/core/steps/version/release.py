@@ -23,7 +23,7 @@ Fetch = Callable[[], Sequence[ReleaseFile]]
 
 
 @dataclass(frozen=True)
-class Survey:
+class ReleaseSurvey:
     """What the step knows before changing anything: the installed ivy and what the index offers.
 
     `unavailable` says why the index was not read (offline, or its failure); then `compatible` is
@@ -45,7 +45,7 @@ class Survey:
 
 def survey(
     ctx: SystemContext, target: Target, *, pinned: str | None = None, fetch: Fetch | None = None
-) -> Survey:
+) -> ReleaseSurvey:
     """Read the index for `target` and recommend a release (offline: the facts alone).
 
     `pinned` lets a yanked or pre-release version count when the user asks for exactly it; `fetch`
@@ -54,18 +54,18 @@ def survey(
     installed = target.ivy.version if target.ok and target.ivy else None
     facts = facts_for(installed)
     if not target.ok:
-        return Survey(installed, facts, unavailable="the target Python could not be probed")
+        return ReleaseSurvey(installed, facts, unavailable="the target Python could not be probed")
     if ctx.offline and fetch is None:
-        return Survey(installed, facts, unavailable="offline (--offline)")
+        return ReleaseSurvey(installed, facts, unavailable="offline (--offline)")
     config = index.resolve_index(ctx, prefix=target.raw.get("prefix"))
     try:
         files = list(fetch()) if fetch is not None else index.fetch_release_files(ctx, config)
     except IndexUnavailable as exc:
-        return Survey(
+        return ReleaseSurvey(
             installed, facts, index=config.display_url, unavailable=f"index unreachable: {exc}"
         )
     compatible = tuple(index.compatible_releases(target, files, pinned=pinned))
-    return Survey(
+    return ReleaseSurvey(
         installed,
         facts,
         compatible,
@@ -106,7 +106,7 @@ def parse_spec(text: str) -> tuple[SpecifierSet, str | None]:
 
 
 def choose(
-    found: Survey, spec: SpecifierSet, exact: str | None, text: str, target: Target
+    found: ReleaseSurvey, spec: SpecifierSet, exact: str | None, text: str, target: Target
 ) -> CompatibleRelease:
     """The newest compatible release matching `spec`; BadInput listing the compatible ones if none."""
     for release in found.compatible:

@@ -22,7 +22,7 @@ from ivy_setup_tui.core.steps.version.installer import (
     installer_for,
     shell_line,
 )
-from ivy_setup_tui.core.steps.version.release import Survey
+from ivy_setup_tui.core.steps.version.release import ReleaseSurvey
 
 _NETWORK_MARKERS = (
     "newconnectionerror",
@@ -120,7 +120,7 @@ def python_words(ctx: SystemContext, target: Target) -> str:
     return f"{ctx.tilde(target.python)} (Python {target.version}, {how})"
 
 
-def now_note(ctx: SystemContext, target: Target, found: Survey) -> str:
+def now_note(ctx: SystemContext, target: Target, found: ReleaseSurvey) -> str:
     """The plan's first note: what is installed now, where, and its key scheme."""
     if found.installed is None:
         return f"Now: ivy is not installed in {python_words(ctx, target)}."

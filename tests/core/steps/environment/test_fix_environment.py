@@ -30,9 +30,9 @@ from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.journal import Journal
 from ivy_setup_tui.core.model import Status
 from ivy_setup_tui.core.plan import BadInput, FixOptions, StepPlan, StepResult
-from ivy_setup_tui.core.platform import shellprobe, shells
+from ivy_setup_tui.core.platform import shellfiles, shellprobe, shells
 from ivy_setup_tui.core.platform.interpreter import Target
-from ivy_setup_tui.core.platform.shells import BLOCK_END, BLOCK_START
+from ivy_setup_tui.core.platform.shellfiles import BLOCK_END, BLOCK_START
 from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.environment import check as environment
 from ivy_setup_tui.core.steps.environment import fix as fix_environment
@@ -652,7 +652,7 @@ def test_fish_drop_in_is_read_by_a_new_fish_and_removed_by_undo(
     assert "set -gx IVY_ROOT" in (home / ".config/ivy-setup/env.fish").read_text()
     assert seen(ctx, "fish") == {"fish": f"{home}/.ivy"}
     Journal(ctx).undo()
-    assert not shells.fish_dropin(ctx).exists()
+    assert not shellfiles.fish_dropin(ctx).exists()
     (home / ".config" / "fish").mkdir(parents=True, exist_ok=True)
     assert seen(ctx, "fish") == {"fish": None}
 
@@ -754,7 +754,7 @@ def test_windows_user_environment_is_set_broadcast_and_undone(
     apply(ctx, proposal.plan)
     assert fake.values["IVY_ROOT"] == str(home / ".ivy")
     assert fake.broadcasts == 1
-    profile = shells.pwsh_profile_dir(ctx) / "profile.ps1"
+    profile = shellfiles.pwsh_profile_dir(ctx) / "profile.ps1"
     assert "#region ivy-setup" in profile.read_text()
     Journal(ctx).undo()
     assert fake.values["IVY_ROOT"] == "~/.ivy"

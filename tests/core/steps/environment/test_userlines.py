@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from ivy_setup_tui.core.platform import shells
-from ivy_setup_tui.core.platform.shells import Definition
+from ivy_setup_tui.core.platform import shellfiles
+from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.steps.environment import userlines
 
 
-def item(path: Path, line: int, syntax: str = shells.POSIX, name: str = "IVY_ROOT") -> Definition:
+def item(
+    path: Path, line: int, syntax: str = shellfiles.POSIX, name: str = "IVY_ROOT"
+) -> Definition:
     return Definition(
         path=path,
         line=line,
@@ -72,11 +74,15 @@ def test_crlf_and_missing_final_newline_are_kept(tmp_path: Path) -> None:
 def test_fish_and_powershell_lines(tmp_path: Path) -> None:
     fish = b'set -gx IVY_ROOT "~/.ivy"\nset -x -g IVY_ROOT ~/.ivy\n'
     out = userlines.disable_lines(
-        fish, [item(tmp_path / "c.fish", 1, shells.FISH), item(tmp_path / "c.fish", 2, shells.FISH)]
+        fish,
+        [
+            item(tmp_path / "c.fish", 1, shellfiles.FISH),
+            item(tmp_path / "c.fish", 2, shellfiles.FISH),
+        ],
     )
     assert out.count(b"# [ivy-setup disabled] set ") == 2
     ps = b"$env:IVY_ROOT = '~/.ivy'\n"
-    out = userlines.disable_lines(ps, [item(tmp_path / "p.ps1", 1, shells.PWSH)])
+    out = userlines.disable_lines(ps, [item(tmp_path / "p.ps1", 1, shellfiles.PWSH)])
     assert out == b"# [ivy-setup disabled] $env:IVY_ROOT = '~/.ivy'\n"
 
 
@@ -139,5 +145,5 @@ def test_same_path_sees_through_links_for_absolute_values(tmp_path: Path) -> Non
 def test_a_fish_command_substitution_in_quotes_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does more than set IVY_ROOT"):
         userlines.disable_lines(
-            b'set -gx IVY_ROOT "$(pwd)/.ivy"\n', [item(tmp_path / "c.fish", 1, shells.FISH)]
+            b'set -gx IVY_ROOT "$(pwd)/.ivy"\n', [item(tmp_path / "c.fish", 1, shellfiles.FISH)]
         )

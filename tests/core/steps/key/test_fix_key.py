@@ -10,10 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-from cryptography.x509.oid import NameOID
 
 from ivy_setup_tui.core.checks import Diagnosis
 from ivy_setup_tui.core.context import SystemContext
@@ -25,7 +23,8 @@ from ivy_setup_tui.core.platform.interpreter import IvyDist, Target
 from ivy_setup_tui.core.secrets import fingerprint
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.key import fix as fix_key
-from ivy_setup_tui.core.steps.key import key_input
+from ivy_setup_tui.core.steps.key import key_input, preview
+from tests import certificates
 
 MakeCtx = Callable[..., SystemContext]
 
@@ -96,26 +95,10 @@ def no_stray_ivy(work: Path) -> None:
 
 
 def self_signed() -> tuple[bytes, bytes]:
-    """A real self-signed certificate and its RSA private key, both PEM."""
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ivy-test.example")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(datetime.datetime(2031, 5, 17, tzinfo=datetime.timezone.utc))
-        .sign(private, hashes.SHA256())
+    """A real self-signed certificate and its private key, both PEM, expiring on 2031-05-17."""
+    return certificates.self_signed(
+        "ivy-test.example", expires=datetime.datetime(2031, 5, 17, tzinfo=datetime.timezone.utc)
     )
-    key_pem = private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 # --- the bad-input corpus ---------------------------------------------------------------------
@@ -189,7 +172,11 @@ def test_a_certificate_is_named_with_subject_issuer_and_expiry() -> None:
 
 
 def test_a_private_key_says_do_not_paste_it_anywhere() -> None:
-    _, private = self_signed()
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
     refused = _refused(private)
     assert refused.reason == "is_private_key"
     assert "do not paste it anywhere" in str(refused)
@@ -297,7 +284,7 @@ def test_the_after_chain_is_the_lookup_of_the_planned_state(
     make_ctx: MakeCtx, home: Path, no_stray_ivy: None
 ) -> None:
     ctx = make_ctx()
-    info = fix_key.preview(ctx, diagnosis(ctx, GATED), FixOptions(key_input=KEY.encode()))
+    info = preview.preview(ctx, diagnosis(ctx, GATED), FixOptions(key_input=KEY.encode()))
     assert info.before is not None
     assert info.before.reads is None
     assert info.after is not None
@@ -336,7 +323,7 @@ def test_project_scope_warns_about_an_overriding_ivy_root(
     plan = make_plan(ctx, key=KEY.encode(), scope="project")
     notes = "\n".join(plan.notes)
     assert f"IVY_ROOT={elsewhere} is set in this process" in notes
-    info = fix_key.preview(
+    info = preview.preview(
         ctx, diagnosis(ctx, GATED), FixOptions(key_input=KEY.encode(), scope="project")
     )
     assert info.after is not None
@@ -431,7 +418,7 @@ def test_a_key_ivy_does_not_reach_is_kept_and_the_root_explained(
 ) -> None:
     put(home / ".ivy" / "key.pem", KEY.encode())
     ctx = make_ctx()  # the project is outside home: the walk never reaches ~/.ivy
-    info = fix_key.preview(ctx, diagnosis(ctx, GATED), FixOptions())
+    info = preview.preview(ctx, diagnosis(ctx, GATED), FixOptions())
     assert info.source == "existing"
     assert info.after is not None
     assert info.after.reads == str(home / ".ivy" / "key.pem")

@@ -20,7 +20,7 @@ import pytest
 from ivy_setup_tui.core.checks import Diagnosis
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
-from ivy_setup_tui.core.journal import CHMOD, Journal
+from ivy_setup_tui.core.journal import Journal, Kind
 from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.plan import FixOptions, StepPlan, StepResult
 from ivy_setup_tui.core.platform.access import group_name, owner_name
@@ -139,8 +139,8 @@ def test_loose_key_and_folder_are_tightened_journaled_and_undone(
     record = Journal(ctx).last_run()
     assert record is not None
     entries = {e.path: (e.kind, e.before_mode, e.after_mode) for e in record.entries}
-    assert entries[str(key)] == (CHMOD, "0644", "0600")
-    assert entries[str(home / ".ivy")] == (CHMOD, "0755", "0700")
+    assert entries[str(key)] == (Kind.CHMOD, "0644", "0600")
+    assert entries[str(home / ".ivy")] == (Kind.CHMOD, "0755", "0700")
     after = permissions(ctx)
     assert {i: f.status for i, f in after.items()} == {
         "permissions.key_file": Status.OK,
