@@ -100,8 +100,9 @@ def measure(
     return results
 
 
-def report(results: dict[str, Samples], baseline: str, runs: int, where: str) -> bool:
-    """Print the figures; return True when every budget is met (wall figures only if quotable)."""
+def report(results: dict[str, Samples], baseline: str, runs: int, where: str) -> tuple[bool, bool]:
+    """Print the figures; return whether every budget was met (a wall budget missed on a busy
+    machine is not held against it), and whether the machine was busy."""
     base = results[baseline]
     base_wall = statistics.median(base.wall)
     base_cpu = statistics.median(base.cpu)
@@ -145,8 +146,8 @@ def report(results: dict[str, Samples], baseline: str, runs: int, where: str) ->
             f"(limit {NOISE_LIMIT}): the machine was busy; do not quote the wall ratio. "
             "The CPU ratio (which counts the probe interpreter and shells `check` starts) holds."
         )
-    busy_warning()
-    return ok
+    busy = busy_warning()
+    return ok, noisy or busy
 
 
 def busy_warning() -> bool:
@@ -206,13 +207,18 @@ def main() -> int:
         print(f"interpreter: {python}")
         print(f"ivy-setup:   {' '.join(ivy_setup)}")
         results = measure(commands, env, cwd, args.runs)
-        ok = report(results, "python -c pass", args.runs, where)
+        ok, busy = report(results, "python -c pass", args.runs, where)
         if args.sandbox and sandbox_mod.imported_ivy(box):
             print("ERROR: something imported the target's ivy package")
             ok = False
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print("all budgets met" if ok else "budgets NOT met")
+    if not ok:
+        print("budgets NOT met")
+    elif busy:  # the wall ratios were taken on a busy machine: nothing is proven either way
+        print("no budget missed, but the machine was busy: measure again on an idle machine")
+    else:
+        print("all budgets met")
     return 0 if ok else 1
 
 

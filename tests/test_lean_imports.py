@@ -37,6 +37,10 @@ NOT_ON_CHECK = (
     "socket",
     "ssl",
     "_hashlib",  # OpenSSL: 3.5 MiB; the key's fingerprint uses CPython's own sha256
+    # dataclasses imports inspect (6 ms) and compiles each class's methods (0.5 ms a class): the
+    # core declares its records with ivy_setup_tui.core.records instead.
+    "dataclasses",
+    "inspect",
 )
 # Not needed to paint Welcome: the checks themselves (they load in the checks worker), Explain's
 # service (loads when Explain is used) and the snapshots (they load after the checks).
@@ -126,9 +130,89 @@ def test_a_lone_subparser_parses_and_helps_as_the_whole_parser_does(command: str
     assert cli.build_parser(command).parse_args(argv) == cli.build_parser().parse_args(argv)
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["check"],
+        ["check", "--offline"],
+        ["check", "--offline", "--python", "/venv/bin/python"],
+        ["check", "--python", "python3", "--project", "some dir", "--json", "-v"],
+        ["check", "--python", "a", "--python", "b", "--online", "--verbose", "--offline"],
+        ["check", "--json", "--json"],
+    ],
+)
+def test_a_plain_check_line_reads_as_argparse_reads_it(argv: list[str]) -> None:
+    plain = cli._plain_check(argv)
+    assert plain is not None
+    assert vars(plain) == vars(cli.build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["--offline", "check"],  # options before the command
+        ["check", "--off"],  # an abbreviation
+        ["check", "--python=/p"],
+        ["check", "--python"],  # a missing value: argparse's error
+        ["check", "--python", "--json"],
+        ["check", "--python", ""],
+        ["check", "-vv"],
+        ["check", "--help"],
+        ["check", "extra"],
+        ["check", "--", "--json"],
+        ["explain", "--offline"],
+        ["--version"],
+    ],
+)
+def test_anything_else_is_left_to_argparse(argv: list[str]) -> None:
+    assert cli._plain_check(argv) is None
+
+
+def test_a_plain_check_imports_no_argparse(work: Path) -> None:
+    code = (
+        "import sys, json, io, contextlib\n"
+        "from ivy_setup_tui.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check', '--offline', '--python', sys.executable])\n"
+    )
+    loaded = _loaded(code, work)
+    assert "ivy_setup_tui.core.checks" in loaded
+    assert "argparse" not in loaded
+    assert "gettext" not in loaded
+
+
 def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"ivy-setup {__version__}"
+
+
+def _argparse_version(capsys: pytest.CaptureFixture[str]) -> tuple[str, object]:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.build_parser("").parse_args(["--version"])
+    return capsys.readouterr().out, exit_info.value.code
+
+
+@pytest.mark.parametrize("columns", ["", "80", "17", "16", "5", "junk"])
+def test_version_prints_what_argparse_prints(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    # argparse wraps the version to the terminal width; the short cut only answers when it fits.
+    if columns:
+        monkeypatch.setenv("COLUMNS", columns)
+    else:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    expected, code = _argparse_version(capsys)
+    assert cli.main(["--version"]) == code == 0
+    assert capsys.readouterr().out == expected
+    assert cli._version_fits() == ("\n" not in expected.rstrip("\n"))
+
+
+def test_version_imports_no_argparse(work: Path) -> None:
+    code = "import sys, json\nfrom ivy_setup_tui.cli.main import main\nmain(['--version'])\n"
+    loaded = _loaded(code, work)
+    assert "argparse" not in loaded
+    assert "ivy_setup_tui.core.context" not in loaded
 
 
 def test_the_fingerprint_digest_is_sha256() -> None:

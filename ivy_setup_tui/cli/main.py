@@ -6,22 +6,25 @@ textual, rich, requests (with --offline), cryptography or ivy, so it starts abou
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from types import SimpleNamespace
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.cli.common import UsageError, diagnose, exit_for
 from ivy_setup_tui.core.exit_codes import ExitCode
 
 # `check` starts its interpreter probe before importing anything else, so everything imported here
-# delays it: `typing` (annotations are never evaluated) and `json` (--json) load only when needed.
+# delays it: `typing` (annotations are never evaluated), `json` (--json), argparse (a plain
+# `check` command line is read by `_plain_check`) and pathlib (not needed by `--version`) load
+# only when needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
     from collections.abc import Callable
+    from pathlib import Path
     from typing import Any
 
     from ivy_setup_tui.core.checks import Diagnosis
@@ -39,6 +42,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     With `only` (see `_chosen_command`), the other subcommands get no parser: argparse builds and
     translates every help text of each one, which `check` would pay for on every run.
     """
+    import argparse
+
     target = _target_parser()
     parser = argparse.ArgumentParser(
         prog="ivy-setup",
@@ -50,7 +55,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         epilog="Exit codes: 0 nothing left to do, 1 findings remain, 2 usage error or bad input, "
         "3 changes applied and a new shell is needed, 130 cancelled.",
     )
-    parser.add_argument("--version", action="version", version=f"ivy-setup {__version__}")
+    parser.add_argument("--version", action="version", version=_VERSION)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_parser = commands.add_parser if only is None else _only(commands, only)
 
@@ -64,6 +69,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _target_parser() -> argparse.ArgumentParser:
     """The options naming what to check (--project, --python, --offline), shared by the commands."""
+    import argparse
+    from pathlib import Path
+
     target = argparse.ArgumentParser(add_help=False)
     target.add_argument(
         "--project",
@@ -119,6 +127,8 @@ def _add_explain(
 def _add_report(
     add_parser: Callable[..., argparse.ArgumentParser], target: argparse.ArgumentParser
 ) -> None:
+    from pathlib import Path
+
     report = add_parser(
         "report", parents=[target], help="a redacted Markdown report to share in a bug tracker"
     )
@@ -216,41 +226,115 @@ def _chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-class _Skipped(argparse.ArgumentParser):
-    """Stands in for the parser of a subcommand the command line does not name (never used)."""
-
-    def __init__(self) -> None:  # no super().__init__(): not building a parser is the point
-        pass
-
-    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
-        """Nothing to add to a parser that is not built."""
-        return None
-
-
 def _only(
     commands: argparse._SubParsersAction[argparse.ArgumentParser], only: str
 ) -> Callable[..., argparse.ArgumentParser]:
+    import argparse
+
+    class Skipped(argparse.ArgumentParser):
+        """Stands in for the parser of a subcommand the command line does not name."""
+
+        def __init__(self) -> None:  # no super().__init__(): not building a parser is the point
+            pass
+
+        def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+            """Nothing to add to a parser that is not built."""
+            return None
+
     def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
-        return commands.add_parser(name, **kwargs) if name == only else _Skipped()
+        return commands.add_parser(name, **kwargs) if name == only else Skipped()
 
     return add_parser
 
 
+# `check` as scripts, CI and the benchmark write it, read without argparse: importing argparse and
+# building its parsers was about 4 ms of every `check` (issue 13). Only these exact spellings;
+# anything else (abbreviations, `=` forms, help, errors, other commands) goes to argparse, and
+# for every command line `_plain_check` accepts both give the same answer (test_lean_imports.py).
+_CHECK_FLAGS = {
+    "--offline": "offline",
+    "--online": "online",
+    "--json": "json",
+    "--verbose": "verbose",
+    "-v": "verbose",
+}
+_CHECK_VALUES = {"--python": "python", "--project": "project"}
+
+
+def _plain_check(argv: Sequence[str]) -> SimpleNamespace | None:
+    """What argparse would make of a plain `check ...` command line, else None (ask argparse)."""
+    if not argv or argv[0] != "check":
+        return None
+    from pathlib import Path
+
+    # --project, --python and --offline are absent unless given (argparse.SUPPRESS), as there.
+    values: dict[str, object] = {
+        "command": "check",
+        "json": False,
+        "online": False,
+        "verbose": False,
+    }
+    tokens = iter(argv[1:])
+    for token in tokens:
+        if token in _CHECK_FLAGS:
+            values[_CHECK_FLAGS[token]] = True
+        elif token in _CHECK_VALUES:
+            value = next(tokens, "")
+            if not value or value.startswith("-"):  # missing, or argparse's call (an option?)
+                return None
+            values[_CHECK_VALUES[token]] = Path(value)
+        else:
+            return None
+    return SimpleNamespace(**values)
+
+
+_VERSION = f"ivy-setup {__version__}"
+
+
+def _version_fits() -> bool:
+    """Whether argparse would print `_VERSION` on one line: it wraps to the terminal's width
+    (shutil.get_terminal_size) less 2, and never below 11 columns."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return len(_VERSION) <= max((columns or 80) - 2, 11)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ivy-setup with `argv` and return the exit code."""
-    parser = build_parser(_chosen_command(sys.argv[1:] if argv is None else argv))
+    tokens = sys.argv[1:] if argv is None else argv
+    if list(tokens) == ["--version"] and _version_fits():
+        print(_VERSION)  # what argparse's version action prints, without building a parser
+        return ExitCode.OK
+    plain = _plain_check(tokens)
+    if plain is not None:
+        return _run(
+            True, lambda: _cmd_check(_context(plain), as_json=plain.json, verbose=plain.verbose)
+        )
+    parser = build_parser(_chosen_command(tokens))
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed usage and the reason
         return int(exc.code) if isinstance(exc.code, int) else ExitCode.USAGE
+    return _run(args.command in _SHORT_COMMANDS, lambda: _dispatch(args))
+
+
+def _run(short: bool, command: Callable[[], int]) -> int:
+    """Run a command, every failure the user can act on becoming a sentence and an exit code."""
     # The diagnosis commands allocate mostly what lives until exit (modules, classes), which the
     # cyclic GC would only scan again and again (about 5% of `check`), and once more at exit.
     # Longer runs (the wizard, fix, undo) keep the collector as it is.
-    pause_gc = args.command in _SHORT_COMMANDS and gc.isenabled()
+    pause_gc = short and gc.isenabled()
     if pause_gc:
         gc.disable()
     try:
-        return _dispatch(args)
+        return command()
     except UsageError as exc:
         print(f"ivy-setup: {exc}", file=sys.stderr)
         return ExitCode.USAGE
@@ -335,8 +419,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _cmd_wizard(ctx)
 
 
-def _context(args: argparse.Namespace) -> SystemContext:
+def _context(args: argparse.Namespace | SimpleNamespace) -> SystemContext:
     """Validate --project/--python and read the process into a SystemContext."""
+    from pathlib import Path
+
     from ivy_setup_tui.core.context import SystemContext
 
     project: Path | None = getattr(args, "project", None)
@@ -499,7 +585,7 @@ def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> in
 
 
 def _replace_offline(ctx: SystemContext) -> SystemContext:
-    from dataclasses import replace
+    from ivy_setup_tui.core.records import replace
 
     # explain relates the message to local state only; it has no reason to wait on the network
     return replace(ctx, offline=True)
@@ -570,6 +656,8 @@ def _cmd_report(ctx: SystemContext, output: Path | None, *, force: bool = False)
 def _check_report_output(ctx: SystemContext, output: Path, *, force: bool) -> None:
     """Refuse `report -o FILE` before any work: an existing FILE without --force, or a write
     into the home folder as root for another user."""
+    from pathlib import Path
+
     absolute = Path(os.path.abspath(output))
     if os.path.lexists(absolute) and not force:
         raise UsageError(

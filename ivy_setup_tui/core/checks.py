@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
@@ -23,6 +22,7 @@ from ivy_setup_tui.core.model import (
 # Only what starting the probe needs is imported here; the check modules load inside `diagnose`,
 # after the probe is running, so their import time overlaps the target interpreter's start.
 from ivy_setup_tui.core.platform import interpreter
+from ivy_setup_tui.core.records import dataclass, field
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.facts import VersionFacts
@@ -131,12 +131,14 @@ def _diagnose(
     from ivy_setup_tui.core.steps.permissions import check as permissions
 
     # Independent of the ivy version: start now, overlapping the interpreter probe. The shell
-    # files are read once, and the real shells of environment.persisted started from that reading.
-    shells_started = _Started(lambda: environment.prepare(ctx))
+    # files are read once, and the real shells of environment.persisted started from that reading,
+    # here rather than in a thread: they are the longest wait of a run, and a thread competing for
+    # the GIL with the imports below started them tens of milliseconds later.
+    prepared = _prepare(lambda: environment.prepare(ctx))
     workers = [
         out.start(
             "environment.conflicts",
-            lambda: [environment.check_conflicts(ctx, prepared=shells_started.result())],
+            lambda: [environment.check_conflicts(ctx, prepared=prepared)],
         ),
         out.start("permissions.privilege", lambda: [permissions.check_privilege(ctx)]),
     ]
@@ -155,7 +157,7 @@ def _diagnose(
             out.start("network.reachability", lambda: [network.check_reachability(ctx, facts)]),
             out.start(
                 "environment.persisted",
-                lambda: [environment.check_persisted(ctx, facts, prepared=shells_started.result())],
+                lambda: [environment.check_persisted(ctx, facts, prepared=prepared)],
             ),
         ]
         out.add(*_guard(_LOCAL_VERSION_IDS, lambda: version.check_local(ctx, target)))
@@ -175,26 +177,13 @@ def _diagnose(
     return Diagnosis(ctx=ctx, target=target, facts=facts, lookup=lookup, findings=findings)
 
 
-class _Started(threading.Thread):
-    """Something started in the background whose handle a later check collects (None if it
-    failed to start: the check then starts it itself)."""
-
-    def __init__(self, start: Callable[[], Prepared]) -> None:
-        super().__init__(name="ivy-setup-check-shells", daemon=True)
-        self._start_fn = start
-        self._value: Prepared | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._value = self._start_fn()
-        except Exception:  # noqa: BLE001 - check_persisted retries and reports the failure itself
-            self._value = None
-
-    def result(self) -> Prepared | None:
-        """The shell reading and started verification, once this thread is done."""
-        self.join()
-        return self._value
+def _prepare(start: Callable[[], Prepared]) -> Prepared | None:
+    """The shell reading with its shells started, or None if that failed: the checks then start
+    them themselves (and report the failure)."""
+    try:
+        return start()
+    except Exception:  # noqa: BLE001 - check_persisted retries and reports the failure itself
+        return None
 
 
 def _guard(check_ids: str | tuple[str, ...], run: Callable[[], list[Finding]]) -> list[Finding]:

@@ -11,7 +11,8 @@ import os
 import select
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+
+from ivy_setup_tui.core.records import dataclass
 
 CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0

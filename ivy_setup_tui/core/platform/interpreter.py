@@ -9,17 +9,16 @@ once, so callers overlap the probe's interpreter start with their own work.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
+from ivy_setup_tui.core.records import dataclass, field, replace
 
 # The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
 # once the probe answers) would only delay that start, and annotations are never evaluated.
@@ -39,7 +38,10 @@ _STDERR_TAIL_CHARS = 600
 # The least time `finish()` waits, even past the deadline: enough to read an answer already sent.
 _MIN_WAIT = 0.2
 PROBE_MODULE = "ivy_setup_tui.core.platform.probe"
-_COMPILED_PROBE: list[str | None] = []  # computed once: the `-c` program of `_compiled_probe()`
+_COMPILED_PROBE: list[bytes | None] = []  # computed once: what `_compiled_probe()` returns
+# Runs the compiled probe sent on stdin. As a hex `-c` argument, the target spent about 3 ms of
+# every check decoding and parsing an 80 kB command line.
+_STDIN_PROGRAM = "import marshal,sys;exec(marshal.loads(sys.stdin.buffer.read()))"
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ def _resolve_option(python: Path, ctx: SystemContext) -> Path:
     if python.is_absolute():
         return python
     if len(python.parts) == 1 and not (ctx.cwd / python).exists():
+        import shutil
+
         found = shutil.which(str(python), path=ctx.env.get("PATH", ""))
         if found:
             return Path(found)
@@ -148,6 +152,8 @@ def discover(ctx: SystemContext) -> list[Candidate]:
     `--python` is always listed (even when it does not exist, so the check can say so); the other
     sources are listed only when their interpreter file exists.
     """
+    import shutil  # here, not at the top: `start_probe` launches a `--python` probe before this
+
     found: list[Candidate] = []
     if ctx.python is not None:
         found.append(Candidate(_resolve_option(ctx.python, ctx), SOURCE_OPTION))
@@ -188,8 +194,8 @@ def _failed(python: Path, source: str, reason: str) -> Target:
     return Target(python=python, source=source, error=reason)
 
 
-def _compiled_probe() -> str | None:
-    """A `-c` program running the probe's already-compiled code, or None when there is none.
+def _compiled_probe() -> bytes | None:
+    """The probe's already-compiled code, marshalled, or None when there is none.
 
     Only for a target that is this very interpreter binary (same bytecode format): it spares the
     target compiling the probe, a few milliseconds of every `check`. The code comes from the
@@ -197,9 +203,8 @@ def _compiled_probe() -> str | None:
     """
     if _COMPILED_PROBE:
         return _COMPILED_PROBE[0]
-    import importlib.util
-
-    spec = importlib.util.find_spec(PROBE_MODULE)
+    # The probe module is imported (above): its spec is what importlib.util.find_spec returns.
+    spec = sys.modules[PROBE_MODULE].__spec__
     get_code = getattr(spec.loader, "get_code", None) if spec is not None else None
     program = None
     if spec is not None and spec.cached and os.path.isfile(spec.cached) and get_code is not None:
@@ -210,31 +215,34 @@ def _compiled_probe() -> str | None:
         if code is not None:
             import marshal
 
-            # Hex, not base64: bytes.fromhex is built in, binascii would be one more import there.
-            data = marshal.dumps(code).hex()
-            program = f"import marshal;exec(marshal.loads(bytes.fromhex('{data}')))"
+            program = marshal.dumps(code)
     _COMPILED_PROBE.append(program)
     return program
 
 
-def _probe_program(python: Path) -> str:
-    """What `python -c` runs: the probe's compiled code for this very binary, else its source."""
-    # POSIX only: the compiled form is a long argument (Windows caps the whole command line).
+def _probe_program(python: Path) -> tuple[str, bytes | None]:
+    """What `python -c` runs, and what it reads on stdin: the probe's compiled code for this very
+    binary, else its source (with nothing on stdin)."""
+    # POSIX only: `_feed` writes without blocking, which Windows pipes do not offer before 3.12.
     if os.name == "posix" and os.path.realpath(python) == os.path.realpath(sys.executable):
-        return _compiled_probe() or PROBE_SOURCE
-    return PROBE_SOURCE
+        compiled = _compiled_probe()
+        if compiled is not None:
+            return _STDIN_PROGRAM, compiled
+    return PROBE_SOURCE, None
 
 
-def _launch(python: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes] | str:
-    """Start the probe in `python`: the running process, or a plain reason it could not start."""
+def _launch(python: Path, env: Mapping[str, str]) -> tuple[subprocess.Popen[bytes], bytes] | str:
+    """Start the probe in `python`: the running process and what is left to send on its stdin,
+    or a plain reason it could not start."""
     child_env = dict(env)
     # `check` must change nothing on disk: no bytecode caches written by the probe's imports.
     child_env["PYTHONDONTWRITEBYTECODE"] = "1"
     posix = os.name == "posix"
+    program, stdin_data = _probe_program(python)
     try:
-        return subprocess.Popen(
-            [str(python), "-c", _probe_program(python)],
-            stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(
+            [str(python), "-c", program],
+            stdin=subprocess.DEVNULL if stdin_data is None else subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=child_env,
@@ -249,6 +257,30 @@ def _launch(python: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes] | s
         if exc.errno == 8:  # ENOEXEC: neither a binary nor a script with a #! line
             return "it is not a program this system can run (exec format error)"
         return f"it could not be started ({exc.strerror or exc})"
+    return proc, _feed(proc, stdin_data) if stdin_data is not None else b""
+
+
+def _feed(proc: subprocess.Popen[bytes], data: bytes) -> bytes:
+    """Write what the pipe takes of `data` to the probe's stdin now, without blocking, and close
+    it when all went; return the rest, which `_wait` sends. (A Linux pipe holds 64 kB, the
+    compiled probe is about 40 kB: it all goes, and the probe runs while the caller works.)"""
+    stdin = proc.stdin
+    if stdin is None:
+        return data
+    fd = stdin.fileno()
+    os.set_blocking(fd, False)
+    try:
+        written = os.write(fd, data)
+    except BlockingIOError:
+        written = 0
+    except BrokenPipeError:  # it exited already; its exit code and stderr say why
+        written = len(data)
+    if written < len(data):
+        os.set_blocking(fd, True)
+        return data[written:]
+    stdin.close()
+    proc.stdin = None  # communicate() would flush the closed file (ValueError before 3.12)
+    return b""
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -264,11 +296,12 @@ def _kill(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _wait(
-    proc: subprocess.Popen[bytes], timeout: float, shown_timeout: float
+    proc: subprocess.Popen[bytes], timeout: float, shown_timeout: float, rest: bytes = b""
 ) -> tuple[int, str, str] | str:
-    """The probe's exit code and output, or a plain reason when it did not answer in time."""
+    """The probe's exit code and output, or a plain reason when it did not answer in time.
+    `rest`: what `_feed` could not write to its stdin yet."""
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(rest or None, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill(proc)
         return f"it did not answer within {shown_timeout:g} seconds (timed out)"
@@ -362,13 +395,14 @@ class ProbeRun:
         self._timeout = timeout
         self._deadline = time.monotonic() + timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._rest = b""  # what the probe still has to read on its stdin
         self._target = done
         if done is None and python is not None:
             launched = _launch(python, env)
             if isinstance(launched, str):
                 self._target = self._attach(_failed(python, source, launched))
             else:
-                self._proc = launched
+                self._proc, self._rest = launched
 
     def finish(self) -> Target:
         """Wait for the probe and return what it found (the same Target on every call)."""
@@ -394,7 +428,15 @@ class ProbeRun:
             raise RuntimeError("probe was never started")
         # A floor, so a caller that was itself slow still lets a finished probe's output be read.
         remaining = max(self._deadline - time.monotonic(), min(self._timeout, _MIN_WAIT))
-        return self._attach(self._interpret(python, _wait(proc, remaining, self._timeout)))
+        return self._attach(
+            self._interpret(python, _wait(proc, remaining, self._timeout, self._rest))
+        )
+
+    def list_candidates(self, candidates: tuple[Candidate, ...]) -> None:
+        """Name every interpreter found, for a probe started before they were looked for."""
+        self.candidates = candidates
+        if self._target is not None:
+            self._target = self._attach(self._target)
 
     def _attach(self, target: Target) -> Target:
         return replace(target, candidates=self.candidates) if self.candidates else target
@@ -415,6 +457,8 @@ class ProbeRun:
                 f"it is not a Python interpreter: it ran but printed {shown!r} instead of the "
                 "probe's answer",
             )
+        import shutil
+
         path = self._env.get("PATH", "")
         uv = shutil.which("uv", path=path) if path else None
         return target_from_raw(python, raw, source=source, uv=uv)
@@ -458,6 +502,13 @@ def start_probe(ctx: SystemContext) -> ProbeRun:
     Call it as early as possible and `finish()` it when the target is needed: the probe is a whole
     interpreter start, so everything done in between is free.
     """
+    if ctx.python is not None:
+        # `--python` is the target whatever else is found (it heads `discover`'s list): its probe
+        # starts first, and the other candidates (shutil and PATH lookups) are listed meanwhile.
+        option = Candidate(_resolve_option(ctx.python, ctx), SOURCE_OPTION)
+        run = start(option.path, env=ctx.env, timeout=ctx.probe_timeout, source=option.source)
+        run.list_candidates(tuple(discover(ctx)))
+        return run
     candidates = tuple(discover(ctx))
     if not candidates:
         none = Target(

@@ -18,12 +18,12 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shellfiles
+from ivy_setup_tui.core.records import dataclass, field
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
 SECRET_NAMES = frozenset({"IVY_KEY"})
@@ -263,9 +263,7 @@ class ShellVerification:
         scratch: str | None = None
         if any(spec.shell == "fish" for spec in self.specs):
             # fish creates its data folder (history) on start; keep that out of the user's home.
-            import tempfile  # only when fish runs: tempfile's imports cost `check` time
-
-            scratch = tempfile.mkdtemp(prefix="ivy-setup-fish-")
+            scratch = _scratch_folder("ivy-setup-fish-")
         for spec in self.specs:
             extra = {"XDG_DATA_HOME": scratch} if spec.shell == "fish" and scratch else None
             run = _Run(spec, clean_env(ctx, extra), tuple(names), self.timeout)
@@ -283,6 +281,24 @@ class ShellVerification:
                 if scratch:
                     shutil.rmtree(scratch, ignore_errors=True)
             return list(self._outcomes)
+
+
+def _scratch_folder(prefix: str) -> str:
+    """A new private folder, made as `tempfile.mkdtemp(prefix=prefix)` makes it, without importing
+    tempfile (with random and weakref, about 1 ms of every `check`) when its first choice works:
+    $TMPDIR, $TEMP or $TMP of this process, else /tmp. Anything else is left to tempfile."""
+    if os.name == "posix":
+        base = os.environ.get("TMPDIR") or os.environ.get("TEMP") or os.environ.get("TMP")
+        path = os.path.join(os.path.abspath(base or "/tmp"), prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+        except OSError:
+            pass
+        else:
+            return path
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=prefix)
 
 
 class _Run:

@@ -16,7 +16,6 @@ in its syntax, with the lexer in `shelllex`) and `shelldefs` (what a file yields
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
@@ -49,6 +48,7 @@ from ivy_setup_tui.core.platform.shellsyntax import (
     parse_file,
     read_bytes,
 )
+from ivy_setup_tui.core.records import dataclass, field
 
 __all__ = [
     "MAX_SOURCE_DEPTH",

@@ -24,7 +24,15 @@ from tests.core.venvs import install_fake_ivy, make_venv
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX scripts and venv layout")
 
 MakeCtx = Callable[..., SystemContext]
-SLOW_MODULES = ("importlib.metadata", "subprocess", "platform", "typing", "inspect", "email")
+SLOW_MODULES = (
+    "importlib.metadata",
+    "importlib.util",  # with contextlib: about 3 ms of the target's start (issue 13)
+    "subprocess",
+    "platform",
+    "typing",
+    "inspect",
+    "email",
+)
 
 
 @pytest.fixture(scope="module")
@@ -295,33 +303,78 @@ def test_start_probe_keeps_the_candidates(make_ctx: MakeCtx) -> None:
     assert target == interpreter.select_target(ctx)
 
 
+def test_a_missing_python_option_still_lists_every_candidate(
+    make_ctx: MakeCtx, tmp_path: Path
+) -> None:
+    # `--python` is probed before the other candidates are looked for; they are still listed.
+    ctx = make_ctx(env={"PATH": str(Path(sys.executable).parent)}, python=tmp_path / "nope")
+    target = interpreter.start_probe(ctx).finish()
+    assert target.error == "it does not exist"
+    assert target.candidates == tuple(interpreter.discover(ctx))
+    assert target.candidates[0] == interpreter.Candidate(tmp_path / "nope", "--python")
+    assert len(target.candidates) > 1  # python3 on PATH, the running interpreter
+
+
 def test_a_missing_interpreter_needs_no_subprocess(tmp_path: Path) -> None:
     run = interpreter.start(tmp_path / "nope", env=_env(), timeout=10)
     assert run.finish().error == "it does not exist"
 
 
-def _answer(python: Path, program: str) -> dict[str, object]:
+def _answer(python: Path, program: str, stdin: bytes = b"") -> dict[str, object]:
     out = subprocess.run(
-        [str(python), "-c", program], env=_env(), capture_output=True, text=True, timeout=60
+        [str(python), "-c", program], env=_env(), input=stdin, capture_output=True, timeout=60
     )
     assert out.returncode == 0, out.stderr
-    line = [x for x in out.stdout.splitlines() if x.startswith(MARKER)][-1]
+    line = [x for x in out.stdout.decode().splitlines() if x.startswith(MARKER)][-1]
     data: dict[str, object] = json.loads(line[len(MARKER) :])
     return data
 
 
 def test_this_interpreter_runs_the_compiled_probe_with_the_same_answer() -> None:
     python = Path(sys.executable)
-    program = interpreter._probe_program(python)
-    if program is PROBE_SOURCE:
+    program, compiled = interpreter._probe_program(python)
+    if compiled is None:
         pytest.skip("no bytecode cache for the probe module here (PYTHONDONTWRITEBYTECODE?)")
-    assert program.startswith("import marshal;")
-    assert _answer(python, program) == _answer(python, PROBE_SOURCE)
+    assert program.startswith("import marshal,")
+    assert len(program) < 100  # the code travels on stdin, not on the command line
+    assert _answer(python, program, compiled) == _answer(python, PROBE_SOURCE)
+
+
+def test_stdin_the_pipe_cannot_take_at_once_is_sent_while_waiting() -> None:
+    # 1 MiB: far more than a pipe holds, so `_feed` leaves a rest and `_wait` must send it.
+    data = bytes(range(256)) * 4096
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; print(len(sys.stdin.buffer.read()))"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    rest = interpreter._feed(proc, data)
+    assert 0 < len(rest) < len(data)
+    result = interpreter._wait(proc, 30, 30, rest)
+    assert result == (0, f"{len(data)}\n", "")
+
+
+def test_a_compiled_probe_fits_the_pipe_and_is_sent_at_once() -> None:
+    _, compiled = interpreter._probe_program(Path(sys.executable))
+    if compiled is None:
+        pytest.skip("no bytecode cache for the probe module here (PYTHONDONTWRITEBYTECODE?)")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; print(len(sys.stdin.buffer.read()))"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stdin = proc.stdin
+    assert interpreter._feed(proc, compiled) == b""
+    assert stdin is not None
+    assert stdin.closed  # the probe sees the end of its code at once
+    assert interpreter._wait(proc, 30, 30) == (0, f"{len(compiled)}\n", "")
 
 
 def test_another_interpreter_gets_the_probe_source(tmp_path: Path) -> None:
     other = _slow_python(tmp_path, "0")
-    assert interpreter._probe_program(other) is PROBE_SOURCE
+    assert interpreter._probe_program(other) == (PROBE_SOURCE, None)
 
 
 def test_setuptools_distutils_shim_is_not_asked_about_pip(

@@ -52,3 +52,30 @@ def test_a_background_child_holding_the_pipe_is_not_waited_for(
     [outcome] = shellprobe.verify(make_ctx(), [spec], timeout=30)
     assert time.monotonic() - started < 10  # not the child's 60 s, nor the 30 s timeout
     assert outcome.status == shellprobe.READ
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX temporary folders")
+def test_the_fish_scratch_folder_is_private_and_where_tempfile_would_put_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    first = Path(shellprobe._scratch_folder("ivy-setup-fish-"))
+    second = Path(shellprobe._scratch_folder("ivy-setup-fish-"))
+    assert first != second
+    for made in (first, second):
+        assert made.parent == tmp_path
+        assert made.name.startswith("ivy-setup-fish-")
+        assert made.is_dir()
+        assert made.stat().st_mode & 0o777 == 0o700
+    # A $TMPDIR that is not there: tempfile itself picks the folder (it skips to the next choice).
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # tempfile caches its choice
+    fallback = Path(shellprobe._scratch_folder("ivy-setup-fish-"))
+    try:
+        assert fallback.is_dir()
+        assert fallback.parent != tmp_path / "missing"
+        assert fallback.name.startswith("ivy-setup-fish-")
+    finally:
+        fallback.rmdir()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.model import Finding, Status
+from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.key import keyfile
 from ivy_setup_tui.core.steps.key.check import (
     KeyLookup,
@@ -872,7 +872,7 @@ def test_content_without_a_key(make_ctx: MakeCtx, home: Path) -> None:
 
 def test_content_unreadable_is_skipped(make_ctx: MakeCtx, home: Path, tmp_path: Path) -> None:
     ctx = make_ctx(project=project_under_home(home))
-    lookup = dataclasses.replace(locate(ctx, GATED), path=tmp_path)  # a folder: read fails
+    lookup = replace(locate(ctx, GATED), path=tmp_path)  # a folder: read fails
     finding = check_content(ctx, GATED, lookup)
     assert finding.status is Status.SKIPPED
     assert finding.evidence["reason"] == "is_dir"
