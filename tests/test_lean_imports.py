@@ -37,10 +37,6 @@ NOT_ON_CHECK = (
     "socket",
     "ssl",
     "_hashlib",  # OpenSSL: 3.5 MiB; the key's fingerprint uses CPython's own sha256
-    # dataclasses imports inspect (6 ms) and compiles each class's methods (0.5 ms a class): the
-    # core declares its records with ivy_setup_tui.core.records instead.
-    "dataclasses",
-    "inspect",
 )
 # Not needed to paint Welcome: the checks themselves (they load in the checks worker), Explain's
 # service (loads when Explain is used) and the snapshots (they load after the checks).
@@ -128,58 +124,6 @@ def test_a_lone_subparser_parses_and_helps_as_the_whole_parser_does(command: str
     assert _help([command, "--help"], command) == _help([command, "--help"], None)
     argv = [command, "--offline"] if command != "undo" else [command, "--list"]
     assert cli.build_parser(command).parse_args(argv) == cli.build_parser().parse_args(argv)
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["check"],
-        ["check", "--offline"],
-        ["check", "--offline", "--python", "/venv/bin/python"],
-        ["check", "--python", "python3", "--project", "some dir", "--json", "-v"],
-        ["check", "--python", "a", "--python", "b", "--online", "--verbose", "--offline"],
-        ["check", "--json", "--json"],
-    ],
-)
-def test_a_plain_check_line_reads_as_argparse_reads_it(argv: list[str]) -> None:
-    plain = cli._plain_check(argv)
-    assert plain is not None
-    assert vars(plain) == vars(cli.build_parser().parse_args(argv))
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        [],
-        ["--offline", "check"],  # options before the command
-        ["check", "--off"],  # an abbreviation
-        ["check", "--python=/p"],
-        ["check", "--python"],  # a missing value: argparse's error
-        ["check", "--python", "--json"],
-        ["check", "--python", ""],
-        ["check", "-vv"],
-        ["check", "--help"],
-        ["check", "extra"],
-        ["check", "--", "--json"],
-        ["explain", "--offline"],
-        ["--version"],
-    ],
-)
-def test_anything_else_is_left_to_argparse(argv: list[str]) -> None:
-    assert cli._plain_check(argv) is None
-
-
-def test_a_plain_check_imports_no_argparse(work: Path) -> None:
-    code = (
-        "import sys, json, io, contextlib\n"
-        "from ivy_setup_tui.cli.main import main\n"
-        "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    main(['check', '--offline', '--python', sys.executable])\n"
-    )
-    loaded = _loaded(code, work)
-    assert "ivy_setup_tui.core.checks" in loaded
-    assert "argparse" not in loaded
-    assert "gettext" not in loaded
 
 
 def test_version_needs_no_subparser(capsys: pytest.CaptureFixture[str]) -> None:

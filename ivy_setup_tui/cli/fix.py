@@ -11,6 +11,7 @@ import argparse
 import getpass
 import sys
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +20,6 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import NEW_TERMINAL, Step, plural
 from ivy_setup_tui.core.plan import BadInput, Change, FixOptions, StepPlan, StepResult
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps import registry as steps
 
 if TYPE_CHECKING:

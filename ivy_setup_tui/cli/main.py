@@ -10,16 +10,14 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.cli.common import UsageError, diagnose, exit_for
 from ivy_setup_tui.core.exit_codes import ExitCode
 
 # `check` starts its interpreter probe before importing anything else, so everything imported here
-# delays it: `typing` (annotations are never evaluated), `json` (--json), argparse (a plain
-# `check` command line is read by `_plain_check`) and pathlib (not needed by `--version`) load
-# only when needed.
+# delays it: `typing` (annotations are never evaluated), `json` (--json), argparse and pathlib
+# (not needed by `--version`) load only when needed.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
@@ -247,47 +245,6 @@ def _only(
     return add_parser
 
 
-# `check` as scripts, CI and the benchmark write it, read without argparse: importing argparse and
-# building its parsers was about 4 ms of every `check` (issue 13). Only these exact spellings;
-# anything else (abbreviations, `=` forms, help, errors, other commands) goes to argparse, and
-# for every command line `_plain_check` accepts both give the same answer (test_lean_imports.py).
-_CHECK_FLAGS = {
-    "--offline": "offline",
-    "--online": "online",
-    "--json": "json",
-    "--verbose": "verbose",
-    "-v": "verbose",
-}
-_CHECK_VALUES = {"--python": "python", "--project": "project"}
-
-
-def _plain_check(argv: Sequence[str]) -> SimpleNamespace | None:
-    """What argparse would make of a plain `check ...` command line, else None (ask argparse)."""
-    if not argv or argv[0] != "check":
-        return None
-    from pathlib import Path
-
-    # --project, --python and --offline are absent unless given (argparse.SUPPRESS), as there.
-    values: dict[str, object] = {
-        "command": "check",
-        "json": False,
-        "online": False,
-        "verbose": False,
-    }
-    tokens = iter(argv[1:])
-    for token in tokens:
-        if token in _CHECK_FLAGS:
-            values[_CHECK_FLAGS[token]] = True
-        elif token in _CHECK_VALUES:
-            value = next(tokens, "")
-            if not value or value.startswith("-"):  # missing, or argparse's call (an option?)
-                return None
-            values[_CHECK_VALUES[token]] = Path(value)
-        else:
-            return None
-    return SimpleNamespace(**values)
-
-
 _VERSION = f"ivy-setup {__version__}"
 
 
@@ -312,11 +269,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if list(tokens) == ["--version"] and _version_fits():
         print(_VERSION)  # what argparse's version action prints, without building a parser
         return ExitCode.OK
-    plain = _plain_check(tokens)
-    if plain is not None:
-        return _run(
-            True, lambda: _cmd_check(_context(plain), as_json=plain.json, verbose=plain.verbose)
-        )
     parser = build_parser(_chosen_command(tokens))
     try:
         args = parser.parse_args(argv)
@@ -419,7 +371,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return _cmd_wizard(ctx)
 
 
-def _context(args: argparse.Namespace | SimpleNamespace) -> SystemContext:
+def _context(args: argparse.Namespace) -> SystemContext:
     """Validate --project/--python and read the process into a SystemContext."""
     from pathlib import Path
 
@@ -585,7 +537,7 @@ def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> in
 
 
 def _replace_offline(ctx: SystemContext) -> SystemContext:
-    from ivy_setup_tui.core.records import replace
+    from dataclasses import replace
 
     # explain relates the message to local state only; it has no reason to wait on the network
     return replace(ctx, offline=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TextIO
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.model import Finding, Status, Step, summarize
-from ivy_setup_tui.core.records import dataclass
 
 _GLYPHS = {
     Status.OK: "✓",

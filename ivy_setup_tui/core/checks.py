@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
@@ -22,7 +23,6 @@ from ivy_setup_tui.core.model import (
 # Only what starting the probe needs is imported here; the check modules load inside `diagnose`,
 # after the probe is running, so their import time overlaps the target interpreter's start.
 from ivy_setup_tui.core.platform import interpreter
-from ivy_setup_tui.core.records import dataclass, field
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.facts import VersionFacts

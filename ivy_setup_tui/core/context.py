@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from ivy_setup_tui.core.records import dataclass, field, replace
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from packaging.version import InvalidVersion, Version
-
-from ivy_setup_tui.core.records import dataclass
 
 # Key schemes (SPEC §3 `version.scheme`).
 KEY_PEM = "key.pem"

@@ -7,12 +7,12 @@ Plain data out, no textual: the History screen renders it, `run_wizard` prints `
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal import Journal, JournalError, RunRecord, RunStatus, UndoResult
 from ivy_setup_tui.core.model import Finding, plural
-from ivy_setup_tui.core.records import dataclass
 
 
 @dataclass(frozen=True)

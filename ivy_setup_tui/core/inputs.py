@@ -11,8 +11,7 @@ import os
 import select
 import stat
 from collections.abc import Iterator
-
-from ivy_setup_tui.core.records import dataclass
+from dataclasses import dataclass
 
 CHUNK = 1 << 16
 DEFAULT_TIMEOUT = 30.0

@@ -6,10 +6,9 @@ Nothing here does I/O; the CLI and the wizard render these objects, and the JSON
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
-
-from ivy_setup_tui.core.records import dataclass, field
 
 
 class Status(str, Enum):

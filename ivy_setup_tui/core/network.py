@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,7 +18,6 @@ from ivy_setup_tui import __version__
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import Endpoint, VersionFacts, release_endpoints
 from ivy_setup_tui.core.model import Finding, Fix, Status, skipped
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     import requests

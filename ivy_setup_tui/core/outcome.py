@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,6 @@ from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import AFTER_PLAN
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellprobe, shells
-from ivy_setup_tui.core.records import dataclass, replace
 from ivy_setup_tui.core.steps.environment import userlines
 
 if TYPE_CHECKING:

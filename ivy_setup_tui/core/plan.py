@@ -8,10 +8,10 @@ wizard previews the very same plan; applying it goes through one journal run, so
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ivy_setup_tui.core.model import Step
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.text_enum import TextEnum
 
 # Progress lines from long work (pip output, shell probes), delivered as they happen.

@@ -8,9 +8,8 @@ and the checks and snapshots must not load on that way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

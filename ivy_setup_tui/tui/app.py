@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -26,7 +27,6 @@ from ivy_setup_tui.core import session
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import Finding
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.tui.screens.base import WizardScreen
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen, QuitScreen
 from ivy_setup_tui.tui.screens.environment import EnvironmentScreen

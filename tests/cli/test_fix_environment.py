@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,6 @@ import pytest
 from ivy_setup_tui.core import checks
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.plan import FixOptions
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.environment import fix as fix_environment
 from tests.cli.conftest import Runner
 

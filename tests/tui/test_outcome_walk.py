@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.interpreter import Candidate
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.tui.app import make_app
 from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
 from ivy_setup_tui.tui.screens.key import KeyScreen

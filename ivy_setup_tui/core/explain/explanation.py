@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.core.explain.machine import known_fingerprints
@@ -21,7 +22,6 @@ from ivy_setup_tui.core.explain.relate import RELATERS, version_notes
 from ivy_setup_tui.core.explain.scrub import scrub_key_like
 from ivy_setup_tui.core.explain.signatures import DISTRIBUTION, SIGNATURES, Signature
 from ivy_setup_tui.core.model import Step
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.secrets import fingerprint, key_text
 
 if TYPE_CHECKING:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -13,7 +14,6 @@ from packaging.version import InvalidVersion, Version
 
 from ivy_setup_tui.core.explain.scrub import scrub_key_like
 from ivy_setup_tui.core.explain.signatures import Signature
-from ivy_setup_tui.core.records import dataclass
 
 # Inputs larger than this are cut to their end: the final error is what matters.
 MAX_INPUT_CHARS = 500_000

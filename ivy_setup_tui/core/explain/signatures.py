@@ -5,8 +5,9 @@ The table is data (the "What users see" table of ivy-facts.md), kept together so
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ivy_setup_tui.core.model import Step
-from ivy_setup_tui.core.records import dataclass
 
 _PILOT = r"please\s+sign\s+up\s+for\s+free\s+pilot\s+access"
 _IVY_ROOT_INVALID = (

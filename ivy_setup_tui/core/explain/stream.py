@@ -6,10 +6,10 @@ import codecs
 import re
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ivy_setup_tui.core.explain.recognise import MC_FRAME
 from ivy_setup_tui.core.explain.signatures import SIGNATURES
-from ivy_setup_tui.core.records import dataclass
 
 # Streaming long input (`ivy-setup explain FILE|-`): read at most STREAM_LIMIT bytes, keep the last
 # WINDOW_CHARS characters whole, and from everything before them only the lines where a known

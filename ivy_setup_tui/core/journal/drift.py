@@ -7,6 +7,7 @@ check) and returns the drifts that block an undo, plus the pending entries that 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal.backups import backup_drift
@@ -20,7 +21,6 @@ from ivy_setup_tui.core.journal.records import (
     RunRecord,
 )
 from ivy_setup_tui.core.platform import fsops
-from ivy_setup_tui.core.records import dataclass
 
 # Refusals that stop an undo before it starts (not a missing parent folder: undo re-creates it).
 _BLOCKING_REFUSALS = frozenset({"read_only", "nix_store", "home_manager", "foreign_owner", "owner"})

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.journal.records import FILE_KINDS, REMOVED_TEMP
-from ivy_setup_tui.core.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.records import dataclass
 
 R_OK, W_OK, X_OK = os.R_OK, os.W_OK, os.X_OK
 

@@ -16,10 +16,9 @@ import shlex
 import stat
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.context import SystemContext

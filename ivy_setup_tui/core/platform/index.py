@@ -13,6 +13,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -31,7 +32,6 @@ from packaging.version import InvalidVersion, Version
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import PYPI_ENV
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.platform.interpreter import Target

@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
-from ivy_setup_tui.core.records import dataclass, field, replace
 
 # The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
 # once the probe answers) would only delay that start, and annotations are never evaluated.

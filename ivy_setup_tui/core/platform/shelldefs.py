@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
@@ -18,7 +19,6 @@ from ivy_setup_tui.core.platform.shellfiles import (
     PS_BLOCK_START,
     zdotdir,
 )
-from ivy_setup_tui.core.records import dataclass, field, replace
 from ivy_setup_tui.core.secrets import fingerprint, key_text, shown
 
 WATCHED_NAMES = ("IVY_ROOT", "IVY_KEY")

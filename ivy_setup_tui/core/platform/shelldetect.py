@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.shellfiles import (
@@ -20,7 +21,6 @@ from ivy_setup_tui.core.platform.shellfiles import (
     shell_files,
 )
 from ivy_setup_tui.core.platform.shellsyntax import parse_file, read_bytes
-from ivy_setup_tui.core.records import dataclass, field
 
 ParentDetector = Callable[[], "tuple[str, str] | None"]
 

@@ -4,10 +4,10 @@ read order, and the syntax each is parsed in. Nothing here reads a file's conten
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.records import dataclass
 
 # ivy-setup's own marked block (SPEC §6); PowerShell uses regions.
 BLOCK_START = "# >>> ivy-setup >>>"

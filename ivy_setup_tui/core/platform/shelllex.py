@@ -4,6 +4,7 @@ lines joined where a quote stays open, and a word's value as the shell would bui
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from ivy_setup_tui.core.platform.shelldefs import (
     FileState,
@@ -11,7 +12,6 @@ from ivy_setup_tui.core.platform.shelldefs import (
     expand_tilde,
     expand_variables,
 )
-from ivy_setup_tui.core.records import dataclass
 
 # --------------------------------------------------------------------------------------------
 # A small shell lexer (POSIX sh family and fish)

@@ -18,12 +18,12 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shellfiles
-from ivy_setup_tui.core.records import dataclass, field
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
 SECRET_NAMES = frozenset({"IVY_KEY"})

@@ -16,6 +16,7 @@ in its syntax, with the lexer in `shelllex`) and `shelldefs` (what a file yields
 
 import os
 import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
@@ -48,7 +49,6 @@ from ivy_setup_tui.core.platform.shellsyntax import (
     parse_file,
     read_bytes,
 )
-from ivy_setup_tui.core.records import dataclass, field
 
 __all__ = [
     "MAX_SOURCE_DEPTH",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, cast
 
 from ivy_setup_tui.core.model import Step
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis

@@ -9,6 +9,7 @@ IVY_ROOT / IVY_KEY are listed with where they win and the exact edit to make.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -21,7 +22,6 @@ from textual.widgets import Button, Checkbox, DataTable, Static
 from ivy_setup_tui.core.facts import VersionFacts
 from ivy_setup_tui.core.model import Step
 from ivy_setup_tui.core.plan import FixOptions
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.tui.screens.step import StepScreen
 from ivy_setup_tui.tui.widgets.diff_view import DiffView

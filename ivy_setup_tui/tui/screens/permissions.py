@@ -10,6 +10,7 @@ commands to run instead.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
@@ -21,7 +22,6 @@ from textual.widgets import Button, DataTable, Static
 
 from ivy_setup_tui.core.facts import VersionFacts
 from ivy_setup_tui.core.model import Step, plural
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.tui.screens.messages import PlanFailed, StepApplied
 from ivy_setup_tui.tui.screens.step import StepScreen
 from ivy_setup_tui.tui.widgets.fix_view import CommandLine, refusal_widgets

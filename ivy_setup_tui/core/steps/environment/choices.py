@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,6 @@ from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME, IVY_KEY, KEY_FILE_NAME, KEY_PEM, NONE, UNKNOWN
 from ivy_setup_tui.core.plan import BadInput, FixOptions
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, evaluate_root
 from ivy_setup_tui.core.steps.key import placement
 from ivy_setup_tui.core.steps.key.keyfile import KeyRejected, NormalisedKey, normalise_key

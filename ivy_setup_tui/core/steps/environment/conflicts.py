@@ -8,6 +8,7 @@ value judged (`_judge` -> `ConflictsVerdict`). Words: `_finding` and the sentenc
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shells import Scan
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.survey import Prepared, ShellSurvey, read_survey
 from ivy_setup_tui.core.steps.environment.values import (
     DIRENV_READER,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,6 @@ from ivy_setup_tui.core.plan import (
 from ivy_setup_tui.core.platform import fsops, shelldetect, shellfiles, shells
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Scan
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.changes import (
     desktop_change,

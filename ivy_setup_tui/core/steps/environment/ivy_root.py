@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,6 @@ from ivy_setup_tui.core.facts import (
 )
 from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.paths import physical
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.values import (
     FIX_ENVIRONMENT,
     ROOT,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivy_setup_tui.core import secrets
@@ -15,7 +16,6 @@ from ivy_setup_tui.core.platform import shellfiles, shells
 from ivy_setup_tui.core.platform.shelldefs import Definition, SourceLine
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Scan
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.envfiles import (
     DESKTOP,

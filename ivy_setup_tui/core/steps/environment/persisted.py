@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,6 @@ from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.persisted_gather import (
     Gathered,
     Needs,

@@ -5,6 +5,7 @@ startup files and the real shell starts, gathered into `Gathered` with the findi
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,6 @@ from ivy_setup_tui.core.paths import physical
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Reading
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
     ShellSurvey,

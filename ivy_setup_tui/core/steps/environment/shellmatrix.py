@@ -5,10 +5,10 @@ environment, and what a program started from it inherits judged against the valu
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shelldetect, shellprobe
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, evaluate_root
 
 

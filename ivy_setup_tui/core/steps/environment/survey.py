@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
@@ -14,7 +15,6 @@ from ivy_setup_tui.core.facts import KEY_FILE_NAME
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shells, shellsyntax
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Reading, Scan
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, home_ivy, is_dir, is_file
 
 if TYPE_CHECKING:

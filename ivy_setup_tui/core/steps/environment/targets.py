@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
@@ -13,7 +14,6 @@ from ivy_setup_tui.core.plan import FixOptions
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellprobe
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Scan
-from ivy_setup_tui.core.records import dataclass, replace
 from ivy_setup_tui.core.steps.environment.envfiles import DESKTOP, FISH, POSIX, PWSH, desktop_file
 
 SHELL_NAMES = ("bash", "zsh", "fish", "pwsh", "sh")

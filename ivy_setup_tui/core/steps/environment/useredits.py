@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,6 @@ from ivy_setup_tui.core.plan import Change, Refusal
 from ivy_setup_tui.core.platform import shellfiles
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shells import Scan
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.environment import userlines
 from ivy_setup_tui.core.steps.environment.changes import content_change, line_words, writable
 from ivy_setup_tui.core.steps.environment.envfiles import POSIX, read_file

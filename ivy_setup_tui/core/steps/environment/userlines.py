@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
@@ -20,7 +21,6 @@ from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shellprobe import START_MODES
 from ivy_setup_tui.core.platform.shells import Scan
-from ivy_setup_tui.core.records import dataclass, field, replace
 
 # The marker a disabled line starts with; `undo` restores the line from the run's backup.
 DISABLED = "# [ivy-setup disabled] "

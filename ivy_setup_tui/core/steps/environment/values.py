@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from ivy_setup_tui.core.facts import IVY_DIR_NAME, KEY_FILE_NAME, resolve_ivy_ro
 from ivy_setup_tui.core.paths import physical
 from ivy_setup_tui.core.platform import shellfiles, shells
 from ivy_setup_tui.core.platform.shelldefs import Definition
-from ivy_setup_tui.core.records import dataclass
 
 ROOT = "IVY_ROOT"
 KEY = "IVY_KEY"

@@ -7,13 +7,13 @@ location makes it read), reads and analyses it (`keyfile`), and decides the case
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Status
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.key import content_words as words
 from ivy_setup_tui.core.steps.key.keyfile import KeyAnalysis, KeyRead, analyse_key, read_key_line
 from ivy_setup_tui.core.steps.key.locate import key_to_examine

@@ -8,9 +8,9 @@ when one is pasted.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from ivy_setup_tui.core.plan import BadInput, FixOptions
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.secrets import fingerprint, mask
 from ivy_setup_tui.core.steps.key.keyfile import (
     UTF8_BOM,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.secrets import fingerprint, mask
 
 # Files bigger than this are not API keys; reading more would only slow the check down.

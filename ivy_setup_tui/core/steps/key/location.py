@@ -7,6 +7,7 @@ release's sibling would read). `location_words` says each case.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,6 @@ from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.paths import physical, within
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.key import location_words as words
 from ivy_setup_tui.core.steps.key.lookup import IVY_KEY_VAR, KeyLookup, is_empty_dir, not_dir_kind
 from ivy_setup_tui.core.steps.key.lookup_ivy_key import hidden_state, walk_ivy_key_files

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.records import dataclass
 
 # How many entries of a `.ivy` folder are looked at for misnamed key files (caches can be large).
 _MISNAMED_SCAN_LIMIT = 200

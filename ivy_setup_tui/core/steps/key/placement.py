@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import fsops
-from ivy_setup_tui.core.records import dataclass, field, replace
 from ivy_setup_tui.core.steps.key.key_input import decode_input
 from ivy_setup_tui.core.steps.key.keyfile import (
     KeyRejected,

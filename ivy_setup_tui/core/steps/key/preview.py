@@ -5,6 +5,7 @@ already in place, or copied from a file ivy does not read), and ivy's lookup bef
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -12,7 +13,6 @@ from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.paths import within
 from ivy_setup_tui.core.plan import FixOptions
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.key.key_input import read_input, shown
 from ivy_setup_tui.core.steps.key.keyfile import NormalisedKey
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -26,7 +27,6 @@ from ivy_setup_tui.core.network import (
     proxies_for,
     redact_url,
 )
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.secrets import REDACTED, fingerprint, redact, redact_apikey_paths
 from ivy_setup_tui.core.steps.key.keyfile import read_key_line
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Fix, Status
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup
 from ivy_setup_tui.core.steps.permissions import words
 from ivy_setup_tui.core.steps.permissions.mounts import Mount

@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.records import dataclass
 
 # Filesystems whose permission bits are made up from mount options: chmod does nothing useful.
 _MODELESS_TYPES = frozenset(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,6 @@ from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.paths import quoted
 from ivy_setup_tui.core.platform.access import home_owner, owner_name, principal
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.platform import fsops

@@ -11,6 +11,7 @@ import os
 import shlex
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,6 @@ from ivy_setup_tui.core.platform.access import (
     principal,
     user_can,
 )
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.permissions.mounts import Mount, fs_info, read_mounts
 from ivy_setup_tui.core.steps.permissions.ownership import (
     FOREIGN_LIMIT,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +26,6 @@ from ivy_setup_tui.core.platform.access import (
     principal,
     user_can,
 )
-from ivy_setup_tui.core.records import dataclass, field
 from ivy_setup_tui.core.steps.key.locate import key_to_examine
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup
 from ivy_setup_tui.core.steps.permissions.mounts import FsInfo, Mount, fs_info

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,6 @@ from ivy_setup_tui.core.facts import (
 )
 from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.platform.interpreter import Target
-from ivy_setup_tui.core.records import dataclass
 
 if TYPE_CHECKING:
     # `index` is imported where it is used: only the online upgrade check needs its machinery.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +35,6 @@ from ivy_setup_tui.core.plan import (
 )
 from ivy_setup_tui.core.platform.index import CompatibleRelease
 from ivy_setup_tui.core.platform.interpreter import Target
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.version import check as version
 from ivy_setup_tui.core.steps.version import undo as undoing
 from ivy_setup_tui.core.steps.version import words

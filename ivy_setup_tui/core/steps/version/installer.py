@@ -15,6 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,7 +24,6 @@ from ivy_setup_tui.core.facts import PYPI_ENV
 from ivy_setup_tui.core.plan import ProgressCallback
 from ivy_setup_tui.core.platform import interpreter
 from ivy_setup_tui.core.platform.interpreter import Target
-from ivy_setup_tui.core.records import dataclass, field
 
 PIP = "pip"
 UV = "uv"

@@ -5,6 +5,7 @@ user's `--ivy-version` read as a specifier and matched against the compatible re
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
@@ -15,7 +16,6 @@ from ivy_setup_tui.core.plan import BadInput
 from ivy_setup_tui.core.platform import index
 from ivy_setup_tui.core.platform.index import CompatibleRelease, IndexUnavailable, ReleaseFile
 from ivy_setup_tui.core.platform.interpreter import Target
-from ivy_setup_tui.core.records import dataclass
 from ivy_setup_tui.core.steps.version import check as version
 from ivy_setup_tui.core.steps.version.check import Recommendation
 

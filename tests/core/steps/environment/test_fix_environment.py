@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,6 @@ from ivy_setup_tui.core.plan import BadInput, FixOptions, StepPlan, StepResult
 from ivy_setup_tui.core.platform import shellfiles, shellprobe, shells
 from ivy_setup_tui.core.platform.interpreter import Target
 from ivy_setup_tui.core.platform.shellfiles import BLOCK_END, BLOCK_START
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.environment import check as environment
 from ivy_setup_tui.core.steps.environment import fix as fix_environment
 from ivy_setup_tui.core.steps.environment import shellmatrix, windows

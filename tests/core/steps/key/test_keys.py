@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from hypothesis import strategies as st
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.model import Finding, Status
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.key import keyfile
 from ivy_setup_tui.core.steps.key.check import (
     KeyLookup,

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,6 @@ from ivy_setup_tui.core.journal import Journal, UndoRefused
 from ivy_setup_tui.core.plan import BadInput, FixOptions, StepPlan, StepResult
 from ivy_setup_tui.core.platform.index import ReleaseFile
 from ivy_setup_tui.core.platform.interpreter import Target, select_target, target_from_raw
-from ivy_setup_tui.core.records import replace
 from ivy_setup_tui.core.steps.key import check as keys
 from ivy_setup_tui.core.steps.version import fix as fix_version
 from ivy_setup_tui.core.steps.version import installer, release, words
