@@ -147,6 +147,34 @@ def examined_key_file(
 
 # --- permissions.key_file -----------------------------------------------------------------------
 
+AccessCase = Literal["windows", "foreign", "open", "modeless", "private"]
+
+
+def _access_case(ctx: SystemContext, st: os.stat_result, who: Principal, fs: FsInfo) -> AccessCase:
+    """Who else may use a path the user can use: its owner, and its group/other mode bits (which
+    mean nothing on Windows, and are not enforced on some filesystems)."""
+    if ctx.is_windows:
+        return "windows"
+    if st.st_uid != who.uid:
+        return "foreign"
+    if st.st_mode & 0o077:
+        return "open" if fs.enforced else "modeless"
+    return "private"
+
+
+def _stat_evidence(st: os.stat_result, fs: FsInfo, **access: bool) -> dict[str, Any]:
+    """The evidence every path finding carries about its mode, owner, the user's `access` to it
+    and its filesystem (in the order `check --json` has always shown them)."""
+    return {
+        "mode": mode_text(st),
+        "owner": owner_name(st.st_uid),
+        "owner_uid": st.st_uid,
+        **access,
+        "fs_type": fs.fs_type,
+        "modes_enforced": fs.enforced,
+    }
+
+
 KeyFileCase = Literal[
     "none", "unexaminable", "unreadable", "windows", "foreign", "modeless", "open", "private"
 ]
@@ -205,26 +233,9 @@ def gather_key_file(
         evidence["symlink_target"] = str(target)
         link_note = f" {ctx.tilde(path)} is a symlink; its target {ctx.tilde(target)} was checked."
     fs = fs_info(ctx, path, mounts)
-    evidence.update(
-        mode=mode_text(st),
-        owner=owner_name(st.st_uid),
-        owner_uid=st.st_uid,
-        readable=readable,
-        fs_type=fs.fs_type,
-        modes_enforced=fs.enforced,
-    )
+    evidence.update(_stat_evidence(st, fs, readable=readable))
     real = Path(os.path.realpath(path))
-    case: KeyFileCase
-    if not readable:
-        case = "unreadable"
-    elif ctx.is_windows:
-        case = "windows"
-    elif st.st_uid != who.uid:
-        case = "foreign"
-    elif st.st_mode & 0o077:
-        case = "open" if fs.enforced else "modeless"
-    else:
-        case = "private"
+    case: KeyFileCase = "unreadable" if not readable else _access_case(ctx, st, who, fs)
     blocked = (
         tighten_refusal(ctx, real, is_dir=False, fs=fs) if case in ("unreadable", "open") else None
     )
@@ -345,26 +356,8 @@ def gather_ivy_dir(
     who = principal(ctx)
     writable = user_can(ctx, path, W_OK | X_OK)
     fs = fs_info(ctx, path, mounts)
-    evidence.update(
-        mode=mode_text(st),
-        owner=owner_name(st.st_uid),
-        owner_uid=st.st_uid,
-        writable=writable,
-        fs_type=fs.fs_type,
-        modes_enforced=fs.enforced,
-        needs_write=needs_write,
-    )
-    case: IvyDirCase
-    if not writable:
-        case = "unwritable"
-    elif ctx.is_windows:
-        case = "windows"
-    elif st.st_uid != who.uid:
-        case = "foreign"
-    elif st.st_mode & 0o077:
-        case = "open" if fs.enforced else "modeless"
-    else:
-        case = "private"
+    evidence.update(_stat_evidence(st, fs, writable=writable), needs_write=needs_write)
+    case: IvyDirCase = "unwritable" if not writable else _access_case(ctx, st, who, fs)
     blocked = (
         tighten_refusal(ctx, path, is_dir=True, fs=fs) if case in ("unwritable", "open") else None
     )
