@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -68,7 +69,7 @@ def make_ctx(home: Path, work: Path):  # type: ignore[no-untyped-def]
 
     def build(**overrides: object) -> SystemContext:
         env = dict(os.environ)
-        env.update(overrides.pop("env_extra", {}) or {})  # type: ignore[arg-type]
+        env.update(cast("dict[str, str]", overrides.pop("env_extra", {}) or {}))
         fields: dict[str, object] = {
             "home": home,
             "env": env,

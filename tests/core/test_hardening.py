@@ -361,9 +361,9 @@ def test_a_full_disk_at_every_write_loses_nothing_and_undo_restores(
         for path in (home / ".config" / "ivy-setup" / "env.sh",):
             if path.exists():
                 path.unlink()
-        for folder in (home / ".config" / "ivy-setup", home / ".config"):
-            if folder.exists() and not any(folder.iterdir()):
-                folder.rmdir()
+        for empty in (home / ".config" / "ivy-setup", home / ".config"):
+            if empty.exists() and not any(empty.iterdir()):
+                empty.rmdir()
 
 
 def test_an_undo_cut_by_a_full_disk_completes_once_space_is_back(
@@ -538,15 +538,17 @@ def test_the_wizard_apply_refuses_under_sudo_before_creating_anything(
     make_ctx: MakeCtx, home: Path
 ) -> None:
     from ivy_setup_tui.core.model import Step
-    from ivy_setup_tui.core.plan import StepPlan
+    from ivy_setup_tui.core.plan import StepPlan, StepResult
     from ivy_setup_tui.core.steps import registry as steps
 
     ctx = make_ctx(env_extra={"SUDO_USER": "bob", "SUDO_UID": str(OTHER_UID)})
     called: list[object] = []
 
-    applied = steps.apply_in_run(
-        ctx, Step.PERMISSIONS, StepPlan(Step.PERMISSIONS), apply=lambda run: called.append(run)
-    )  # type: ignore[arg-type,return-value]
+    def apply(run: object) -> StepResult:
+        called.append(run)
+        return StepResult(Step.PERMISSIONS)
+
+    applied = steps.apply_in_run(ctx, Step.PERMISSIONS, StepPlan(Step.PERMISSIONS), apply=apply)
 
     assert applied.error is not None
     assert "refuses to run as root for bob" in applied.error

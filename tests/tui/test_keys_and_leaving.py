@@ -155,6 +155,7 @@ async def test_the_quit_dialog_follows_the_checks_and_the_changes(
         gate.set()  # the checks finish while the dialog is open
         await settle(app, pilot)
         assert app.screen is dialog
+        assert isinstance(dialog, QuitScreen)
         assert "The checks have finished" in dialog.question
         assert "Checks are still running" not in dialog.question
         await pilot.press("n")  # keep going

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.widgets import Button
+
 from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
 from ivy_setup_tui.tui.screens.key import KeyScreen
 from ivy_setup_tui.tui.screens.overview import OverviewScreen
@@ -85,6 +87,6 @@ async def test_back_buttons_go_back_exactly_one_screen(wizard: WizardFactory) ->
             assert isinstance(app.screen, expected)
         assert isinstance(app.screen, SummaryScreen)
         for expected in reversed(FORWARD[1:-1]):
-            app.screen.query_one("#back").press()
+            app.screen.query_one("#back", Button).press()
             await pilot.pause()
             assert isinstance(app.screen, expected)

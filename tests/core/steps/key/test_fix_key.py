@@ -527,7 +527,7 @@ def test_the_key_file_is_never_wider_than_0600_before_the_rename(
         finally:
             os.close(fd)
         seen.append((os.fspath(dst), mode, data))
-        real_replace(src, dst, **kw)  # type: ignore[arg-type]
+        real_replace(src, dst, **kw)
 
     monkeypatch.setattr(os, "replace", spying_replace)  # fsops renames with os.replace
     old_umask = os.umask(0)  # a permissive umask must not widen the temp file either
