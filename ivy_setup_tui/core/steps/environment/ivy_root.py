@@ -23,7 +23,7 @@ from ivy_setup_tui.core.facts import (
     VersionFacts,
 )
 from ivy_setup_tui.core.model import Finding, Fix, Status
-from ivy_setup_tui.core.paths import physical
+from ivy_setup_tui.core.paths import physical, within
 from ivy_setup_tui.core.steps.environment.values import (
     FIX_ENVIRONMENT,
     ROOT,
@@ -313,7 +313,7 @@ def _unset_home_key(ctx: SystemContext, facts: VersionFacts, evidence: dict[str,
     home_key = home_ivy(ctx) / KEY_FILE_NAME
     # ivy walks up from the physical cwd: a symlinked project is judged by where it really is.
     project = physical(ctx.project)
-    under_home = _is_under(project, physical(ctx.home))
+    under_home = within(project, ctx.home)
     really = (
         f" (the project {ctx.tilde(ctx.project)}, with its symlinks resolved, is "
         f"{ctx.tilde(project)}, which is"
@@ -338,11 +338,3 @@ def _unset_home_key(ctx: SystemContext, facts: VersionFacts, evidence: dict[str,
             commands=(export_line(home_ivy(ctx)), FIX_ENVIRONMENT),
         ),
     )
-
-
-def _is_under(path: Path, base: Path) -> bool:
-    try:
-        path.relative_to(base)
-    except ValueError:
-        return False
-    return True

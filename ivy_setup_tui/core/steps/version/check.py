@@ -25,6 +25,7 @@ from ivy_setup_tui.core.facts import (
     facts_for,
 )
 from ivy_setup_tui.core.model import Finding, Fix, Status
+from ivy_setup_tui.core.paths import within
 from ivy_setup_tui.core.platform.interpreter import Target
 
 if TYPE_CHECKING:
@@ -303,7 +304,7 @@ def _installed_finding(ctx: SystemContext, target: Target) -> Finding:
             f"ivy {dist.version}."
         )
         status = Status.INFO
-    if module and not dist.editable and not _inside(str(module), dist.location):
+    if module and not dist.editable and not within(module, dist.location):
         status = Status.WARNING
         title = f"`import ivy` does not load the installed ivy {dist.version}"
         parts.append(
@@ -312,13 +313,6 @@ def _installed_finding(ctx: SystemContext, target: Target) -> Finding:
             "folder, or the diagnosis below does not describe the ivy you run."
         )
     return Finding("version.installed", status, title, " ".join(parts), evidence)
-
-
-def _inside(path: str, folder: str) -> bool:
-    try:
-        return Path(path).resolve().is_relative_to(Path(folder).resolve())
-    except (OSError, ValueError):
-        return False
 
 
 def _not_installed(
