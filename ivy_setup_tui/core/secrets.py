@@ -21,7 +21,7 @@ from urllib.parse import quote
 # What a key is replaced with where even its fingerprint is not wanted (URLs, request logs).
 REDACTED = "<key>"
 # C0 controls other than tab/LF/CR, plus DEL: never part of a pasted key.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 # The key sits in the path of 0.0.9.0's GET; anything after /apikey/ up to a quote, space or
 # bracket is the key (possibly percent-encoded) in messages from requests and urllib3.
 _APIKEY_PATH = re.compile(r"(/apikey/)[^\s'\")]*")
@@ -67,7 +67,7 @@ def placeholder(key: str) -> str:
 
 def mask(key: str) -> str | None:
     """The first and last 4 characters, only for keys long enough that this reveals little."""
-    if len(key) < 16 or _CONTROL.search(key):
+    if len(key) < 16 or CONTROL_CHARS.search(key):
         return None
     return f"{key[:4]}…{key[-4:]}"
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ivy_setup_tui.core.secrets import fingerprint, mask
+from ivy_setup_tui.core.secrets import CONTROL_CHARS, fingerprint, mask
 
 # Files bigger than this are not API keys; reading more would only slow the check down.
 MAX_READ = 64 * 1024
@@ -52,8 +52,6 @@ _SSH_PUBLIC = re.compile(
     r"^(ssh-(rsa|dss|ed25519)|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) "
 )
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-# C0 controls other than tab/LF/CR, plus DEL: never part of a pasted key.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -188,7 +186,7 @@ def _classify_pem(labels: tuple[str, ...], text: str) -> list[str]:
 def _is_binary(text: str, raw: bytes) -> bool:
     if b"\x00" in raw and not raw.startswith(UTF16_BOMS):
         return True
-    return bool(_CONTROL.search(text))
+    return bool(CONTROL_CHARS.search(text))
 
 
 def _looks_truncated(key: str) -> bool:
@@ -372,7 +370,7 @@ def normalise_key(raw: bytes | str) -> NormalisedKey:
         if text.startswith("\ufeff"):
             text = text[1:]
             removed.append("bom")
-    if _CONTROL.search(text):
+    if CONTROL_CHARS.search(text):
         raise KeyRejected("binary", "The input contains control characters, not an API key.")
     pem = _classify_pem(_pem_labels(text), text)
     if pem:
