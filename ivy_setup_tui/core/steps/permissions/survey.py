@@ -12,7 +12,6 @@ import shlex
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,12 +45,13 @@ from ivy_setup_tui.core.steps.permissions.rules import (
     tighten_refusal,
 )
 from ivy_setup_tui.core.steps.permissions.verdicts import examined_key_file
+from ivy_setup_tui.core.text_enum import TextEnum
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
 
 
-class RowAction(str, Enum):
+class RowAction(TextEnum):
     """What the step does with a path (`PathRow.action`); the values are what JSON shows."""
 
     CHMOD = "chmod"  # ivy-setup restricts it: journaled, undoable
@@ -62,9 +62,6 @@ class RowAction(str, Enum):
     SUDO = "sudo"  # ivy-setup runs as root for the user: it changes nothing in their home
     SKIPPED = "skipped"  # native Windows: no Unix modes to check
     UNSAFE = "unsafe_link"  # a symlink the path policy forbids following (fsops.PathPolicy)
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # The actions by their short names, as the rows and the plan use them.
