@@ -69,8 +69,6 @@ def run_fix(ctx: SystemContext, args: argparse.Namespace) -> int:
             run = None
             for step in chosen:
                 plan = _plan(ctx, step, options, interactive, chosen)
-                if plan is None:
-                    continue
                 _print_plan(plan)
                 _refuse_unsafe_links(plan, run)
                 incomplete = incomplete or bool(plan.refusals)
@@ -148,7 +146,7 @@ def _plan(
     options: FixOptions,
     interactive: bool,
     chosen: tuple[Step, ...] = (),
-) -> StepPlan | None:
+) -> StepPlan:
     service = steps.service(step)
     try:
         plan = service.plan(ctx, _planning_diagnosis(ctx, step, options, chosen), options)
@@ -221,8 +219,6 @@ def _dry_run(ctx: SystemContext, chosen: tuple[Step, ...], options: FixOptions) 
     pending = 0
     for step in chosen:
         plan = _plan(ctx, step, options, interactive=False, chosen=chosen)
-        if plan is None:
-            continue
         _print_plan(plan)
         pending += len(plan.changes)
     print()
