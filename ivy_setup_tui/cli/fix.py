@@ -112,8 +112,7 @@ def _verdict(
     """Judge the outcome as a new terminal gets it, prove it in the real shells, pick the exit."""
     from ivy_setup_tui.core import outcome
 
-    final = diagnose(outcome.new_terminal_ctx(ctx))
-    final.view = NEW_TERMINAL
+    final = diagnose(outcome.new_terminal_ctx(ctx))._replace(view=NEW_TERMINAL)
     left = [f for f in final.findings if f.status.needs_action]
     rows = outcome.prove_for(final, scope=options.scope)
     print()

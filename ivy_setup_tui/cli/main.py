@@ -537,10 +537,9 @@ def _cmd_explain(ctx: SystemContext, source: str | None, *, as_json: bool) -> in
 
 
 def _replace_offline(ctx: SystemContext) -> SystemContext:
-    from dataclasses import replace
 
     # explain relates the message to local state only; it has no reason to wait on the network
-    return replace(ctx, offline=True)
+    return ctx._replace(offline=True)
 
 
 # How long `explain` waits on a FIFO, pipe or terminal that sends nothing (a paste may take a while).

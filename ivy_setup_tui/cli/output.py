@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.model import Finding, Status, Step, summarize
@@ -52,8 +51,7 @@ _COLOURS = {
 }
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(NamedTuple):
     """How to draw for one output stream: Unicode glyphs or ASCII, colour or not, the width."""
 
     unicode: bool

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import (
@@ -36,15 +35,14 @@ _LOCAL_VERSION_IDS = ("version.interpreter", "version.installed", "version.schem
 _PATH_PERMISSION_IDS = ("permissions.key_file", "permissions.ivy_dir", "permissions.project_dir")
 
 
-@dataclass
-class Diagnosis:
+class Diagnosis(NamedTuple):
     """Everything one run of the checks learnt: the target, its facts, the key lookup, the findings."""
 
     ctx: SystemContext
     target: interpreter.Target
     facts: VersionFacts
     lookup: KeyLookup
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding]
     # Which terminal the findings describe: "this terminal, now" (the process environment) or a
     # new terminal (see core/outcome.py).
     view: str = THIS_TERMINAL

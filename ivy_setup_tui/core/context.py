@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class SystemContext:
+class SystemContext(NamedTuple):
     """The machine as ivy-setup sees it: home, environment, working and project dir, user, platform."""
 
     home: Path
@@ -32,7 +31,6 @@ class SystemContext:
     online: bool = False
     probe_timeout: float = 10.0
     network_timeout: float = 4.0
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_process(
@@ -69,11 +67,11 @@ class SystemContext:
 
     def with_project(self, project: Path) -> SystemContext:
         """The same context with another project directory (the wizard lets the user change it)."""
-        return replace(self, project=project)
+        return self._replace(project=project)
 
     def with_python(self, python: Path | None) -> SystemContext:
         """The same context targeting another interpreter."""
-        return replace(self, python=python)
+        return self._replace(python=python)
 
     @property
     def is_windows(self) -> bool:

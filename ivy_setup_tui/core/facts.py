@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -36,8 +36,7 @@ IVY_KEY_FILE_NAME = "ivy-key.pem"  # IVY_KEY scheme: in the cwd or any parent
 COLAB_VARS = ("COLAB_GPU", "COLAB_TPU_ADDR")  # 0.0.9.0 skips the check when set and no key.pem
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     """A URL an ivy release calls, and why."""
 
     name: str
@@ -45,8 +44,7 @@ class Endpoint:
     purpose: str
 
 
-@dataclass(frozen=True)
-class ReleaseFacts:
+class ReleaseFacts(NamedTuple):
     """How one range of ivy releases handles the key: the scheme, what it calls, whether measured."""
 
     low: str  # inclusive
@@ -249,8 +247,7 @@ GATED_RELEASE = "0.0.9.0"
 FIRST_UNGATED = "0.0.9.1"
 
 
-@dataclass(frozen=True)
-class VersionFacts:
+class VersionFacts(NamedTuple):
     """The facts that apply to one concrete installed version (or to no ivy at all)."""
 
     version: str | None

@@ -6,9 +6,10 @@ Nothing here does I/O; the CLI and the wizard render these objects, and the JSON
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
 class Status(str, Enum):
@@ -79,8 +80,7 @@ CHECK_IDS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(NamedTuple):
     """What would resolve a finding: a summary, whether ivy-setup applies it, the manual commands."""
 
     summary: str
@@ -96,15 +96,14 @@ class Fix:
         }
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """The outcome of one check: a stable id, a status, plain words, machine-readable evidence."""
 
     id: str
     status: Status
     title: str
     detail: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, Any] = MappingProxyType({})  # read-only: one empty default for all
     fix: Fix | None = None
 
     @property
@@ -119,7 +118,7 @@ class Finding:
             "status": self.status.value,
             "title": self.title,
             "detail": self.detail,
-            "evidence": self.evidence,
+            "evidence": dict(self.evidence),
             "fix": self.fix.to_json() if self.fix else None,
         }
 

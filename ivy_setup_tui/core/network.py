@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ivy_setup_tui import __version__
@@ -106,8 +105,7 @@ _ADVICE: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(NamedTuple):
     """The outcome of probing one endpoint: a result code, a reason, and what was used."""
 
     name: str

@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -243,7 +243,7 @@ def with_values(ctx: SystemContext, values: Mapping[str, str | None]) -> SystemC
     """`ctx` whose IVY_ROOT / IVY_KEY are `values` (None: unset), everything else unchanged."""
     env = {k: v for k, v in ctx.env.items() if k not in WATCHED}
     env.update({k: v for k, v in values.items() if k in WATCHED and v is not None})
-    return replace(ctx, env=env)
+    return ctx._replace(env=env)
 
 
 def primary_shell(found: Sequence[shellfiles.ShellInfo]) -> shellfiles.ShellInfo | None:

@@ -16,6 +16,7 @@ in `check`, in a diff, in `explain` and in a report is the same value for the sa
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 from urllib.parse import quote
 
 # What a key is replaced with where even its fingerprint is not wanted (URLs, request logs).
@@ -26,6 +27,17 @@ CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 # bracket is the key (possibly percent-encoded) in messages from requests and urllib3.
 _APIKEY_PATH = re.compile(r"(/apikey/)[^\s'\")]*")
 _BOM = "\ufeff"
+
+
+def hidden_repr(record: NamedTuple, hidden: tuple[str, ...]) -> str:
+    """`record`'s repr without the fields named in `hidden` (a key must not leak through a log or a
+    traceback), as a dataclass field declared with `repr=False` is left out."""
+    shown_fields = ", ".join(
+        f"{name}={value!r}"
+        for name, value in zip(record._fields, record, strict=True)
+        if name not in hidden
+    )
+    return f"{type(record).__name__}({shown_fields})"
 
 
 def sha256_hex(data: bytes) -> str:

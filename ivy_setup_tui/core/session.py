@@ -33,8 +33,7 @@ def diagnose_new_terminal(
     from ivy_setup_tui.core.model import NEW_TERMINAL
 
     result = diagnose(outcome.new_terminal_ctx(ctx), on_finding=on_finding)
-    result.view = NEW_TERMINAL
-    return result
+    return result._replace(view=NEW_TERMINAL)
 
 
 @dataclass(frozen=True)

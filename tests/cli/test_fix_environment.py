@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +96,7 @@ def test_dry_run_prints_exactly_the_plans_diffs_and_changes_nothing(
     assert "Dry run: " in done.stdout
     # The wizard previews the very same plan: every change's preview is in the output verbatim.
     ctx = SystemContext.from_process()
-    ctx = replace(ctx, env={**ctx.env, **ENV})
+    ctx = ctx._replace(env={**ctx.env, **ENV})
     proposal = fix_environment.propose(
         ctx, checks.diagnose(ctx), FixOptions(dry_run=True, shells=("bash", "zsh"))
     )

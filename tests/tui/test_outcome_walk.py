@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ async def test_one_pass_of_the_wizard_reaches_the_outcome(home: Path, tmp_path: 
     key = home / ".ivy" / "key.pem"
     python = _make_venv(tmp_path / "venv", "0.0.9.0")
     env = {**os.environ, "SHELL": "/bin/bash"}
-    ctx = replace(SystemContext.from_process(project=project, python=python, offline=True), env=env)
+    ctx = SystemContext.from_process(project=project, python=python, offline=True)._replace(env=env)
     app = make_app(
         ctx,
         discover=lambda c: [Candidate(python, "--python")],

@@ -249,7 +249,9 @@ def test_on_python_3_13_the_release_list_and_advice_tell_the_choices_apart(
     target = target_from_raw(Path("/opt/python/bin/python3"), raw)
     ctx = make_ctx()
     facts = facts_for("0.0.9.0")
-    diagnosis = Diagnosis(ctx=ctx, target=target, facts=facts, lookup=keys.locate(ctx, facts))
+    diagnosis = Diagnosis(
+        ctx=ctx, target=target, facts=facts, lookup=keys.locate(ctx, facts), findings=[]
+    )
 
     preview = fix_version.preview(ctx, diagnosis, FixOptions(), fetch=ivy_release_files)
 

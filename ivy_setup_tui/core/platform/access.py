@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 
 R_OK, W_OK, X_OK = os.R_OK, os.W_OK, os.X_OK
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(NamedTuple):
     """The user whose access matters: ids, names, and whether ivy-setup was reached through sudo."""
 
     uid: int

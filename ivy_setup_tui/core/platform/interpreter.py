@@ -14,8 +14,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
@@ -44,16 +45,14 @@ _COMPILED_PROBE: list[bytes | None] = []  # computed once: what `_compiled_probe
 _STDIN_PROGRAM = "import marshal,sys;exec(marshal.loads(sys.stdin.buffer.read()))"
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     """An interpreter ivy-setup could target, and where it was found (shown to the user)."""
 
     path: Path
     source: str
 
 
-@dataclass(frozen=True)
-class IvyDist:
+class IvyDist(NamedTuple):
     """The installed ivy distribution as the target's importlib.metadata reports it."""
 
     version: str
@@ -64,8 +63,7 @@ class IvyDist:
     url: str | None
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """The probed target interpreter: what it is, how it installs packages, and which ivy it has."""
 
     python: Path | None
@@ -81,7 +79,7 @@ class Target:
     conda: bool = False
     site_writable: bool = False
     ivy: IvyDist | None = None
-    raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    raw: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def ok(self) -> bool:
@@ -439,7 +437,7 @@ class ProbeRun:
             self._target = self._attach(self._target)
 
     def _attach(self, target: Target) -> Target:
-        return replace(target, candidates=self.candidates) if self.candidates else target
+        return target._replace(candidates=self.candidates) if self.candidates else target
 
     def _interpret(self, python: Path, result: tuple[int, str, str] | str) -> Target:
         source = self.source
@@ -487,7 +485,7 @@ def start(
     reason = _precheck(python)
     done = None
     if reason is not None:
-        done = replace(_failed(python, source, reason), candidates=candidates)
+        done = _failed(python, source, reason)._replace(candidates=candidates)
     return ProbeRun(python, source, env=env, timeout=timeout, candidates=candidates, done=done)
 
 

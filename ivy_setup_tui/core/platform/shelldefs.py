@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.shellfiles import (
@@ -19,7 +19,7 @@ from ivy_setup_tui.core.platform.shellfiles import (
     PS_BLOCK_START,
     zdotdir,
 )
-from ivy_setup_tui.core.secrets import fingerprint, key_text, shown
+from ivy_setup_tui.core.secrets import fingerprint, hidden_repr, key_text, shown
 
 WATCHED_NAMES = ("IVY_ROOT", "IVY_KEY")
 SECRET_NAMES = frozenset({"IVY_KEY"})
@@ -62,8 +62,7 @@ class LazyPattern:
         return self._compiled().finditer(string)
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(NamedTuple):
     """One assignment of IVY_ROOT or IVY_KEY in a file, with the value the reader would assign.
 
     `value` is None when it cannot be known statically (command substitution, unknown variable).
@@ -73,8 +72,8 @@ class Definition:
     path: Path
     line: int
     name: str
-    raw_value: str = field(repr=False)
-    value: str | None = field(repr=False)
+    raw_value: str  # hidden from repr, as `value`
+    value: str | None
     literal_tilde: bool
     shell: str
     managed: bool
@@ -83,6 +82,9 @@ class Definition:
     syntax: str = POSIX
     note: str | None = None
     sourced_from: Path | None = None
+
+    def __repr__(self) -> str:
+        return hidden_repr(self, ("raw_value", "value"))
 
     @property
     def fingerprint(self) -> str:
@@ -104,8 +106,7 @@ class Definition:
         return self.raw_value
 
 
-@dataclass(frozen=True)
-class SourceLine:
+class SourceLine(NamedTuple):
     """A line that reads another file into the shell (`. file`, `source file`)."""
 
     path: Path
@@ -116,8 +117,7 @@ class SourceLine:
     guarded: bool  # behind a `[ -f ... ]` / `test -f` / `Test-Path` on the same line
 
 
-@dataclass(frozen=True)
-class ManagedBlock:
+class ManagedBlock(NamedTuple):
     """Where ivy-setup's marked block sits in a file (1-based lines; end None: never closed)."""
 
     path: Path
@@ -125,8 +125,7 @@ class ManagedBlock:
     end: int | None
 
 
-@dataclass(frozen=True)
-class ParsedFile:
+class ParsedFile(NamedTuple):
     """One file read in one syntax: its assignments and sourcing lines, in order."""
 
     path: Path
@@ -280,7 +279,7 @@ class FileState:
 
 
 def _replace_exported(item: Definition) -> Definition:
-    return replace(item, exported=True)
+    return item._replace(exported=True)
 
 
 _VAR_REF = LazyPattern(r"\$(?:\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([0-9#?$!@*-]))")

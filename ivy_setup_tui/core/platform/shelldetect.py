@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.shellfiles import (
@@ -81,12 +81,11 @@ def _passwd_shell(uid: int) -> str | None:
     return shell or None
 
 
-@dataclass
-class _Sightings:
+class _Sightings(NamedTuple):
     """Why each shell counts as the user's (reasons in the order seen) and its binary."""
 
-    reasons: dict[str, list[str]] = field(default_factory=dict)
-    paths: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, list[str]]
+    paths: dict[str, str]
 
     def note(self, name: str, reason: str, path: str | None) -> None:
         """Record one reason; the first absolute path seen for a shell is its binary."""
@@ -105,7 +104,7 @@ def detect_shells(
 
     `detect_parent` reads the real process tree; pass None (or a stub) to leave it out.
     """
-    seen = _Sightings()
+    seen = _Sightings(reasons={}, paths={})
     login_name: str | None = None
     passwd_shell = _passwd_shell(ctx.uid)
     if passwd_shell:

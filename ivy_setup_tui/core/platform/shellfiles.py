@@ -4,8 +4,8 @@ read order, and the syntax each is parsed in. Nothing here reads a file's conten
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 
@@ -38,8 +38,7 @@ ENVIRONMENT_D = "environment.d"
 PAM = "pam_environment"
 
 
-@dataclass(frozen=True)
-class StartupFile:
+class StartupFile(NamedTuple):
     """A file a shell reads at start: its path, when it is read, and whether it exists now."""
 
     path: Path
@@ -47,8 +46,7 @@ class StartupFile:
     exists: bool
 
 
-@dataclass(frozen=True)
-class ShellInfo:
+class ShellInfo(NamedTuple):
     """One shell the user has: its binary, whether it is the login or running shell, its files."""
 
     name: str

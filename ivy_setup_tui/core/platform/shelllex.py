@@ -4,7 +4,7 @@ lines joined where a quote stays open, and a word's value as the shell would bui
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ivy_setup_tui.core.platform.shelldefs import (
     FileState,
@@ -22,8 +22,7 @@ LIT = "lit"  # single-quoted or escaped: literal
 CMD = "cmd"  # command substitution: unknowable
 
 
-@dataclass
-class Word:
+class Word(NamedTuple):
     """One shell word: its text as written and its parts, each with how it was quoted."""
 
     raw: str
@@ -37,8 +36,7 @@ class Word:
         return None
 
 
-@dataclass
-class Op:
+class Op(NamedTuple):
     """An operator between commands (`;`, `&&`, `|`, a parenthesis...)."""
 
     text: str

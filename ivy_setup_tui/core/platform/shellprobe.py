@@ -18,12 +18,12 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shellfiles
+from ivy_setup_tui.core.secrets import hidden_repr
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
 SECRET_NAMES = frozenset({"IVY_KEY"})
@@ -49,8 +49,7 @@ NOT_EXPORTED = "not_exported"
 UNKNOWN = "unknown"  # the shell gave no answer (timeout, exited, error)
 
 
-@dataclass(frozen=True)
-class ProbeSpec:
+class ProbeSpec(NamedTuple):
     """One way of starting one shell: `bash -i`, `zsh -c`, `fish`... with the exact argv."""
 
     shell: str
@@ -60,18 +59,19 @@ class ProbeSpec:
     flags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class VarReading:
+class VarReading(NamedTuple):
     """One variable as one shell ended up with it; the value is hidden from repr (IVY_KEY)."""
 
     name: str
     set_in_shell: bool  # the shell itself has the variable (exported or not)
     exported: bool  # a program started from the shell (ivy) inherits it
-    value: str | None = field(repr=False)  # the inherited value; None when not inherited
+    value: str | None  # the inherited value; None when not inherited
+
+    def __repr__(self) -> str:
+        return hidden_repr(self, ("value",))
 
 
-@dataclass(frozen=True)
-class ProbeOutcome:
+class ProbeOutcome(NamedTuple):
     """What one shell start produced: its status, the watched values, and the evidence for it."""
 
     spec: ProbeSpec
@@ -106,8 +106,7 @@ class ProbeOutcome:
         return f"`{label}` answered"
 
 
-@dataclass(frozen=True)
-class StartMode:
+class StartMode(NamedTuple):
     """One way a new terminal, an IDE or a script starts a shell, and the startup files it reads."""
 
     shell: str

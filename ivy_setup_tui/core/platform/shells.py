@@ -16,8 +16,8 @@ in its syntax, with the lexer in `shelllex`) and `shelldefs` (what a file yields
 
 import os
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.shelldefs import (
@@ -63,12 +63,11 @@ __all__ = [
 MAX_SOURCE_DEPTH = 4
 
 
-@dataclass
-class Scan:
+class Scan(NamedTuple):
     """Everything the static reading found: parsed files (by path and syntax) and skip notes."""
 
-    files: dict[tuple[str, str, bool], ParsedFile] = field(default_factory=dict)
-    notes: list[tuple[Path, str]] = field(default_factory=list)
+    files: dict[tuple[str, str, bool], ParsedFile]
+    notes: list[tuple[Path, str]]
 
     @property
     def definitions(self) -> list[Definition]:
@@ -150,7 +149,7 @@ def scan(ctx: SystemContext, *, reader: Reader | None = None) -> Scan:
     unreadable files are skipped with a note, never raised.
     """
     read = reader or read_bytes
-    result = Scan()
+    result = Scan(files={}, notes=[])
     for path, syntax, label in _scan_roots(ctx):
         if not file_exists(path):
             continue
@@ -209,8 +208,7 @@ def _followable(ctx: SystemContext, target: Path) -> bool:
 # Read order
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """What a new terminal of one shell executes: definitions in order, exports, files read."""
 
     shell: ShellInfo

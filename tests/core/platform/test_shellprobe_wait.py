@@ -79,3 +79,11 @@ def test_the_fish_scratch_folder_is_private_and_where_tempfile_would_put_it(
         assert fallback.name.startswith("ivy-setup-fish-")
     finally:
         fallback.rmdir()
+
+
+def test_an_inherited_value_never_shows_in_repr() -> None:
+    reading = shellprobe.VarReading("IVY_KEY", True, True, "sk-SECRET-5678")
+    shown = repr(reading)
+    assert "sk-SECRET" not in shown
+    assert shown == "VarReading(name='IVY_KEY', set_in_shell=True, exported=True)"
+    assert str(reading) == shown  # str() of a record falls back to the same repr

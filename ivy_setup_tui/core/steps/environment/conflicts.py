@@ -8,9 +8,8 @@ value judged (`_judge` -> `ConflictsVerdict`). Words: `_finding` and the sentenc
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
@@ -64,8 +63,7 @@ def check_conflicts(
 # Gather and judge
 
 
-@dataclass(frozen=True)
-class ConflictsVerdict:
+class ConflictsVerdict(NamedTuple):
     """Every definition and this process's values, each judged, and where they disagree."""
 
     checked: list[tuple[Definition, str | None]]  # each definition and its problem

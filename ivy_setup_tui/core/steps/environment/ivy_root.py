@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import (
@@ -60,8 +59,7 @@ def check_ivy_root(ctx: SystemContext, facts: VersionFacts) -> Finding:
     return _WORDS.get(root.problem, _relative)(case)
 
 
-@dataclass(frozen=True)
-class _Case:
+class _Case(NamedTuple):
     """A set IVY_ROOT, judged: what every words function below is given."""
 
     ctx: SystemContext

@@ -12,9 +12,8 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_PEM, NONE, VersionFacts
@@ -130,8 +129,7 @@ def check_persisted(
 # Verdict
 
 
-@dataclass(frozen=True)
-class PersistedVerdict:
+class PersistedVerdict(NamedTuple):
     """What new terminals get, sorted: broken values, questionable ones, and what is missing."""
 
     broken: list[Seen]  # values ivy cannot use at all
@@ -193,8 +191,7 @@ def _judge(
 # Words
 
 
-@dataclass(frozen=True)
-class _Prose:
+class _Prose(NamedTuple):
     """The sentences every outcome ends with, and the evidence."""
 
     summary: str  # "Per shell: ..."

@@ -5,9 +5,8 @@ startup files and the real shell starts, gathered into `Gathered` with the findi
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
@@ -38,8 +37,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.platform import shellprobe
 
 
-@dataclass(frozen=True)
-class Needs:
+class Needs(NamedTuple):
     """What this machine needs persisted: IVY_ROOT for a key in ~/.ivy, IVY_KEY for its scheme."""
 
     scheme: str
@@ -62,8 +60,7 @@ class Needs:
         return cls(scheme, scheme == IVY_KEY, home_key, key_in_home, needs_root)
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(NamedTuple):
     """One value a new terminal gets: from the static reading or from a real shell start."""
 
     shell: str
@@ -83,16 +80,15 @@ class Seen:
         return self.value.replace("\r", "\\r").replace("\n", "\\n")
 
 
-@dataclass
-class Gathered:
+class Gathered(NamedTuple):
     """Per shell the evidence, and over the shells considered what their new terminals get."""
 
-    per_shell: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seen: list[Seen] = field(default_factory=list)
-    missing_root: list[str] = field(default_factory=list)  # "bash" or "bash (bash -l)"
-    key_missing: list[str] = field(default_factory=list)
-    key_present: list[str] = field(default_factory=list)
-    unverified: list[shellprobe.ProbeOutcome] = field(default_factory=list)
+    per_shell: dict[str, dict[str, Any]]
+    seen: list[Seen]
+    missing_root: list[str]  # "bash" or "bash (bash -l)"
+    key_missing: list[str]
+    key_present: list[str]
+    unverified: list[shellprobe.ProbeOutcome]
 
 
 def gather(
@@ -109,7 +105,9 @@ def gather(
     by_shell: dict[str, list[shellprobe.ProbeOutcome]] = {}
     for outcome in outcomes:
         by_shell.setdefault(outcome.spec.shell, []).append(outcome)
-    gathered = Gathered()
+    gathered = Gathered(
+        per_shell={}, seen=[], missing_root=[], key_missing=[], key_present=[], unverified=[]
+    )
     for shell in survey.shells:
         reading = survey.readings[shell.name]
         winner = reading.effective(ROOT)
@@ -121,7 +119,7 @@ def gather(
         )
         if shell.name not in considered:
             continue
-        gathered.unverified += [o for o in real if o.status != READ]
+        gathered.unverified.extend(o for o in real if o.status != READ)
         if answered:
             _tally_real(ctx, facts, shell, reading, answered, gathered, needs.wants_key)
         else:
@@ -140,7 +138,7 @@ def _tally_real(
 ) -> None:
     """What the real starts of one shell got."""
     for outcome in answered:
-        gathered.seen += _real_seen(ctx, facts, reading, outcome, wants_key)
+        gathered.seen.extend(_real_seen(ctx, facts, reading, outcome, wants_key))
     for outcome in answered:
         start = f"{shell.name} ({outcome.spec.label})"
         root_reading = outcome.reading(ROOT)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_FILE_NAME
@@ -24,8 +23,7 @@ if TYPE_CHECKING:
 READ = "read"  # shellprobe.READ, without importing it
 
 
-@dataclass
-class ShellSurvey:
+class ShellSurvey(NamedTuple):
     """The static reading shared by the conflicts and persisted checks."""
 
     ctx: SystemContext
@@ -57,8 +55,7 @@ class Unverified:
         return []
 
 
-@dataclass
-class Prepared:
+class Prepared(NamedTuple):
     """The static reading and the real shells started from it: made once per diagnosis and
     shared by `check_conflicts` and `check_persisted` (scanning and detecting twice is waste)."""
 

@@ -61,7 +61,7 @@ def edits_for(entries: Iterable[userlines.Disable]) -> dict[Path, userlines.File
     found: list[userlines.Disable] = []
     for entry in entries:
         path = first.setdefault(os.path.realpath(entry.item.path), entry.item.path)
-        found.append(replace(entry, item=replace(entry.item, path=path)))
+        found.append(replace(entry, item=entry.item._replace(path=path)))
     read = {entry.item.path: read_file(entry.item.path) for entry in found}
     return {edit.path: edit for edit in userlines.plan_edits(found, read)}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivy_setup_tui.core.context import SystemContext
@@ -164,7 +164,7 @@ def plan_edits(to_disable: Iterable[Disable], read: Mapping[Path, bytes | None])
 def reading_for(scan: Scan, shell: ShellInfo, modes: frozenset[str]) -> shells.Reading:
     """What one start of `shell` (e.g. `bash -l`) reads: only the files of those modes."""
     files = tuple(f for f in shell.files if f.mode in modes or f.mode == shellfiles.ENV)
-    return shells.read_shell(scan, replace(shell, files=files))
+    return shells.read_shell(scan, shell._replace(files=files))
 
 
 def effective_values(

@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME, KEY_FILE_NAME, resolve_ivy_root
@@ -29,8 +28,7 @@ DOTENV_READER = "python-dotenv"
 DIRENV_READER = "direnv"
 
 
-@dataclass(frozen=True)
-class RootEvaluation:
+class RootEvaluation(NamedTuple):
     """One IVY_ROOT value judged the way ivy resolves it (relative to the project dir, no `~`)."""
 
     value: str

@@ -7,9 +7,8 @@ location makes it read), reads and analyses it (`keyfile`), and decides the case
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -20,8 +19,7 @@ from ivy_setup_tui.core.steps.key.locate import key_to_examine
 from ivy_setup_tui.core.steps.key.lookup import IVY_KEY_VAR, KeyLookup
 
 
-@dataclass(frozen=True)
-class Content:
+class Content(NamedTuple):
     """What key.content found: the case, what was judged, and the analysis of it."""
 
     # no_key_needed | ivy_key_empty | unreadable | nothing_to_examine | clean | problems |

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ivy_setup_tui.core.secrets import CONTROL_CHARS, fingerprint, mask
+from ivy_setup_tui.core.secrets import CONTROL_CHARS, fingerprint, hidden_repr, mask
 
 # Files bigger than this are not API keys; reading more would only slow the check down.
 MAX_READ = 64 * 1024
@@ -54,8 +53,7 @@ _SSH_PUBLIC = re.compile(
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 
-@dataclass(frozen=True)
-class KeyAnalysis:
+class KeyAnalysis(NamedTuple):
     """What is wrong with a key as ivy would send it; carries only lengths and fingerprints."""
 
     problems: list[str]
@@ -89,19 +87,21 @@ class KeyAnalysis:
         }
 
 
-@dataclass(frozen=True)
-class KeyRead:
+class KeyRead(NamedTuple):
     """One key file read the way ivy 0.0.9.0 reads it: the first line in text mode, unstripped."""
 
     path: Path
-    raw: bytes = field(repr=False)
-    sent: str | None = field(repr=False)  # None when unreadable or undecodable (ivy raises then)
+    raw: bytes  # hidden from repr, as `sent`
+    sent: str | None  # None when unreadable or undecodable (ivy raises then)
     truncated: bool = False  # the file is larger than MAX_READ; only its start was read
     error: str | None = None  # "missing", "is_dir", "permission_denied", "os_error"
     bom: bool = False
     binary: bool = False
     not_utf8: bool = False
     extra_lines: int = 0  # non-blank lines after the first
+
+    def __repr__(self) -> str:
+        return hidden_repr(self, ("raw", "sent"))
 
     @property
     def readable(self) -> bool:
@@ -309,14 +309,16 @@ class KeyRejected(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class NormalisedKey:
+class NormalisedKey(NamedTuple):
     """A key reduced to exactly what ivy must read: one line, no newline, BOM or whitespace."""
 
-    key: str = field(repr=False)
+    key: str  # hidden from repr
     fingerprint: str
     removed: tuple[str, ...] = ()  # what normalising took away, e.g. ("bom", "trailing_newline")
     warnings: tuple[str, ...] = ()  # kept but worth telling, e.g. ("looks_truncated",)
+
+    def __repr__(self) -> str:
+        return hidden_repr(self, ("key",))
 
     @property
     def length(self) -> int:

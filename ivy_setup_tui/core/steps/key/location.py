@@ -7,9 +7,8 @@ release's sibling would read). `location_words` says each case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -37,8 +36,7 @@ def check_location(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup)
 # --- the IVY_KEY scheme -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class IvyKeyLocation:
+class IvyKeyLocation(NamedTuple):
     """What key.location found under the IVY_KEY scheme: the case and what its words need."""
 
     case: str  # from_variable | variable_empty | file_empty | file_unreadable | found | none
@@ -129,8 +127,7 @@ def _location_ivy_key(
 # --- the key.pem scheme (and unknown releases, as the most likely) ------------------------------
 
 
-@dataclass(frozen=True)
-class KeyPemLocation:
+class KeyPemLocation(NamedTuple):
     """What key.location found under the key.pem scheme: the case and what its words need."""
 
     case: str  # found, a lookup problem code, key_not_file, no_ivy_dir_suggested, key_missing

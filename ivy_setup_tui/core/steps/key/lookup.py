@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -41,8 +40,7 @@ EMPTY_IVY_ROOT_ASSUMED = (
 )
 
 
-@dataclass(frozen=True)
-class SearchedPath:
+class SearchedPath(NamedTuple):
     """One candidate in ivy's lookup chain: the path, whether something usable is there, why."""
 
     path: Path
@@ -57,8 +55,7 @@ class SearchedPath:
         return {"path": str(self.path), "found": self.found, "role": self.role, "note": self.note}
 
 
-@dataclass(frozen=True)
-class KeyLookup:
+class KeyLookup(NamedTuple):
     """The result of replaying ivy's key lookup for one project folder and one ivy release."""
 
     scheme: str
@@ -138,8 +135,7 @@ def _upward(start: Path, *, include_fs_root: bool) -> list[Path]:
     return dirs
 
 
-@dataclass
-class RootSearch:
+class RootSearch(NamedTuple):
     """Internal: how ivy resolves its .ivy folder (shared by every scheme)."""
 
     ivy_root: Path | None = None
@@ -161,27 +157,29 @@ def resolve_root(ctx: SystemContext, project: Path) -> RootSearch:
         root = RootSearch(searched=searched, value=value, resolved=resolved)
         literal_tilde = value.startswith("~")
         if literal_tilde and (value == "~" or value.startswith("~/")):
-            root.tilde_expanded = ctx.home / value[2:] if len(value) > 2 else ctx.home
+            root = root._replace(
+                tilde_expanded=ctx.home / value[2:] if len(value) > 2 else ctx.home
+            )
         if value == "":
-            root.problem = "ivy_root_empty"
+            root = root._replace(problem="ivy_root_empty")
             searched.append(SearchedPath(resolved, False, "IVY_ROOT", "IVY_ROOT is set but empty"))
         # ivy probes with os.path.isdir, which answers False on any OSError (a name too long, a
         # symlink loop, a folder the user cannot enter); Path.is_dir raises some of them.
         elif os.path.isdir(resolved):
-            root.ivy_root = resolved
+            root = root._replace(ivy_root=resolved)
             how = "absolute" if os.path.isabs(value) else "relative to the project folder"
             if literal_tilde:
                 how = "a folder literally named '~' (ivy never expands ~)"
             searched.append(SearchedPath(resolved, True, "IVY_ROOT", f"IVY_ROOT={value} ({how})"))
         else:
             if literal_tilde:
-                root.problem = "ivy_root_tilde"
+                root = root._replace(problem="ivy_root_tilde")
                 note = f"IVY_ROOT={value}: ivy never expands ~, so this names {resolved}"
             elif os.path.lexists(resolved):
-                root.problem = "ivy_root_not_dir"
+                root = root._replace(problem="ivy_root_not_dir")
                 note = f"IVY_ROOT={value} names {not_dir_kind(resolved)}, not a folder"
             else:
-                root.problem = "ivy_root_missing"
+                root = root._replace(problem="ivy_root_missing")
                 note = f"IVY_ROOT={value} does not exist"
             searched.append(SearchedPath(resolved, False, "IVY_ROOT", note))
         return root
@@ -191,26 +189,20 @@ def resolve_root(ctx: SystemContext, project: Path) -> RootSearch:
     for index, folder in enumerate(dirs):
         candidate = folder / F.IVY_DIR_NAME
         if os.path.exists(candidate):
-            root.ivy_root = candidate
+            root = root._replace(ivy_root=candidate)
             nearest = "the nearest .ivy wins, even an empty one"
             if not os.path.isdir(candidate):
-                root.problem = "ivy_dir_not_dir"
+                root = root._replace(problem="ivy_dir_not_dir")
                 nearest = "exists but is a file, not a folder"
             searched.append(SearchedPath(candidate, True, "walk", nearest))
-            root.farther = tuple(
-                d / F.IVY_DIR_NAME for d in dirs[index + 1 :] if os.path.isdir(d / F.IVY_DIR_NAME)
-            )
-            return root
+            farther = (d / F.IVY_DIR_NAME for d in dirs[index + 1 :])
+            return root._replace(farther=tuple(d for d in farther if os.path.isdir(d)))
         note = "dangling symlink (ignored)" if os.path.islink(candidate) else "no .ivy here"
         searched.append(SearchedPath(candidate, False, "walk", note))
-    root.will_create = project / F.IVY_DIR_NAME
-    root.problem = "no_ivy_dir"
-    searched.append(
-        SearchedPath(
-            root.will_create, False, "will_create", "no .ivy found: ivy creates an empty one here"
-        )
-    )
-    return root
+    will_create = project / F.IVY_DIR_NAME
+    note = "no .ivy found: ivy creates an empty one here"
+    searched.append(SearchedPath(will_create, False, "will_create", note))
+    return root._replace(will_create=will_create, problem="no_ivy_dir")
 
 
 def is_empty_dir(path: Path) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -199,7 +199,7 @@ def replay(
     """`locate` on the planned state: the disk as it is, with the folder and key file this
     plan creates counted as present, under the environment `env` (default: the context's).
     """
-    lookup = locate(replace(ctx, env=dict(env if env is not None else ctx.env)), facts)
+    lookup = locate(ctx._replace(env=dict(env if env is not None else ctx.env)), facts)
     entries: list[SearchedPath] = []
     for item in lookup.searched:
         note = item.note

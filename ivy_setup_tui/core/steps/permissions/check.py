@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -206,17 +205,15 @@ def _with_parent_risks(
     risks = parent_risks(ctx, [Path(path)], skip=skip, mounts=mounts)
     evidence = {**finding.evidence, "open_parents": risks}
     if not risks:
-        return replace(finding, evidence=evidence)
+        return finding._replace(evidence=evidence)
     said = words.open_parents(ctx, what, risks)
     if finding.status.needs_action:
-        return replace(
-            finding,
+        return finding._replace(
             detail=f"{finding.detail} {said.detail}",
             evidence=evidence,
             fix=finding.fix or said.fix,
         )
-    return replace(
-        finding,
+    return finding._replace(
         status=Status.WARNING,
         title=said.title,
         detail=f"{finding.detail} {said.detail}",

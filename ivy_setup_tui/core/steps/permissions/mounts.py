@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 
@@ -31,8 +31,7 @@ _MODE_OPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(NamedTuple):
     """One mounted filesystem: where, which type, with which options."""
 
     point: str
@@ -133,8 +132,7 @@ def modes_enforced(mount: Mount | None) -> bool:
     return needed is not None and needed in mount.options
 
 
-@dataclass(frozen=True)
-class FsInfo:
+class FsInfo(NamedTuple):
     """The filesystem holding a path: its type, whether it keeps modes, whether it is read-only."""
 
     fs_type: str | None

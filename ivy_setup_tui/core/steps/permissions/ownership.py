@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -106,8 +105,7 @@ def _scan_foreign(root: Path, uid: int) -> tuple[list[tuple[Path, bool]], bool]:
     return foreign, truncated
 
 
-@dataclass(frozen=True)
-class UnsafeLink:
+class UnsafeLink(NamedTuple):
     """A `.ivy` (or key path) that is a symlink ivy-setup must not follow: why, and how much of
     its target was looked at (`examined`, `more` when the glance stopped at its bound)."""
 
@@ -196,8 +194,7 @@ OPEN = "open"  # group or other may access it
 FOREIGN_OWNER = "foreign_owner"  # someone other than the user owns it
 
 
-@dataclass(frozen=True)
-class OwnPath:
+class OwnPath(NamedTuple):
     """A file or folder ivy-setup itself wrote (state, journal, backups, env files) that is amiss."""
 
     path: Path

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -50,8 +50,7 @@ from ivy_setup_tui.core.steps.permissions.rules import (
 # --- permissions.privilege ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Privilege:
+class Privilege(NamedTuple):
     """Who ivy-setup runs as and for whom, and what in `.ivy` and its own files is not theirs."""
 
     who: Principal
@@ -65,7 +64,7 @@ class Privilege:
     own_foreign: tuple[OwnPath, ...]  # ivy-setup's own files someone else owns
     own_open: tuple[OwnPath, ...]  # ivy-setup's own files only open to others
     unsafe: tuple[UnsafeLink, ...]  # .ivy links not walked
-    evidence: dict[str, Any] = field(compare=False)
+    evidence: Mapping[str, Any]
 
     @property
     def via_sudo(self) -> bool:
@@ -180,8 +179,7 @@ KeyFileCase = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class KeyFile:
+class KeyFile(NamedTuple):
     """What `permissions.key_file` found: which case, and what its words need."""
 
     case: KeyFileCase
@@ -196,7 +194,7 @@ class KeyFile:
     link_note: str = ""
     blocked: str | None = None  # why ivy-setup must not chmod it itself ("open", "unreadable")
     assumed_note: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+    evidence: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def mode(self) -> str:
@@ -271,8 +269,7 @@ IvyDirCase = Literal[
 ]
 
 
-@dataclass(frozen=True)
-class IvyDir:
+class IvyDir(NamedTuple):
     """What `permissions.ivy_dir` found: which case, and what its words need."""
 
     case: IvyDirCase
@@ -292,7 +289,7 @@ class IvyDir:
     version: str | None = None
     assumed_note: str = ""
     blocked: str | None = None
-    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+    evidence: Mapping[str, Any] = MappingProxyType({})
 
     @property
     def mode(self) -> str:
@@ -381,8 +378,7 @@ def gather_ivy_dir(
 ProjectDirCase = Literal["missing", "writable", "not_needed", "unwritable"]
 
 
-@dataclass(frozen=True)
-class ProjectDir:
+class ProjectDir(NamedTuple):
     """What `permissions.project_dir` found: which case, and what its words need."""
 
     case: ProjectDirCase
@@ -393,7 +389,7 @@ class ProjectDir:
     cwd_files: tuple[str, ...] = ()
     version: str | None = None
     assumed_note: str = ""
-    evidence: dict[str, Any] = field(default_factory=dict, compare=False)
+    evidence: Mapping[str, Any] = MappingProxyType({})
 
 
 def gather_project_dir(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) -> ProjectDir:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from packaging.version import InvalidVersion, Version
 
@@ -455,8 +454,7 @@ def _dependency_names(modules: Sequence[str]) -> list[str]:
 # --------------------------------------------------------------------------- version.upgrade
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """One kind of release the user can pick instead, and what it means for them (from the facts)."""
 
     version: str
@@ -476,8 +474,7 @@ class Choice:
         }
 
 
-@dataclass(frozen=True)
-class Recommendation:
+class Recommendation(NamedTuple):
     """What version.upgrade proposes: a release (or none), the status, and the reasons in words.
 
     `choices` lists the kinds of release that install here when the pick is a compromise (on

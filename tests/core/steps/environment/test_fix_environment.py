@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -673,7 +672,7 @@ def test_after_fix_check_reports_ivy_root_and_persisted_ok(
         for cell in starts.values():
             assert cell["IVY_ROOT"]["value"] == f"{home}/.ivy"
     # A new shell has IVY_ROOT: simulate it for the process-level check.
-    new_shell = replace(ctx, env={**ctx.env, "IVY_ROOT": f"{home}/.ivy"})
+    new_shell = ctx._replace(env={**ctx.env, "IVY_ROOT": f"{home}/.ivy"})
     assert environment.check_ivy_root(new_shell, GATED).status is Status.OK
 
 

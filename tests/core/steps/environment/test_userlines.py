@@ -94,9 +94,8 @@ def test_an_already_disabled_line_is_left_as_it_is(tmp_path: Path) -> None:
 def test_secret_values_are_hidden_in_diffs(tmp_path: Path) -> None:
     path = tmp_path / ".bashrc"
     secret = item(path, 1, name="IVY_KEY")
-    secret = Definition(
-        **{**secret.__dict__, "raw_value": "sk-SECRET-1234", "value": "sk-SECRET-1234"}
-    )
+    secret = secret._replace(raw_value="sk-SECRET-1234", value="sk-SECRET-1234")
+    assert "sk-SECRET" not in repr(secret)
     (edit,) = userlines.plan_edits(
         [userlines.Disable(secret, "secret_in_readable_file")],
         {path: b"export IVY_KEY=sk-SECRET-1234\n"},

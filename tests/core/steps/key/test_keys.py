@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -872,7 +871,7 @@ def test_content_without_a_key(make_ctx: MakeCtx, home: Path) -> None:
 
 def test_content_unreadable_is_skipped(make_ctx: MakeCtx, home: Path, tmp_path: Path) -> None:
     ctx = make_ctx(project=project_under_home(home))
-    lookup = replace(locate(ctx, GATED), path=tmp_path)  # a folder: read fails
+    lookup = locate(ctx, GATED)._replace(path=tmp_path)  # a folder: read fails
     finding = check_content(ctx, GATED, lookup)
     assert finding.status is Status.SKIPPED
     assert finding.evidence["reason"] == "is_dir"

@@ -14,7 +14,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -104,7 +103,9 @@ def diagnosis_for(ctx: SystemContext, target: Target | None = None) -> Diagnosis
     """The part of a diagnosis the Version step reads: the probed target and its facts."""
     target = target or select_target(ctx)
     facts = facts_for(target.ivy.version if target.ivy else None)
-    return Diagnosis(ctx=ctx, target=target, facts=facts, lookup=keys.locate(ctx, facts))
+    return Diagnosis(
+        ctx=ctx, target=target, facts=facts, lookup=keys.locate(ctx, facts), findings=[]
+    )
 
 
 def plan_for(ctx: SystemContext, target: Target | None = None, **options: object) -> StepPlan:
@@ -270,7 +271,7 @@ def test_refusals_editable_vcs_no_installer_unwritable_and_unprobed(
     assert any("ensurepip" in m for m in bare_plan.refusals[0].manual)
 
     ctx = ctx_for(make_ctx, bare, url)
-    locked = replace(select_target(ctx), pip=True, site_writable=False)
+    locked = select_target(ctx)._replace(pip=True, site_writable=False)
     locked_plan = plan_for(ctx, locked)
     assert not locked_plan.changes
     reason = locked_plan.refusals[0].reason
