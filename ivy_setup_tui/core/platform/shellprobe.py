@@ -266,8 +266,12 @@ class ShellVerification:
         for spec in self.specs:
             extra = {"XDG_DATA_HOME": scratch} if spec.shell == "fish" and scratch else None
             run = _Run(spec, clean_env(ctx, extra), tuple(names), self.timeout)
-            run.start()
+            run.spawn()
             self._runs.append(run)
+        # Every shell first, then their readers: a reader thread started between two spawns takes
+        # the GIL while the next spawn waits for its exec, delaying it by milliseconds.
+        for run in self._runs:
+            run.watch()
         self._scratch = scratch
         return self
 
@@ -314,7 +318,8 @@ class _Run:
         self._thread = threading.Thread(target=self._work, name=f"shellprobe-{spec.label}")
         self._outcome: ProbeOutcome | None = None
 
-    def start(self) -> None:
+    def spawn(self) -> None:
+        """Start the shell (the outcome is an ERROR at once if it cannot start)."""
         self._began = time.monotonic()
         try:
             self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
@@ -331,8 +336,11 @@ class _Run:
             self._outcome = ProbeOutcome(
                 self.spec, ERROR, {}, None, 0.0, exc.strerror or type(exc).__name__
             )
-            return
-        self._thread.start()
+
+    def watch(self) -> None:
+        """Collect the started shell's output and exit in a thread (nothing to do if it failed)."""
+        if self._outcome is None:
+            self._thread.start()
 
     def result(self) -> ProbeOutcome:
         if self._outcome is None:

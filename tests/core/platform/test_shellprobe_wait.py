@@ -54,6 +54,29 @@ def test_a_background_child_holding_the_pipe_is_not_waited_for(
     assert outcome.status == shellprobe.READ
 
 
+def test_endless_output_keeps_only_its_tail(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    # A startup file that prints without end: memory stays bounded and the shell is ended.
+    spec = _fake_sh(tmp_path, "yes 'endless line' &\nsleep 60")
+    [outcome] = shellprobe.verify(make_ctx(), [spec], timeout=1)
+    assert outcome.status == shellprobe.TIMEOUT
+    out, _, timed_out = _collect_yes()
+    assert timed_out
+    assert 0 < len(out) <= shellprobe.MAX_OUTPUT
+
+
+def _collect_yes() -> tuple[bytes, bytes, bool]:
+    import subprocess
+
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", "yes 'endless line'"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    return shellprobe.collect(proc, 1.0)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="POSIX temporary folders")
 def test_the_fish_scratch_folder_is_private_and_where_tempfile_would_put_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
