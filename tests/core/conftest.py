@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ivy_setup_tui.core.context import SystemContext
+from tests.core.shellhome import fake_bin, unused_uid
+
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
@@ -40,3 +43,23 @@ def make_read_only() -> Iterator[Callable[[Path], None]]:
     yield apply
     for undo in reversed(restore):
         undo()
+
+
+@pytest.fixture
+def ctx_for(
+    make_ctx: Callable[..., SystemContext], home: Path, tmp_path: Path
+) -> Callable[..., SystemContext]:
+    """A context with a controlled environment: no inherited SHELL, PATH, passwd shell or IVY_*."""
+
+    def build(env: dict[str, str] | None = None, **overrides: object) -> SystemContext:
+        base = {
+            "HOME": str(home),
+            "PATH": str(fake_bin(tmp_path / "emptybin")),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+        }
+        base.update(env or {})
+        fields: dict[str, object] = {"env": base, "uid": unused_uid(), "user": "tester"}
+        fields.update(overrides)
+        return make_ctx(**fields)
+
+    return build

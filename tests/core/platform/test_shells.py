@@ -15,56 +15,9 @@ import pytest
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import shelldefs, shelldetect, shellfiles, shells, shellsyntax
+from tests.core.shellhome import fake_bin, write
 
 CtxFactory = Callable[..., SystemContext]
-
-
-def unused_uid() -> int:
-    """A uid with no passwd entry, so the login shell comes only from what a test sets."""
-    uid = 54321
-    while True:
-        try:
-            pwd.getpwuid(uid)
-        except KeyError:
-            return uid
-        uid += 1
-
-
-def fake_bin(folder: Path, *names: str) -> Path:
-    """A PATH folder holding executable stand-ins for the named shells."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        path = folder / name
-        path.write_text("#!/bin/sh\nexit 0\n")
-        path.chmod(0o755)
-    return folder
-
-
-@pytest.fixture
-def ctx_for(make_ctx: CtxFactory, home: Path, tmp_path: Path) -> Callable[..., SystemContext]:
-    """A context with a minimal, fully controlled environment (no real SHELL, PATH or passwd)."""
-
-    def build(env: dict[str, str] | None = None, **overrides: object) -> SystemContext:
-        base = {
-            "HOME": str(home),
-            "PATH": str(fake_bin(tmp_path / "emptybin")),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-        }
-        base.update(env or {})
-        fields: dict[str, object] = {"env": base, "uid": unused_uid(), "user": "tester"}
-        fields.update(overrides)
-        return make_ctx(**fields)
-
-    return build
-
-
-def write(path: Path, text: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text)
-    return path
 
 
 def defs(ctx: SystemContext, path: Path) -> list[shelldefs.Definition]:

@@ -15,7 +15,7 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import facts_for
 from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.steps.environment import check as environment
-from tests.core.platform.test_shells import fake_bin, unused_uid, write
+from tests.core.shellhome import fake_bin, write
 
 CtxFactory = Callable[..., SystemContext]
 GATED = facts_for("0.0.9.0")
@@ -24,24 +24,6 @@ IVY_KEY_SCHEME = facts_for("0.0.9.2")
 MODERN = facts_for("1.0.0.5")
 NOT_INSTALLED = facts_for(None)
 SECRET = "sk-live-abcdefghijklmnop0123456789=="
-
-
-@pytest.fixture
-def ctx_for(make_ctx: CtxFactory, home: Path, tmp_path: Path) -> Callable[..., SystemContext]:
-    """A context with a controlled environment: no inherited SHELL, PATH, passwd shell or IVY_*."""
-
-    def build(env: dict[str, str] | None = None, **overrides: object) -> SystemContext:
-        base = {
-            "HOME": str(home),
-            "PATH": str(fake_bin(tmp_path / "emptybin")),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-        }
-        base.update(env or {})
-        fields: dict[str, object] = {"env": base, "uid": unused_uid(), "user": "tester"}
-        fields.update(overrides)
-        return make_ctx(**fields)
-
-    return build
 
 
 @pytest.fixture

@@ -44,7 +44,7 @@ from ivy_setup_tui.core.steps.environment.blocks import (
 )
 from ivy_setup_tui.core.steps.environment.envfiles import PWSH
 from ivy_setup_tui.core.steps.key.check import locate
-from tests.core.platform.test_shells import unused_uid
+from tests.core.shellhome import unused_uid
 
 GATED = facts_for("0.0.9.0")
 IVY_KEY_SCHEME = facts_for("0.0.9.2")
