@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.content import Content
+from textual.widgets import Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Status, Step
@@ -63,6 +64,18 @@ def middle(text: str, width: int) -> str:
         return text
     head = width // 3
     return text[:head] + "…" + text[-(width - head - 1) :]
+
+
+def show(widget: Static, content: Content | str) -> None:
+    """`widget.update(content)`, unless it already shows exactly that: each update lays the screen
+    out again, and the Overview re-renders its lines on every finding that arrives."""
+    old = widget.content
+    if isinstance(content, Content) and isinstance(old, Content):
+        if content.is_same(old):
+            return
+    elif type(old) is type(content) and old == content:
+        return
+    widget.update(content)
 
 
 def badge(status: Status) -> Content:
