@@ -71,8 +71,9 @@ def real_services(
 
 def _real_warm() -> None:
     """Import the modules a run needs: `diagnose_new_terminal` with every step's checks (as
-    `checks._diagnose` imports them) and the snapshots `compare_with_last_run` reads."""
-    from ivy_setup_tui.core import checks, facts, network, outcome, snapshots  # noqa: F401
+    `checks._diagnose` imports them), and the snapshots and journal `compare_with_last_run`
+    reads (tests/tui/test_start_cost.py checks that a run then imports nothing more)."""
+    from ivy_setup_tui.core import checks, facts, journal, network, outcome, snapshots  # noqa: F401
     from ivy_setup_tui.core.steps.environment import check as environment  # noqa: F401
     from ivy_setup_tui.core.steps.key import check as keys  # noqa: F401
     from ivy_setup_tui.core.steps.permissions import check as permissions  # noqa: F401
