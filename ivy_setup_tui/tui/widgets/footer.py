@@ -21,8 +21,11 @@ class KeysFooter(Footer):
     def __init__(self) -> None:
         super().__init__(compact=True)
         # Compose the keys known at mount rather than none: a later signal that changes them
-        # still rebuilds (see `recompose`).
-        self.set_reactive(Footer._bindings_ready, True)
+        # still rebuilds (see `recompose`). The flag is Textual's own (8.x); without it the
+        # footer fills in after the first signal, as Textual's does.
+        ready = getattr(Footer, "_bindings_ready", None)
+        if ready is not None:
+            self.set_reactive(ready, True)
         self._shown: tuple[object, ...] | None = None
 
     def _keys(self) -> tuple[object, ...]:
