@@ -20,7 +20,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.signal import Signal
-from textual.widgets import Input, OptionList, RadioSet, Select, TextArea
 from textual.worker import WorkerState, get_current_worker
 
 from ivy_setup_tui.core import session
@@ -28,12 +27,6 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import Finding
 from ivy_setup_tui.tui.screens.base import WizardScreen
-from ivy_setup_tui.tui.screens.confirm import ConfirmScreen, QuitScreen
-from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
-from ivy_setup_tui.tui.screens.explain import ExplainScreen
-from ivy_setup_tui.tui.screens.help import HelpScreen
-from ivy_setup_tui.tui.screens.history import HistoryScreen
-from ivy_setup_tui.tui.screens.key import KeyScreen
 from ivy_setup_tui.tui.screens.messages import (
     BackRequested,
     ChecksFailed,
@@ -48,14 +41,8 @@ from ivy_setup_tui.tui.screens.messages import (
     SettingsChosen,
     StepRequested,
 )
-from ivy_setup_tui.tui.screens.overview import OverviewScreen
-from ivy_setup_tui.tui.screens.permissions import PermissionsScreen
-from ivy_setup_tui.tui.screens.summary import SummaryScreen
-from ivy_setup_tui.tui.screens.version import VersionScreen
-from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
 from ivy_setup_tui.tui.services import DiagnoseFn, Services, real_services
 from ivy_setup_tui.tui.state import WizardState
-from ivy_setup_tui.tui.widgets.fix_view import CommandLine
 from ivy_setup_tui.tui.widgets.status import SCREEN_FOR_STEP
 
 if TYPE_CHECKING:
@@ -65,27 +52,88 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.journal import RunRecord
     from ivy_setup_tui.core.outcome import OutcomeRow
     from ivy_setup_tui.core.platform.interpreter import Candidate
+    from ivy_setup_tui.tui.widgets.fix_view import CommandLine
 
-# The main screens in wizard order; Explain and Help open on top of any of them.
-MAIN_SCREENS: dict[str, type[WizardScreen]] = {
-    "welcome": WelcomeScreen,
-    "overview": OverviewScreen,
-    "version": VersionScreen,
-    "key": KeyScreen,
-    "permissions": PermissionsScreen,
-    "environment": EnvironmentScreen,
-    "summary": SummaryScreen,
+
+# The screens, each module imported when its screen is first shown (Welcome paints without the
+# others; the app loads them in the background once Welcome is on screen, see `_preload`).
+
+
+def _welcome() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.welcome import WelcomeScreen
+
+    return WelcomeScreen()
+
+
+def _overview() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.overview import OverviewScreen
+
+    return OverviewScreen()
+
+
+def _version() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.version import VersionScreen
+
+    return VersionScreen()
+
+
+def _key() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.key import KeyScreen
+
+    return KeyScreen()
+
+
+def _permissions() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.permissions import PermissionsScreen
+
+    return PermissionsScreen()
+
+
+def _environment() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.environment import EnvironmentScreen
+
+    return EnvironmentScreen()
+
+
+def _summary() -> WizardScreen:
+    from ivy_setup_tui.tui.screens.summary import SummaryScreen
+
+    return SummaryScreen()
+
+
+def overlay_class(name: str) -> type[Screen[None]]:
+    """The class of the overlay `name` (Explain, Help, History), its module imported now."""
+    if name == "explain":
+        from ivy_setup_tui.tui.screens.explain import ExplainScreen
+
+        return ExplainScreen
+    if name == "help":
+        from ivy_setup_tui.tui.screens.help import HelpScreen
+
+        return HelpScreen
+    from ivy_setup_tui.tui.screens.history import HistoryScreen
+
+    return HistoryScreen
+
+
+# The main screens in wizard order (each built once, then reused); Explain, Help and History open
+# on top of any of them.
+MAIN_SCREENS: dict[str, Callable[[], WizardScreen]] = {
+    "welcome": _welcome,
+    "overview": _overview,
+    "version": _version,
+    "key": _key,
+    "permissions": _permissions,
+    "environment": _environment,
+    "summary": _summary,
 }
 ORDER = tuple(MAIN_SCREENS)
-OVERLAYS: dict[str, type[Screen[None]]] = {
-    "explain": ExplainScreen,
-    "help": HelpScreen,
-    "history": HistoryScreen,
-}
+OVERLAYS = ("explain", "help", "history")
+# Findings that arrive within this many seconds of each other reach the state (and the screens)
+# together: they come in bursts, and each state change redraws the Overview's whole check list.
+FINDINGS_EVERY = 0.05
 # Screen actions that apply the step shown (the palette's "Apply this step").
 APPLY_ACTIONS = ("apply", "apply_all")
-# Fields in which Escape leaves the field rather than the screen.
-FIELDS = (Input, Select, RadioSet, TextArea, OptionList)
 
 
 class IvySetupApp(App[int]):
@@ -95,6 +143,8 @@ class IvySetupApp(App[int]):
     # Screens get "-short" up to 30 rows: app.tcss caps the step panels there so the findings
     # still start on screen at 80x24.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (31, "-tall")]
+    # Installed by name: each is built when first shown, then reused.
+    SCREENS: ClassVar[dict[str, Callable[[], Screen[Any]]]] = dict(MAIN_SCREENS)
     TITLE = "ivy-setup"
     SUB_TITLE = "make ivy's API key work"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -129,6 +179,7 @@ class IvySetupApp(App[int]):
         self.current: str | None = None  # name of the main screen shown
         self._history: list[str] = []
         self._snapshot: snapshots.Snapshot | None = None  # saved when the user leaves
+        self._arrived: dict[str, Finding] = {}  # findings not yet in the state (see FINDINGS_EVERY)
 
     def save_snapshot(self) -> str | None:
         """Store the last complete run's snapshot (what the next run compares with); checking
@@ -146,15 +197,33 @@ class IvySetupApp(App[int]):
         self.state_changed.publish(state)
 
     def on_mount(self) -> None:
-        """Install one instance of each main screen (they are reused) and start on Welcome."""
-        for name, screen in MAIN_SCREENS.items():
-            self.install_screen(screen(), name)
+        """Start on Welcome."""
         self.push_screen("welcome")
         self.current = "welcome"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="warm-up")
+    def warm_up(self) -> None:
+        """Once Welcome is on screen, load in the background (while the user reads it) what comes
+        next: the Overview, the checks' code, then the other screens. Each would otherwise be
+        imported when first used, the first two between Start checks and the Overview."""
+        from ivy_setup_tui.tui.screens import overview  # noqa: F401
+
+        self.services.warm()
+        from ivy_setup_tui.tui.screens import (  # noqa: F401
+            environment,
+            explain,
+            help,
+            history,
+            key,
+            permissions,
+            summary,
+            version,
+        )
 
     def start_checks(self, ctx: SystemContext | None = None) -> None:
         """(Re-)run every check for `ctx` (default: the current context) in a worker."""
         generation = self.state.generation + 1
+        self._arrived = {}
         self.set_state(
             replace(
                 self.state,
@@ -223,17 +292,25 @@ class IvySetupApp(App[int]):
         )
 
     def on_finding_ready(self, message: FindingReady) -> None:
-        """A check of the current run reported: add it (stale runs are ignored)."""
+        """A check of the current run reported (stale runs are ignored): add it, with the others
+        that arrive within FINDINGS_EVERY."""
         if message.generation != self.state.generation:
             return
-        findings = dict(self.state.findings)
-        findings[message.finding.id] = message.finding
-        self.set_state(replace(self.state, findings=findings))
+        if not self._arrived:
+            self.set_timer(FINDINGS_EVERY, partial(self._add_arrived, message.generation))
+        self._arrived[message.finding.id] = message.finding
+
+    def _add_arrived(self, generation: int) -> None:
+        arrived, self._arrived = self._arrived, {}
+        if generation != self.state.generation or not arrived:
+            return  # a newer run started, or the finished run's diagnosis took them all
+        self.set_state(replace(self.state, findings={**self.state.findings, **arrived}))
 
     def on_checks_finished(self, message: ChecksFinished) -> None:
         """The run is complete: keep the diagnosis, its duration and the drift."""
         if message.generation != self.state.generation:
             return
+        self._arrived = {}
         diagnosis = message.diagnosis
         comparison = message.comparison
         if comparison.snapshot is not None:
@@ -295,12 +372,13 @@ class IvySetupApp(App[int]):
     async def action_open(self, name: str) -> None:
         """Open a main screen or an overlay (Explain, Help, History) by name."""
         if name in OVERLAYS:
-            if isinstance(self.screen, OVERLAYS[name]):
+            overlay = overlay_class(name)
+            if isinstance(self.screen, overlay):
                 self.notify(f"This is the {name.capitalize()} already.", timeout=2)
                 return
             if not isinstance(self.screen, WizardScreen):
                 await self.pop_screen()  # one overlay at a time
-            await self.push_screen(OVERLAYS[name]())
+            await self.push_screen(overlay())
             return
         if name == "overview" and self.state.generation == 0:
             self.start_checks()
@@ -327,8 +405,11 @@ class IvySetupApp(App[int]):
 
         The screen's own main list (the Overview's checks, the History's runs) is not a field.
         """
+        from textual.widgets import Input, OptionList, RadioSet, Select, TextArea
+
         focused = self.focused
-        if not isinstance(focused, FIELDS) or focused.id in ("checks", "history-runs"):
+        fields = (Input, Select, RadioSet, TextArea, OptionList)
+        if not isinstance(focused, fields) or focused.id in ("checks", "history-runs"):
             return False
         screen = self.screen
         target = next(iter(screen.query(screen.AUTO_FOCUS)), None) if screen.AUTO_FOCUS else None
@@ -371,6 +452,8 @@ class IvySetupApp(App[int]):
         def answered(yes: bool | None) -> None:
             if yes:
                 self.exit(self.state.exit_code())
+
+        from ivy_setup_tui.tui.screens.confirm import ConfirmScreen, QuitScreen
 
         if not isinstance(self.screen, ConfirmScreen):
             await self.push_screen(QuitScreen(), answered)
@@ -437,8 +520,8 @@ class IvySetupApp(App[int]):
     async def _quit_requested(self) -> None:
         await self.action_quit()
 
-    @on(CommandLine.Copied)
-    def _copied(self, message: CommandLine.Copied) -> None:
+    def on_command_line_copied(self, message: CommandLine.Copied) -> None:
+        """A step's command was copied (by name: fix_view loads with the step screens)."""
         self.notify("Copied to the clipboard (if your terminal allows it).", timeout=3)
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
@@ -489,6 +572,8 @@ class IvySetupApp(App[int]):
 
     async def action_undo_last(self) -> None:
         """Open the History with the newest undoable run's undo preview."""
+        from ivy_setup_tui.tui.screens.history import HistoryScreen
+
         if isinstance(self.screen, HistoryScreen):
             self.screen.action_undo()
             return

@@ -39,6 +39,9 @@ class Services:
     session_runs: Callable[[SystemContext, datetime], list[RunRecord]]
     # Starts each shell the user uses in a new terminal and judges what ivy would send there.
     prove: Callable[[Diagnosis], list[OutcomeRow]] = lambda _diagnosis: []
+    # Imports what `diagnose` and the comparison with the last run will need (called in a worker
+    # once Welcome is on screen, so that Start checks does not wait for imports).
+    warm: Callable[[], None] = lambda: None
 
 
 def real_services(
@@ -59,10 +62,22 @@ def real_services(
         session_runs=session_runs or _real_session_runs,
         # Real shells are started only for a real diagnosis (tests with a fake one prove nothing).
         prove=prove or (_real_prove if diagnose is None else (lambda _diagnosis: [])),
+        warm=_real_warm if diagnose is None else (lambda: None),
     )
 
 
 # The real services, imported on first use: `ivy-setup` starts the UI before any check module loads.
+
+
+def _real_warm() -> None:
+    """Import the modules a run needs: `diagnose_new_terminal` with every step's checks (as
+    `checks._diagnose` imports them), and the snapshots and journal `compare_with_last_run`
+    reads (tests/tui/test_start_cost.py checks that a run then imports nothing more)."""
+    from ivy_setup_tui.core import checks, facts, journal, network, outcome, snapshots  # noqa: F401
+    from ivy_setup_tui.core.steps.environment import check as environment  # noqa: F401
+    from ivy_setup_tui.core.steps.key import check as keys  # noqa: F401
+    from ivy_setup_tui.core.steps.permissions import check as permissions  # noqa: F401
+    from ivy_setup_tui.core.steps.version import check as version  # noqa: F401
 
 
 def _real_prove(diagnosis: Diagnosis) -> list[OutcomeRow]:

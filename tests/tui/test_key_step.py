@@ -53,10 +53,13 @@ async def paste(app: IvySetupApp, pilot: Pilot[int], text: str) -> None:
 
 
 async def click(app: IvySetupApp, pilot: Pilot[int], selector: str) -> None:
-    """Scroll the widget into view (the panel is taller than the screen), then click it."""
+    """Scroll the widget into view (the panel is taller than the screen), then click it (once
+    the press effect of an earlier click is over: a Button ignores clicks until then)."""
     widget = app.screen.query_one(selector)
     app.screen.query_one("#step-body").scroll_to_widget(widget, animate=False)
     await pilot.pause()
+    while widget.has_class("-active"):
+        await pilot.pause(0.05)
     assert await pilot.click(widget)
     await pilot.pause()
 

@@ -22,6 +22,18 @@ STEP_ORDER = (Step.VERSION, Step.KEY, Step.PERMISSIONS, Step.ENVIRONMENT)
 class WizardScreen(Screen[None]):
     """A main screen of the wizard; it re-renders whenever the app's state changes."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Born with the breakpoint class its first resize would give it (the app's
+        # VERTICAL_BREAKPOINTS for the terminal's height): that resize then restyles nothing,
+        # where it would otherwise style the whole screen a second time before it is complete.
+        # Screens are built when first shown, so the app is running and knows its size.
+        height = self.app.size.height
+        for threshold, name in sorted(self.app.VERTICAL_BREAKPOINTS or (), reverse=True):
+            if height >= threshold:
+                self.set_class(True, name, update=False)
+                break
+
     @property
     def wizard(self) -> IvySetupApp:
         """The app, typed (it owns the state every screen renders)."""

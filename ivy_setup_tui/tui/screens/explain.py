@@ -9,10 +9,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Static, TextArea
+from textual.widgets import Button, Header, Static, TextArea
 
 from ivy_setup_tui.core.model import Step
 from ivy_setup_tui.tui.screens.messages import BackRequested, StepRequested
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from ivy_setup_tui.tui.widgets.status import SCREEN_FOR_STEP, plain
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class ExplainScreen(Screen[None]):
             yield Button("Clear", id="explain-clear", compact=True)
             yield Button("Close", id="explain-close", compact=True)
         yield VerticalScroll(id="explain-result", classes="body")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         """Focus the paste area; the cursor blinks unless the app turned blinking off."""

@@ -9,9 +9,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ivy_setup_tui.tui.screens.messages import BackRequested
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from ivy_setup_tui.tui.app import IvySetupApp
@@ -98,7 +99,7 @@ class HelpScreen(Screen[None]):
                     "$text-muted",
                 )
             )
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def action_close(self) -> None:
         """Back to the screen below."""

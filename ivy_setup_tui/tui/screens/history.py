@@ -15,12 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, OptionList, Static
+from textual.widgets import Button, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.tui.screens.messages import BackRequested, MachineChanged
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.history import RunView, UndoPreview
@@ -91,7 +92,7 @@ class HistoryScreen(Screen[None]):
         with Horizontal(classes="nav"):
             yield Button("Undo run…", id="history-undo", variant="warning", compact=True)
             yield Button("Close", id="history-close", compact=True)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         """Read the journal off the UI thread."""

@@ -8,15 +8,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 
 from ivy_setup_tui.core.model import CHECK_IDS, NEW_TERMINAL, Status, Step, plural
 from ivy_setup_tui.tui.screens.base import WizardScreen
 from ivy_setup_tui.tui.screens.messages import StepRequested
 from ivy_setup_tui.tui.widgets.check_list import LABEL_WIDTH, CheckList, check_deadlines
 from ivy_setup_tui.tui.widgets.drift_list import DriftList
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from ivy_setup_tui.tui.widgets.outcome import OutcomeTable
-from ivy_setup_tui.tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS, plain
+from ivy_setup_tui.tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS, plain, show
 
 if TYPE_CHECKING:
     from ivy_setup_tui.tui.state import WizardState
@@ -44,13 +45,14 @@ class OverviewScreen(WizardScreen):
         yield CheckList(id="checks")
         yield Static(id="overview-row")
         yield from self.compose_nav(next_label="Version step")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     async def render_state(self, state: WizardState) -> None:
         """Refresh the header lines, the drift panel and every row."""
         ctx = state.ctx
         python = state.target_python()
-        self.query_one("#overview-target", Static).update(
+        show(
+            self.query_one("#overview-target", Static),
             Content.assemble(
                 ("Python ", "$text-muted"),
                 (ctx.tilde(python) if python else "(choosing…)", "bold"),
@@ -58,9 +60,9 @@ class OverviewScreen(WizardScreen):
                 (ctx.tilde(ctx.project), "bold"),
                 ("   as seen by ", "$text-muted"),
                 (state.diagnosis.view if state.diagnosis else NEW_TERMINAL, "italic"),
-            )
+            ),
         )
-        self.query_one("#overview-progress", Static).update(progress_line(state))
+        show(self.query_one("#overview-progress", Static), progress_line(state))
         self.query_one(OutcomeTable).show(
             state.outcome, state.outcome_before, running=state.proving
         )
@@ -90,12 +92,13 @@ class OverviewScreen(WizardScreen):
             row.display = False
             return
         row.display = True
-        row.update(
+        show(
+            row,
             Content.assemble(
                 (f"{CHECK_LABELS.get(finding.id, finding.id)}: ", "bold"),
                 plain(finding.title),
                 ("  (Enter opens its step)", "$text-muted"),
-            )
+            ),
         )
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

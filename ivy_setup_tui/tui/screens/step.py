@@ -19,13 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from ivy_setup_tui.core.facts import VersionFacts, facts_for
 from ivy_setup_tui.core.model import CHECK_IDS, Finding, Status, Step
 from ivy_setup_tui.tui.screens.base import STEP_ORDER, WizardScreen
 from ivy_setup_tui.tui.screens.messages import MachineChanged, PlanFailed, StepApplied, StepPlanned
 from ivy_setup_tui.tui.widgets.finding_detail import FindingDetail
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from ivy_setup_tui.tui.widgets.outcome import StepOutcome
 from ivy_setup_tui.tui.widgets.status import CHECK_LABELS, COLOURS, GLYPHS
 
@@ -134,7 +135,7 @@ class StepScreen(WizardScreen, Generic[PlannedT]):
         yield from self.compose_nav(
             next_label="Summary" if self.STEP is Step.ENVIRONMENT else "Next"
         )
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def compose_extra(self) -> ComposeResult:
         """Step-specific widgets above the findings (the Key step's lookup chain)."""

@@ -10,13 +10,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Static
+from textual.widgets import Button, Header, Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Status, Step, plural
 from ivy_setup_tui.tui.screens.base import STEP_ORDER, WizardScreen
 from ivy_setup_tui.tui.screens.messages import OpenRequested, QuitRequested
 from ivy_setup_tui.tui.widgets.fix_view import CommandLine
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from ivy_setup_tui.tui.widgets.outcome import OutcomeTable
 from ivy_setup_tui.tui.widgets.status import COLOURS, GLYPHS, SCREEN_FOR_STEP, badge, plain
 
@@ -69,7 +70,7 @@ class SummaryScreen(WizardScreen):
                 "History: every run, undo one here (h)", id="summary-history", compact=True
             )
         yield from self.compose_nav(next_label="Finish", next_id="finish")
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_screen_resume(self) -> None:
         """Read the journal off the UI thread (it may have changed since); Textual runs

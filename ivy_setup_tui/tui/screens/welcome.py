@@ -13,11 +13,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.tui.screens.base import WizardScreen
 from ivy_setup_tui.tui.screens.messages import SettingsChosen
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from ivy_setup_tui.tui.widgets.path_completion import PathSuggester, expand_path
 from ivy_setup_tui.tui.widgets.status import plain
 
@@ -38,6 +39,7 @@ INTRO = (
     "would change (a diff, old → new, the exact command); nothing changes until you press Apply, "
     "and every change is backed up and can be undone from the History (h)."
 )
+
 AUTOMATIC = "automatic"  # Select value: let ivy-setup pick the first candidate
 
 
@@ -97,13 +99,19 @@ class WelcomeScreen(WizardScreen):
             yield Static(id="welcome-error")
         with Horizontal(classes="nav"):
             yield Button("Start checks →", id="next", variant="primary", compact=True)
-        yield Footer(compact=True)
+        yield KeysFooter()
 
     def on_mount(self) -> None:
-        """Discover interpreters off the UI thread; no blinking cursor when the app says so."""
+        """No blinking cursor when the app says so; once Welcome is on screen, discover the
+        interpreters off the UI thread and let the app load what comes next (workers started
+        earlier would compete with the first frame for the interpreter lock)."""
         for field in self.query(Input):
             field.cursor_blink = self.wizard.cursor_blink
-        self._discover(self.wizard.state.ctx)
+        self.call_after_refresh(self._background, self.wizard.state.ctx)
+
+    def _background(self, ctx: SystemContext) -> None:
+        self._discover(ctx)
+        self.wizard.warm_up()
 
     async def render_state(self, state: WizardState) -> None:
         """Nothing on this screen follows the checks."""

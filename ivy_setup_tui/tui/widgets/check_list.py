@@ -52,6 +52,11 @@ class CheckList(OptionList):
         super().__init__(*options, id=id)
         for step in Step:
             self.disable_option(f"group-{step.value}")
+        # The prompt each check's row shows: a row is replaced only when it changes (replacing any
+        # prompt makes the list render every row again).
+        self._prompts: dict[str, Content] = {
+            check_id: self._idle_prompt(check_id) for check_id in CHECK_IDS
+        }
         self._findings: Mapping[str, Finding] = {}
         self._changed: Mapping[str, str] = {}
         self._running = False
@@ -106,11 +111,14 @@ class CheckList(OptionList):
             finding = self._findings.get(check_id)
             if finding is not None:
                 if not only_pending:
-                    self.replace_option_prompt(check_id, self._row(finding))
+                    self._set_prompt(check_id, self._row(finding))
             else:
-                self.replace_option_prompt(
-                    check_id, self._pending_prompt(check_id, check_id in late)
-                )
+                self._set_prompt(check_id, self._pending_prompt(check_id, check_id in late))
+
+    def _set_prompt(self, check_id: str, prompt: Content) -> None:
+        if not prompt.is_same(self._prompts[check_id]):
+            self._prompts[check_id] = prompt
+            self.replace_option_prompt(check_id, prompt)
 
     def _pending_prompt(self, check_id: str, late: bool) -> Content:
         label = _label(check_id)

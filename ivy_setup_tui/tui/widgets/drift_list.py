@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from textual.content import Content
 from textual.widgets import Static
 
-from ivy_setup_tui.tui.widgets.status import plain
+from ivy_setup_tui.tui.widgets.status import plain, show
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -22,7 +22,7 @@ class DriftList(Static):
         """Redraw; `since` is when the previous run was taken (None: no previous run)."""
         self.display = bool(changes)
         if not changes:
-            self.update("")
+            show(self, "")
             return
         when = f" ({since[:16].replace('T', ' ')} UTC)" if since else ""
         lines = [Content.styled(f"Changed since the last run{when}:", "bold $text-accent")]
@@ -34,4 +34,4 @@ class DriftList(Static):
             )
             for change in changes
         )
-        self.update(Content("\n").join(lines))
+        show(self, Content("\n").join(lines))

@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ivy_setup_tui.core.steps.registry import journaled_note
+from ivy_setup_tui.tui.widgets.status import show
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -95,10 +96,11 @@ class OutcomeTable(Static):
         """Render `rows` (None: not proved yet), with `before` marks where they differ."""
         self.display = bool(rows) or running
         if not rows:
-            self.update(
+            show(
+                self,
                 Content.styled("New terminals: trying each shell you use…", "$text-muted")
                 if running
-                else Content("")
+                else Content(""),
             )
             return
         earlier = {(r.start, r.where): r for r in before or ()}
@@ -139,4 +141,4 @@ class OutcomeTable(Static):
             shown = "" if len(where) == len(starts) else f"  ({', '.join(where)})"
             parts.append(_OK if good else _BAD)
             parts.append((f" {detail}{shown}\n", "$text-muted" if good else "$text-error"))
-        self.update(Content.assemble(*parts).rstrip())
+        show(self, Content.assemble(*parts).rstrip())

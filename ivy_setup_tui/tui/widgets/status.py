@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.content import Content
+from textual.widgets import Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Status, Step
@@ -65,6 +66,18 @@ def middle(text: str, width: int) -> str:
     return text[:head] + "…" + text[-(width - head - 1) :]
 
 
+def show(widget: Static, content: Content | str) -> None:
+    """`widget.update(content)`, unless it already shows exactly that: each update lays the screen
+    out again, and the Overview re-renders its lines on every finding that arrives."""
+    old = widget.content
+    if isinstance(content, Content) and isinstance(old, Content):
+        if content.is_same(old):
+            return
+    elif type(old) is type(content) and old == content:
+        return
+    widget.update(content)
+
+
 def badge(status: Status) -> Content:
     """The coloured glyph of a status."""
     return Content.styled(GLYPHS[status], f"bold {COLOURS[status]}")
@@ -119,56 +132,54 @@ def evidence_lines(ctx: SystemContext, evidence: Mapping[str, Any], indent: str 
 # The services speak to the CLI too, where check ids sit next to every finding and flags are how
 # things are done. On screen the same sentences name checks by their labels and the wizard's own
 # controls instead of flags (copyable `$ ` command lines keep theirs).
+# Patterns as text: `re` compiles each on first use (and keeps it), not when Welcome is painted.
 
-_CHECK_ID = re.compile(r"\b(?:" + "|".join(re.escape(c) for c in CHECK_LABELS) + r")\b")
-_FIX_ONLY = re.compile(
+_CHECK_ID = r"\b(?:" + "|".join(re.escape(c) for c in CHECK_LABELS) + r")\b"
+_FIX_ONLY = (
     r"`ivy-setup fix --only ([a-z]+(?:,[a-z]+)*)[^`]*`|ivy-setup fix --only ([a-z]+(?:,[a-z]+)*)"
 )
-_PHRASES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern), replacement)
-    for pattern, replacement in (
-        (r"re-run with `--python PATH`", "choose it on the Welcome screen"),
-        (r"with `--python PATH`", "on the Welcome screen"),
-        (
-            r"`ivy-setup check --python PATH`",
-            "ivy-setup with that Python chosen on the Welcome screen",
-        ),
-        (r"Refused \([a-z_]+\): ", "Refused: "),
-        (r"(load (?:them|the values) now with) `([^`]+)`\.", "\\1:\n$ \\2"),
-        (r"\(chosen from --python\)", "(your choice)"),
-        (r"^--python$", "your choice"),
-        (r"source=--python", "source=your choice"),
-        (r"source: --python", "source: your choice"),
-        (r"\(offline \(--offline\)\)", "(ivy-setup was started offline)"),
-        (r"offline \(--offline\)", "offline"),
-        (r"[Rr]un `ivy-setup check` without --offline", "Run ivy-setup again, not offline,"),
-        (r"run without --offline", "run ivy-setup again, not offline,"),
-        (r"started with --offline", "started offline"),
-        (
-            r"with --online or your consent in the Key step",
-            "with your consent (Verify, in the Key step)",
-        ),
-        (
-            r"comes with --online / the Key step's consent",
-            "comes with your consent in the Key step",
-        ),
-        (
-            r"add `desktop` to --shells to also write",
-            "tick “Also for apps started from the desktop” to also write",
-        ),
-        (
-            r"; to cover (it|them) too: --shells ([a-z,]+)\.",
-            r"; to cover \1 too, run in a terminal:\n  $ ivy-setup fix --only environment --shells \2",
-        ),
-        (r"\(add it to --shells to update it\)", "(ivy-setup fix in a terminal can update it)"),
-    )
+_PHRASES: tuple[tuple[str, str], ...] = (
+    (r"re-run with `--python PATH`", "choose it on the Welcome screen"),
+    (r"with `--python PATH`", "on the Welcome screen"),
+    (
+        r"`ivy-setup check --python PATH`",
+        "ivy-setup with that Python chosen on the Welcome screen",
+    ),
+    (r"Refused \([a-z_]+\): ", "Refused: "),
+    (r"(load (?:them|the values) now with) `([^`]+)`\.", "\\1:\n$ \\2"),
+    (r"\(chosen from --python\)", "(your choice)"),
+    (r"^--python$", "your choice"),
+    (r"source=--python", "source=your choice"),
+    (r"source: --python", "source: your choice"),
+    (r"\(offline \(--offline\)\)", "(ivy-setup was started offline)"),
+    (r"offline \(--offline\)", "offline"),
+    (r"[Rr]un `ivy-setup check` without --offline", "Run ivy-setup again, not offline,"),
+    (r"run without --offline", "run ivy-setup again, not offline,"),
+    (r"started with --offline", "started offline"),
+    (
+        r"with --online or your consent in the Key step",
+        "with your consent (Verify, in the Key step)",
+    ),
+    (
+        r"comes with --online / the Key step's consent",
+        "comes with your consent in the Key step",
+    ),
+    (
+        r"add `desktop` to --shells to also write",
+        "tick “Also for apps started from the desktop” to also write",
+    ),
+    (
+        r"; to cover (it|them) too: --shells ([a-z,]+)\.",
+        r"; to cover \1 too, run in a terminal:\n  $ ivy-setup fix --only environment --shells \2",
+    ),
+    (r"\(add it to --shells to update it\)", "(ivy-setup fix in a terminal can update it)"),
 )
 
 
 # After the commands became step names: "the Environment step (or the wizard's Environment step)".
-_AFTER: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(the (\w+) step) \(or the wizard's \2 step\)"), r"\1"),
-    (re.compile(r"\((the [^()]* steps?), or the wizard's \w+ step\)"), r"(\1)"),
+_AFTER: tuple[tuple[str, str], ...] = (
+    (r"(the (\w+) step) \(or the wizard's \2 step\)", r"\1"),
+    (r"\((the [^()]* steps?), or the wizard's \w+ step\)", r"(\1)"),
 )
 
 
@@ -182,14 +193,14 @@ def _steps_phrase(names: str) -> str:
 def plain(text: str) -> str:
     """`text` for the screen: check ids become their labels, CLI-only advice the wizard's words."""
     for pattern, replacement in _PHRASES:
-        text = pattern.sub(replacement, text)
+        text = re.sub(pattern, replacement, text)
     lines = text.split("\n")
     for n, line in enumerate(lines):
         if line.lstrip().startswith("$ "):
             continue  # a command to copy stays exactly as it must be typed
-        line = _FIX_ONLY.sub(lambda m: _steps_phrase(m.group(1) or m.group(2)), line)
-        lines[n] = _CHECK_ID.sub(lambda m: f"“{CHECK_LABELS[m.group(0)]}”", line)
+        line = re.sub(_FIX_ONLY, lambda m: _steps_phrase(m.group(1) or m.group(2)), line)
+        lines[n] = re.sub(_CHECK_ID, lambda m: f"“{CHECK_LABELS[m.group(0)]}”", line)
     text = "\n".join(lines)
     for pattern, replacement in _AFTER:
-        text = pattern.sub(replacement, text)
+        text = re.sub(pattern, replacement, text)
     return text

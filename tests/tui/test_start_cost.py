@@ -1,0 +1,183 @@
+"""What keeps the wizard quick to paint and to fill the Overview (issue 13): screens loaded when
+first shown, a footer complete in the first frame and rebuilt only when its keys change, the
+checks' code loaded while Welcome is read, findings of one burst drawn together."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Button
+from textual.widgets._footer import FooterKey
+
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.model import CHECK_IDS, Finding
+from ivy_setup_tui.tui.state import WizardState
+from ivy_setup_tui.tui.widgets.footer import KeysFooter
+from tests.tui.conftest import WizardFactory
+from tests.tui.fakes import broken_findings, fake_diagnosis
+from tests.tui.pilot import SIZE
+
+LAZY_SCREENS = [
+    f"ivy_setup_tui.tui.screens.{name}"
+    for name in (
+        "overview",
+        "version",
+        "key",
+        "permissions",
+        "environment",
+        "summary",
+        "explain",
+        "help",
+        "history",
+        "confirm",
+    )
+]
+
+
+def _run(code: str, cwd: Path) -> Any:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=cwd
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_app_module_loads_no_screen_but_welcome(work: Path) -> None:
+    code = (
+        "import sys, json\nimport ivy_setup_tui.tui.app\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('ivy_setup_tui.tui.'))))"
+    )
+    loaded = set(_run(code, work))
+    assert "ivy_setup_tui.tui.screens.base" in loaded
+    assert sorted(loaded & set(LAZY_SCREENS)) == []
+
+
+def test_the_warm_up_loads_every_module_a_real_run_imports(work: Path, home: Path) -> None:
+    # A configured machine, as in test_lean_imports: a key ivy finds and a shell file, so the
+    # run reads and fingerprints the key and starts the shells.
+    (home / ".ivy").mkdir()
+    (home / ".ivy" / "key.pem").write_text("abcd1234efgh5678ijkl9012mnop3456=", encoding="utf-8")
+    (home / ".bashrc").write_text('export IVY_ROOT="$HOME/.ivy"\n', encoding="utf-8")
+    code = (
+        "import sys, json\n"
+        "from ivy_setup_tui.core import session\n"
+        "from ivy_setup_tui.core.context import SystemContext\n"
+        "from ivy_setup_tui.tui.services import real_services\n"
+        "services = real_services()\n"
+        "services.warm()\n"
+        "before = set(sys.modules)\n"
+        "ctx = SystemContext.from_process(python=None, offline=True)\n"
+        "diagnosis = services.diagnose(ctx)\n"
+        "session.compare_with_last_run(diagnosis)\n"
+        "assert len(diagnosis.findings) > 10\n"
+        "print(json.dumps(sorted(m for m in set(sys.modules) - before "
+        "if m.startswith('ivy_setup_tui'))))"
+    )
+    assert _run(code, work) == []
+
+
+async def test_welcome_shows_its_footer_keys_in_its_first_frame(wizard: WizardFactory) -> None:
+    app = wizard()
+    first: list[list[str]] = []
+
+    def watch(message: Message) -> None:
+        if first or not isinstance(message, events.ScreenResume):
+            return
+        if type(app.screen).__name__ == "WelcomeScreen":
+            app.screen.call_after_refresh(
+                lambda: first.append([k.key for k in app.screen.query(FooterKey)])
+            )
+
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        while not first:
+            await pilot.pause()
+    assert first[0][:4] == ["n", "e", "question_mark", "q"]
+
+
+class _Dimmable(App[None]):
+    """One binding whose key is dimmed while `live` is False."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("x", "go", "Go")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.live = True
+
+    def compose(self) -> ComposeResult:
+        yield Button("one", id="one")
+        yield Button("two", id="two")
+        yield KeysFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return True if action != "go" or self.live else None
+
+
+async def test_the_footer_rebuilds_only_when_the_keys_it_shows_change() -> None:
+    app = _Dimmable()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        keys = list(app.query(FooterKey))
+        assert [k.key for k in keys][:1] == ["x"]
+        app.query_one("#two", Button).focus()  # a bindings signal that changes no key shown
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        assert list(app.query(FooterKey)) == keys  # the same widgets: not rebuilt
+        app.live = False
+        app.screen.refresh_bindings()
+        await pilot.pause()
+        rebuilt = list(app.query(FooterKey))
+        assert rebuilt != keys
+        assert rebuilt[0].key == "x"
+        assert rebuilt[0].has_class("-disabled")
+
+
+async def test_findings_that_arrive_together_reach_the_screens_at_once(
+    wizard: WizardFactory,
+) -> None:
+    release = threading.Event()
+    posted: list[Finding] = []
+
+    def diagnose(ctx: SystemContext, *, on_finding: Callable[[Finding], None] | None = None) -> Any:
+        findings = list(broken_findings(ctx))
+        for finding in findings:
+            posted.append(finding)
+            if on_finding is not None:
+                on_finding(finding)
+        release.wait(10)
+        return fake_diagnosis(ctx, findings, "0.0.9.0")
+
+    app = wizard(diagnose=diagnose)
+    published: list[int] = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await app.workers.wait_for_complete()
+
+            def on_state(state: WizardState) -> None:
+                if state.running and state.findings:
+                    published.append(len(state.findings))
+
+            app.state_changed.subscribe(app, on_state)
+            await pilot.press("n")
+            while len(app.state.findings) < len(CHECK_IDS):
+                await pilot.pause()
+            assert len(posted) == len(CHECK_IDS)
+            # One burst, one state change (it was one per finding): the Overview drew once.
+            assert published == [len(CHECK_IDS)]
+            assert app.state.running
+            release.set()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert not app.state.running
+            assert app.state.diagnosis is not None
+    finally:
+        release.set()
