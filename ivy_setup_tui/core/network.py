@@ -8,6 +8,7 @@ I/O, so `ivy-setup check --offline` never loads them. The Key step reuses `make_
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -263,6 +264,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         stack.extend(item for item in nested if isinstance(item, BaseException))
 
 
+_TUNNEL_407 = r"(?i)connection failed: 407\b"  # compiled (and cached by re) when first needed
+
+
 def classify_exception(exc: BaseException) -> str:
     """Name a failed request's cause: dns, connect, timeout, tls, proxy, proxy_auth,
     invalid_url, or error; reads the whole chain of wrapped exceptions.
@@ -280,7 +284,9 @@ def classify_exception(exc: BaseException) -> str:
         return any(isinstance(item, types) for item in chain)
 
     if has(requests.exceptions.ProxyError, u3.ProxyError):
-        return "proxy_auth" if "407" in text else "proxy"
+        # A CONNECT answered with 407 fails as http.client's "Tunnel connection failed: 407 ...".
+        # A bare "407" would also match a port (127.0.0.1:40712) in a refused connection.
+        return "proxy_auth" if re.search(_TUNNEL_407, text) else "proxy"
     if has(requests.exceptions.SSLError, u3.SSLError, ssl.SSLError):
         return "tls"
     if has(

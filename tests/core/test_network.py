@@ -383,6 +383,23 @@ def test_classify_exception_reads_wrapped_causes() -> None:
     assert network.classify_exception(ValueError("odd")) == "error"
 
 
+def test_a_refused_proxy_on_a_port_with_407_in_it_is_not_an_authentication_problem() -> None:
+    import requests
+
+    # The refused connection's text names the port: 127.0.0.1:40712 must not read as a 407.
+    refused = requests.exceptions.ProxyError(
+        "HTTPSConnectionPool(host='ivy-console.example.invalid', port=443): Max retries exceeded "
+        "(Caused by ProxyError('Unable to connect to proxy', NewConnectionError('Failed to "
+        "establish a new connection: [Errno 111] Connection refused'))) via 127.0.0.1:40712"
+    )
+    assert network.classify_exception(refused) == "proxy"
+    demanded = requests.exceptions.ProxyError(
+        "Unable to connect to proxy: OSError('Tunnel connection failed: 407 Proxy "
+        "Authentication Required')"
+    )
+    assert network.classify_exception(demanded) == "proxy_auth"
+
+
 def test_probe_result_evidence_is_json_safe(
     online: Callable[..., SystemContext], httpserver: HTTPServer
 ) -> None:
