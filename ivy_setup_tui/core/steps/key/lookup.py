@@ -150,59 +150,74 @@ class RootSearch(NamedTuple):
 
 def resolve_root(ctx: SystemContext, project: Path) -> RootSearch:
     """How ivy resolves its .ivy folder from `project`: IVY_ROOT as set, else the upward walk."""
-    searched: list[SearchedPath] = []
     value = ctx.env.get(IVY_ROOT_VAR)
     if value is not None:
-        resolved = Path(F.resolve_ivy_root(value, project))
-        root = RootSearch(searched=searched, value=value, resolved=resolved)
-        literal_tilde = value.startswith("~")
-        if literal_tilde and (value == "~" or value.startswith("~/")):
-            root = root._replace(
-                tilde_expanded=ctx.home / value[2:] if len(value) > 2 else ctx.home
-            )
-        if value == "":
-            root = root._replace(problem="ivy_root_empty")
-            searched.append(SearchedPath(resolved, False, "IVY_ROOT", "IVY_ROOT is set but empty"))
-        # ivy probes with os.path.isdir, which answers False on any OSError (a name too long, a
-        # symlink loop, a folder the user cannot enter); Path.is_dir raises some of them.
-        elif os.path.isdir(resolved):
-            root = root._replace(ivy_root=resolved)
-            how = "absolute" if os.path.isabs(value) else "relative to the project folder"
-            if literal_tilde:
-                how = "a folder literally named '~' (ivy never expands ~)"
-            searched.append(SearchedPath(resolved, True, "IVY_ROOT", f"IVY_ROOT={value} ({how})"))
-        else:
-            if literal_tilde:
-                root = root._replace(problem="ivy_root_tilde")
-                note = f"IVY_ROOT={value}: ivy never expands ~, so this names {resolved}"
-            elif os.path.lexists(resolved):
-                root = root._replace(problem="ivy_root_not_dir")
-                note = f"IVY_ROOT={value} names {not_dir_kind(resolved)}, not a folder"
-            else:
-                root = root._replace(problem="ivy_root_missing")
-                note = f"IVY_ROOT={value} does not exist"
-            searched.append(SearchedPath(resolved, False, "IVY_ROOT", note))
-        return root
-
-    root = RootSearch(searched=searched)
+        return _resolve_ivy_root(ctx, project, value)
+    searched: list[SearchedPath] = []
     dirs = _upward(project, include_fs_root=False)
     for index, folder in enumerate(dirs):
         candidate = folder / F.IVY_DIR_NAME
         if os.path.exists(candidate):
-            root = root._replace(ivy_root=candidate)
-            nearest = "the nearest .ivy wins, even an empty one"
-            if not os.path.isdir(candidate):
-                root = root._replace(problem="ivy_dir_not_dir")
-                nearest = "exists but is a file, not a folder"
+            is_dir = os.path.isdir(candidate)
+            nearest = (
+                "the nearest .ivy wins, even an empty one"
+                if is_dir
+                else "exists but is a file, not a folder"
+            )
             searched.append(SearchedPath(candidate, True, "walk", nearest))
             farther = (d / F.IVY_DIR_NAME for d in dirs[index + 1 :])
-            return root._replace(farther=tuple(d for d in farther if os.path.isdir(d)))
+            return RootSearch(
+                ivy_root=candidate,
+                searched=searched,
+                problem=None if is_dir else "ivy_dir_not_dir",
+                farther=tuple(d for d in farther if os.path.isdir(d)),
+            )
         note = "dangling symlink (ignored)" if os.path.islink(candidate) else "no .ivy here"
         searched.append(SearchedPath(candidate, False, "walk", note))
     will_create = project / F.IVY_DIR_NAME
     note = "no .ivy found: ivy creates an empty one here"
     searched.append(SearchedPath(will_create, False, "will_create", note))
-    return root._replace(will_create=will_create, problem="no_ivy_dir")
+    return RootSearch(will_create=will_create, searched=searched, problem="no_ivy_dir")
+
+
+def _resolve_ivy_root(ctx: SystemContext, project: Path, value: str) -> RootSearch:
+    """`resolve_root` when IVY_ROOT is set (to `value`): ivy looks there and nowhere else."""
+    resolved = Path(F.resolve_ivy_root(value, project))
+    literal_tilde = value.startswith("~")
+    tilde_expanded = None
+    if literal_tilde and (value == "~" or value.startswith("~/")):
+        tilde_expanded = ctx.home / value[2:] if len(value) > 2 else ctx.home
+    ivy_root = None
+    # ivy probes with os.path.isdir, which answers False on any OSError (a name too long, a
+    # symlink loop, a folder the user cannot enter); Path.is_dir raises some of them.
+    if value == "":
+        problem: str | None = "ivy_root_empty"
+        searched = SearchedPath(resolved, False, "IVY_ROOT", "IVY_ROOT is set but empty")
+    elif os.path.isdir(resolved):
+        problem, ivy_root = None, resolved
+        how = "absolute" if os.path.isabs(value) else "relative to the project folder"
+        if literal_tilde:
+            how = "a folder literally named '~' (ivy never expands ~)"
+        searched = SearchedPath(resolved, True, "IVY_ROOT", f"IVY_ROOT={value} ({how})")
+    else:
+        if literal_tilde:
+            problem = "ivy_root_tilde"
+            note = f"IVY_ROOT={value}: ivy never expands ~, so this names {resolved}"
+        elif os.path.lexists(resolved):
+            problem = "ivy_root_not_dir"
+            note = f"IVY_ROOT={value} names {not_dir_kind(resolved)}, not a folder"
+        else:
+            problem = "ivy_root_missing"
+            note = f"IVY_ROOT={value} does not exist"
+        searched = SearchedPath(resolved, False, "IVY_ROOT", note)
+    return RootSearch(
+        ivy_root=ivy_root,
+        searched=[searched],
+        problem=problem,
+        value=value,
+        resolved=resolved,
+        tilde_expanded=tilde_expanded,
+    )
 
 
 def is_empty_dir(path: Path) -> bool:
