@@ -80,6 +80,11 @@ CHECK_IDS: tuple[str, ...] = (
 )
 
 
+# The default of a record's mapping field (a finding's evidence, a verdict's, a probe answer):
+# read-only, so the one instance all records share cannot be changed through any of them.
+EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
+
+
 class Fix(NamedTuple):
     """What would resolve a finding: a summary, whether ivy-setup applies it, the manual commands."""
 
@@ -103,7 +108,7 @@ class Finding(NamedTuple):
     status: Status
     title: str
     detail: str
-    evidence: Mapping[str, Any] = MappingProxyType({})  # read-only: one empty default for all
+    evidence: Mapping[str, Any] = EMPTY_MAPPING
     fix: Fix | None = None
 
     @property

@@ -15,10 +15,10 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.model import EMPTY_MAPPING
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
 
 # The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
@@ -79,7 +79,7 @@ class Target(NamedTuple):
     conda: bool = False
     site_writable: bool = False
     ivy: IvyDist | None = None
-    raw: Mapping[str, Any] = MappingProxyType({})
+    raw: Mapping[str, Any] = EMPTY_MAPPING
 
     @property
     def ok(self) -> bool:

@@ -11,11 +11,11 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.model import EMPTY_MAPPING
 from ivy_setup_tui.core.platform.access import (
     R_OK,
     W_OK,
@@ -194,7 +194,7 @@ class KeyFile(NamedTuple):
     link_note: str = ""
     blocked: str | None = None  # why ivy-setup must not chmod it itself ("open", "unreadable")
     assumed_note: str = ""
-    evidence: Mapping[str, Any] = MappingProxyType({})
+    evidence: Mapping[str, Any] = EMPTY_MAPPING
 
     @property
     def mode(self) -> str:
@@ -289,7 +289,7 @@ class IvyDir(NamedTuple):
     version: str | None = None
     assumed_note: str = ""
     blocked: str | None = None
-    evidence: Mapping[str, Any] = MappingProxyType({})
+    evidence: Mapping[str, Any] = EMPTY_MAPPING
 
     @property
     def mode(self) -> str:
@@ -389,7 +389,7 @@ class ProjectDir(NamedTuple):
     cwd_files: tuple[str, ...] = ()
     version: str | None = None
     assumed_note: str = ""
-    evidence: Mapping[str, Any] = MappingProxyType({})
+    evidence: Mapping[str, Any] = EMPTY_MAPPING
 
 
 def gather_project_dir(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) -> ProjectDir:
