@@ -442,6 +442,20 @@ def _says_home_manager(path: Path) -> bool:
     return _HOME_MANAGER_MARK.search(head) is not None
 
 
+def _raise_translated(
+    exc: OSError, path: Path, snippet: str | None, *, disk_full: bool = False
+) -> None:
+    """Raise, from `exc`, what it means to the user: a refusal for a permission-type error (and,
+    with `disk_full`, NoSpace for a full disk or quota); return for anything else, which the
+    caller re-raises as it is."""
+    refused = _refused_by_os(exc, path, snippet)
+    if refused is not None:
+        raise refused from exc
+    full = _no_space(exc, path) if disk_full else None
+    if full is not None:
+        raise full from exc
+
+
 def _refused_by_os(exc: OSError, path: Path, snippet: str | None) -> WriteRefused | None:
     """Turn a permission-type OSError from a write into a refusal; None for other errors."""
     if exc.errno not in _PERMISSION_ERRNOS:
@@ -520,12 +534,7 @@ def atomic_write(
         try:
             fd = os.open(temp, flags, create_mode, dir_fd=dir_fd)
         except OSError as exc:
-            refused = _refused_by_os(exc, target, snippet)
-            if refused is not None:
-                raise refused from exc
-            full = _no_space(exc, target)
-            if full is not None:
-                raise full from exc
+            _raise_translated(exc, target, snippet, disk_full=True)
             raise
         try:
             try:
@@ -543,12 +552,7 @@ def atomic_write(
             with suppress(OSError):
                 os.unlink(temp, dir_fd=dir_fd)
             if isinstance(exc, OSError) and not isinstance(exc, NoSpace):
-                refused = _refused_by_os(exc, target, snippet)
-                if refused is not None:
-                    raise refused from exc
-                full = _no_space(exc, target)
-                if full is not None:
-                    raise full from exc
+                _raise_translated(exc, target, snippet, disk_full=True)
             raise
         _fsync_dir(target.parent)
         after = os.stat(final, dir_fd=dir_fd, follow_symlinks=False)
@@ -599,9 +603,7 @@ def _open_dir_nofollow(folder: Path, path: Path, snippet: str | None) -> int | N
                 snippet,
                 code="unsafe_link",
             ) from exc
-        refused = _refused_by_os(exc, folder, snippet)
-        if refused is not None:
-            raise refused from exc
+        _raise_translated(exc, folder, snippet)
         raise
 
 
@@ -704,12 +706,7 @@ def ensure_dir(
         # safe (a folder swapped in for a link is not followed).
         _chmod_nofollow(name, mode, dir_fd)
     except OSError as exc:
-        refused = _refused_by_os(exc, path, None)
-        if refused is not None:
-            raise refused from exc
-        full = _no_space(exc, path)
-        if full is not None:
-            raise full from exc
+        _raise_translated(exc, path, None, disk_full=True)
         raise
     finally:
         if dir_fd is not None:
@@ -765,9 +762,7 @@ def chmod(path: Path | str, mode: int, *, policy: PathPolicy | None = None) -> i
                 path,
                 code="unsafe_link",
             ) from exc
-        refused = _refused_by_os(exc, real, None)
-        if refused is not None:
-            raise refused from exc
+        _raise_translated(exc, real, None)
         raise
     actual = file_mode(real)
     if actual is None:
@@ -802,9 +797,7 @@ def remove_file(path: Path | str) -> None:
     try:
         os.unlink(path)
     except OSError as exc:
-        refused = _refused_by_os(exc, path, None)
-        if refused is not None:
-            raise refused from exc
+        _raise_translated(exc, path, None)
         raise
     _fsync_dir(path.parent)
 
@@ -819,9 +812,7 @@ def remove_dir(path: Path | str) -> None:
     try:
         os.rmdir(path)
     except OSError as exc:
-        refused = _refused_by_os(exc, path, None)
-        if refused is not None:
-            raise refused from exc
+        _raise_translated(exc, path, None)
         raise
     _fsync_dir(path.parent)
 
