@@ -1,4 +1,10 @@
-"""Runs every check of SPEC §3 for one context, concurrently, and reports each finding as it lands.
+"""Runs every check of SPEC §3 for one context and reports each finding as it lands.
+
+The waits overlap the work: the target interpreter's probe and the user's real shells run as
+processes alongside the file checks, and the checks that wait on the network run in threads. The
+checks that only compute run in the calling thread: under the GIL a thread of their own would
+make them no faster, and every thread started costs the caller a wait for a free core (about
+half a millisecond each while the shells run, five of them on every `ivy-setup check`).
 
 The CLI calls `diagnose()` and prints the result; the wizard calls it from a worker thread with an
 `on_finding` callback that posts a message per finding, so the Overview fills in live.
@@ -71,8 +77,13 @@ class _Collector:
                 if self._on_finding is not None:
                     self._on_finding(item)
 
+    def run(self, check_ids: str | tuple[str, ...], run: Callable[[], list[Finding]]) -> None:
+        """Run checks here and now and add their findings."""
+        self.add(*_guard(check_ids, run))
+
     def start(self, check_ids: str | tuple[str, ...], run: Callable[[], list[Finding]]) -> _Worker:
-        """Run checks in a thread of their own; their findings are added as soon as they land."""
+        """Run checks that wait (on the network) in a thread of their own; their findings are
+        added as soon as they land."""
         worker = _Worker(self, check_ids, run)
         worker.start()
         return worker
@@ -128,42 +139,44 @@ def _diagnose(
     from ivy_setup_tui.core.steps.environment import check as environment
     from ivy_setup_tui.core.steps.permissions import check as permissions
 
-    # Independent of the ivy version: start now, overlapping the interpreter probe. The shell
-    # files are read once, and the real shells of environment.persisted started from that reading,
-    # here rather than in a thread: they are the longest wait of a run, and a thread competing for
-    # the GIL with the imports below started them tens of milliseconds later.
+    # The real shells of environment.persisted are the longest wait of a run: the shell files are
+    # read once and those shells started first, so they run while everything below is computed.
     prepared = _prepare(lambda: environment.prepare(ctx))
-    workers = [
-        out.start(
-            "environment.conflicts",
-            lambda: [environment.check_conflicts(ctx, prepared=prepared)],
-        ),
-        out.start("permissions.privilege", lambda: [permissions.check_privilege(ctx)]),
-    ]
+    # Independent of the ivy version: computed while the interpreter probe runs.
+    out.run("environment.conflicts", lambda: [environment.check_conflicts(ctx, prepared=prepared)])
+    out.run("permissions.privilege", lambda: [permissions.check_privilege(ctx)])
+
+    from ivy_setup_tui.core import network
+    from ivy_setup_tui.core.facts import facts_for
+    from ivy_setup_tui.core.steps.key import check as keys
+    from ivy_setup_tui.core.steps.version import check as version
+
+    target = finish_probe()
+    facts = facts_for(target.ivy.version if target.ivy else None)
+    lookup = keys.locate(ctx, facts)
+
+    networked: dict[str, Callable[[], list[Finding]]] = {
+        "version.upgrade": lambda: [version.check_upgrade(ctx, target)],
+        "network.reachability": lambda: [network.check_reachability(ctx, facts)],
+    }
+    workers: list[_Worker] = []
+    for check_id, run_check in networked.items():
+        if ctx.offline:  # then they only say they were skipped: no thread to start
+            out.run(check_id, run_check)
+        else:
+            workers.append(out.start(check_id, run_check))
     try:
-        from ivy_setup_tui.core import network
-        from ivy_setup_tui.core.facts import facts_for
-        from ivy_setup_tui.core.steps.key import check as keys
-        from ivy_setup_tui.core.steps.version import check as version
-
-        target = finish_probe()
-        facts = facts_for(target.ivy.version if target.ivy else None)
-        lookup = keys.locate(ctx, facts)
-
-        workers += [
-            out.start("version.upgrade", lambda: [version.check_upgrade(ctx, target)]),
-            out.start("network.reachability", lambda: [network.check_reachability(ctx, facts)]),
-            out.start(
-                "environment.persisted",
-                lambda: [environment.check_persisted(ctx, facts, prepared=prepared)],
-            ),
-        ]
-        out.add(*_guard(_LOCAL_VERSION_IDS, lambda: version.check_local(ctx, target)))
-        out.add(*_guard("key.location", lambda: [keys.check_location(ctx, facts, lookup)]))
-        out.add(*_guard("key.content", lambda: [keys.check_content(ctx, facts, lookup)]))
-        out.add(*_guard("key.verified", lambda: [keys.check_verified(ctx, facts, lookup)]))
-        out.add(*_guard(_PATH_PERMISSION_IDS, lambda: permissions.check_paths(ctx, facts, lookup)))
-        out.add(*_guard("environment.ivy_root", lambda: [environment.check_ivy_root(ctx, facts)]))
+        out.run(_LOCAL_VERSION_IDS, lambda: version.check_local(ctx, target))
+        out.run("key.location", lambda: [keys.check_location(ctx, facts, lookup)])
+        out.run("key.content", lambda: [keys.check_content(ctx, facts, lookup)])
+        out.run("key.verified", lambda: [keys.check_verified(ctx, facts, lookup)])
+        out.run(_PATH_PERMISSION_IDS, lambda: permissions.check_paths(ctx, facts, lookup))
+        out.run("environment.ivy_root", lambda: [environment.check_ivy_root(ctx, facts)])
+        # Last: it reads the shells' answers, which have had all of the above to arrive.
+        out.run(
+            "environment.persisted",
+            lambda: [environment.check_persisted(ctx, facts, prepared=prepared)],
+        )
     finally:
         for worker in workers:
             worker.join()
