@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import AFTER_PLAN
-from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellprobe, shells
+from ivy_setup_tui.core.platform import procread, shelldetect, shellfiles, shellprobe, shells
 from ivy_setup_tui.core.steps.environment import userlines
 
 if TYPE_CHECKING:
@@ -410,7 +410,7 @@ class _Start(threading.Thread):
         except OSError as exc:
             self.error = exc.strerror or type(exc).__name__
             return
-        out, err, timed_out = shellprobe.collect(proc, self.timeout)
+        out, err, timed_out = procread.collect(proc, self.timeout)
         self.answer = (out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), timed_out)
 
 

@@ -10,19 +10,16 @@ reported as such, never waited on forever. All shells of one verification run co
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
 from pathlib import Path
-from typing import IO, NamedTuple
+from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shellfiles
+from ivy_setup_tui.core.platform import procread, shellfiles
 from ivy_setup_tui.core.secrets import hidden_repr
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
@@ -30,7 +27,6 @@ SECRET_NAMES = frozenset({"IVY_KEY"})
 DEFAULT_TIMEOUT = 4.0
 TIMEOUT_ENV = "IVY_SETUP_SHELL_TIMEOUT"  # seconds; for slow machines (and tests)
 CHILD_SHELL = "/bin/sh"  # prints what a program started from the shell inherits
-MAX_OUTPUT = 1 << 20  # keep only the tail of a startup file that prints without end
 TAIL_CHARS = 600
 # What `bash -i` without a terminal always prints: not an error of the user's startup files.
 NOISE = ("cannot set terminal process group", "no job control in this shell")
@@ -268,10 +264,14 @@ class ShellVerification:
             run = _Run(spec, clean_env(ctx, extra), tuple(names), self.timeout)
             run.spawn()
             self._runs.append(run)
-        # Every shell first, then their readers: a reader thread started between two spawns takes
-        # the GIL while the next spawn waits for its exec, delaying it by milliseconds.
-        for run in self._runs:
-            run.watch()
+        # Every shell first, then one thread reads them all: a thread started between two spawns
+        # takes the GIL while the next spawn waits for its exec, delaying it by milliseconds.
+        started = [run for run in self._runs if run.proc is not None]
+        if started:
+            reader = threading.Thread(
+                target=_read_all, args=(started, self.timeout), name="shellprobe", daemon=True
+            )
+            reader.start()
         self._scratch = scratch
         return self
 
@@ -305,7 +305,7 @@ def _scratch_folder(prefix: str) -> str:
 
 
 class _Run:
-    """One shell process with a reader thread; bounded output, killed as a group on timeout."""
+    """One shell process and, once it has ended, its outcome."""
 
     def __init__(
         self, spec: ProbeSpec, env: dict[str, str], names: tuple[str, ...], timeout: float
@@ -315,14 +315,15 @@ class _Run:
         self.names = names
         self.timeout = timeout
         self.marker = "ivysetup" + os.urandom(8).hex()
-        self._thread = threading.Thread(target=self._work, name=f"shellprobe-{spec.label}")
+        self.proc: subprocess.Popen[bytes] | None = None
         self._outcome: ProbeOutcome | None = None
+        self._ended = threading.Event()
 
     def spawn(self) -> None:
         """Start the shell (the outcome is an ERROR at once if it cannot start)."""
         self._began = time.monotonic()
         try:
-            self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            self.proc = subprocess.Popen(
                 argv_for(self.spec, _script(self.spec.shell, self.marker, self.names)),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -332,88 +333,47 @@ class _Run:
                 start_new_session=True,  # no controlling terminal: `-i` cannot stop us
             )
         except OSError as exc:
-            self._proc = None
-            self._outcome = ProbeOutcome(
-                self.spec, ERROR, {}, None, 0.0, exc.strerror or type(exc).__name__
-            )
+            self.end(self.failed(exc.strerror or type(exc).__name__))
 
-    def watch(self) -> None:
-        """Collect the started shell's output and exit in a thread (nothing to do if it failed)."""
-        if self._outcome is None:
-            self._thread.start()
+    def ended(self, out: bytes, err: bytes, timed_out: bool) -> None:
+        """All of the shell's output is read: judge it."""
+        assert self.proc is not None
+        seconds = time.monotonic() - self._began
+        text = out.decode("utf-8", errors="surrogateescape")
+        err_text = err.decode("utf-8", errors="surrogateescape")
+        outcome = _parse(
+            self.spec, self.marker, self.names, text, self.proc, timed_out, seconds, err_text
+        )
+        self.end(outcome)
+
+    def failed(self, reason: str) -> ProbeOutcome:
+        return ProbeOutcome(self.spec, ERROR, {}, None, 0.0, reason)
+
+    def end(self, outcome: ProbeOutcome) -> None:
+        self._outcome = outcome
+        self._ended.set()
+
+    @property
+    def is_over(self) -> bool:
+        return self._ended.is_set()
 
     def result(self) -> ProbeOutcome:
-        if self._outcome is None:
-            self._thread.join()
+        self._ended.wait()
         assert self._outcome is not None
         return self._outcome
 
-    def _work(self) -> None:
-        proc = self._proc
-        assert proc is not None
-        chunks, errs, timed_out = collect(proc, self.timeout)
-        seconds = time.monotonic() - self._began
-        text = chunks.decode("utf-8", errors="surrogateescape")
-        err_text = errs.decode("utf-8", errors="surrogateescape")
-        self._outcome = _parse(
-            self.spec, self.marker, self.names, text, proc, timed_out, seconds, err_text
+
+def _read_all(runs: Sequence[_Run], timeout: float) -> None:
+    """Read every started shell to its end (in the thread `ShellVerification.start` starts)."""
+    procs = [run.proc for run in runs if run.proc is not None]
+    try:
+        procread.collect_all(
+            procs, timeout, lambda index, out, err, late: runs[index].ended(out, err, late)
         )
-
-
-def collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, bool]:
-    """(stdout, stderr, timed out) of a shell started in its own session with both pipes.
-
-    Judged by the shell's own exit, not the end of its output: a background child a startup file
-    left behind may hold the pipes open for ever. On timeout the whole group is killed.
-    """
-    assert proc.stdout is not None
-    assert proc.stderr is not None
-    chunks = bytearray()
-    errs = bytearray()
-    reader = threading.Thread(target=_drain, args=(proc.stdout, chunks), daemon=True)
-    err_reader = threading.Thread(target=_drain, args=(proc.stderr, errs), daemon=True)
-    reader.start()
-    err_reader.start()
-    # `proc.wait(timeout=...)` polls with sleeps growing to 50 ms, so it notices a shell's
-    # exit up to tens of milliseconds late, on every check. A blocking wait in a thread, joined
-    # with the timeout, notices it at once.
-    waiter = threading.Thread(target=proc.wait, daemon=True)
-    waiter.start()
-    waiter.join(timeout)
-    timed_out = waiter.is_alive()
-    if timed_out:
-        _kill_group(proc)
-        waiter.join(2)
-    # A background child may keep the pipe open after the shell exits: do not wait for it.
-    reader.join(timeout=0.5 if not timed_out else 0.2)
-    err_reader.join(timeout=0.2)
-    if reader.is_alive() or err_reader.is_alive():
-        _kill_group(proc)
-        reader.join(timeout=0.5)
-        err_reader.join(timeout=0.5)
-    return bytes(chunks), bytes(errs), timed_out
-
-
-def _drain(stream: IO[bytes], sink: bytearray) -> None:
-    fd = stream.fileno()
-    try:
-        while True:
-            block = os.read(fd, 65536)
-            if not block:
-                break
-            sink.extend(block)
-            if len(sink) > MAX_OUTPUT:
-                del sink[: len(sink) - MAX_OUTPUT]
-    except (OSError, ValueError):
-        return
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (OSError, AttributeError):
-        with suppress(OSError):
-            proc.kill()
+    finally:
+        for run in runs:  # a failure while reading must not leave `wait()` blocked for ever
+            if not run.is_over:
+                run.end(run.failed("ivy-setup could not read its output"))
 
 
 def _parse(
@@ -426,25 +386,26 @@ def _parse(
     seconds: float,
     err_text: str = "",
 ) -> ProbeOutcome:
-    set_match = re.search(re.escape(marker) + "s(.*?)" + re.escape(marker) + "t", text, re.S)
+    # The markers are random, so plain string search finds them (a regex per marker would be
+    # compiled anew for every shell of every run).
+    opened = text.find(marker + "s")
+    closed = text.find(marker + "t", opened + len(marker) + 1) if opened >= 0 else -1
     values: dict[str, tuple[bool, str]] = {}
-    for match in re.finditer(
-        re.escape(marker) + r"v([A-Za-z_][A-Za-z0-9_]*)=(1?):(.*?)" + re.escape(marker) + "e",
-        text,
-        re.S,
-    ):
-        values[match.group(1)] = (match.group(2) == "1", match.group(3))
+    for chunk in text.split(marker + "v")[1:]:
+        body, whole, _ = chunk.partition(marker + "e")
+        name, _, rest = body.partition("=")
+        flag, colon, value = rest.partition(":")
+        if whole and colon and flag in ("", "1") and name.isidentifier():
+            values[name] = (flag == "1", value)
     secrets_seen = [v for n, (_, v) in values.items() if n in SECRET_NAMES and v]
-    rest = text
-    if set_match is not None:
-        rest = text[: set_match.start()]
+    rest = text[:opened] if closed >= 0 else text
     tail = _tail(rest + "\n" + err_text, secrets_seen)
     errors = _tail(err_text, secrets_seen)
     code = proc.returncode
-    if set_match is None or len(values) < len(names):
+    if closed < 0 or len(values) < len(names):
         status = TIMEOUT if timed_out else EXITED
         return ProbeOutcome(spec, status, {}, code, seconds, tail, errors)
-    in_shell = {n for n in set_match.group(1).split(",") if n}
+    in_shell = {n for n in text[opened + len(marker) + 1 : closed].split(",") if n}
     readings = {
         name: VarReading(
             name=name,

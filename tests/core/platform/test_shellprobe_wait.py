@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import shellprobe
+from ivy_setup_tui.core.platform import procread, shellprobe
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX shell scripts")
 
@@ -61,7 +61,7 @@ def test_endless_output_keeps_only_its_tail(tmp_path: Path, make_ctx: MakeCtx) -
     assert outcome.status == shellprobe.TIMEOUT
     out, _, timed_out = _collect_yes()
     assert timed_out
-    assert 0 < len(out) <= shellprobe.MAX_OUTPUT
+    assert 0 < len(out) <= procread.MAX_OUTPUT
 
 
 def _collect_yes() -> tuple[bytes, bytes, bool]:
@@ -74,7 +74,7 @@ def _collect_yes() -> tuple[bytes, bytes, bool]:
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    return shellprobe.collect(proc, 1.0)
+    return procread.collect(proc, 1.0)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX temporary folders")
@@ -110,3 +110,29 @@ def test_an_inherited_value_never_shows_in_repr() -> None:
     assert "sk-SECRET" not in shown
     assert shown == "VarReading(name='IVY_KEY', set_in_shell=True, exported=True)"
     assert str(reading) == shown  # str() of a record falls back to the same repr
+
+
+def test_values_are_read_exactly_whatever_they_hold(tmp_path: Path, make_ctx: MakeCtx) -> None:
+    # Colons, equals signs, a newline and a trailing space: the answer is split on the random
+    # markers only, never on anything a value may hold.
+    body = (
+        "IVY_ROOT='/a:b=c\n d '; export IVY_ROOT\n"
+        "IVY_KEY='k=1:2'\n"  # not exported: the real shell the fake execs never has it
+        "echo 'noise before the answer'"
+    )
+    [outcome] = shellprobe.verify(make_ctx(), [_fake_sh(tmp_path, body)], timeout=20)
+    assert outcome.status == shellprobe.READ
+    root = outcome.readings["IVY_ROOT"]
+    assert (root.set_in_shell, root.exported, root.value) == (True, True, "/a:b=c\n d ")
+    key = outcome.readings["IVY_KEY"]
+    assert (key.set_in_shell, key.exported, key.value) == (False, False, None)
+    assert "noise before the answer" in outcome.tail
+
+
+def test_a_shell_that_exits_before_answering_is_reported_so(
+    tmp_path: Path, make_ctx: MakeCtx
+) -> None:
+    [outcome] = shellprobe.verify(make_ctx(), [_fake_sh(tmp_path, "echo bye; exit 4")], timeout=20)
+    assert outcome.status == shellprobe.EXITED
+    assert outcome.exit_code == 4
+    assert outcome.readings == {}
