@@ -136,12 +136,16 @@ def diagnose(
 def _diagnose(
     ctx: SystemContext, out: _Collector, finish_probe: Callable[[], interpreter.Target]
 ) -> Diagnosis:
+    from ivy_setup_tui.core.steps.environment import survey
+
+    # The real shells of environment.persisted are the longest wait of a run: the shell files are
+    # read once and those shells started first, before even the checks' own modules load, so
+    # they run while everything below is imported and computed.
+    prepared = _prepare(lambda: survey.prepare(ctx))
+
     from ivy_setup_tui.core.steps.environment import check as environment
     from ivy_setup_tui.core.steps.permissions import check as permissions
 
-    # The real shells of environment.persisted are the longest wait of a run: the shell files are
-    # read once and those shells started first, so they run while everything below is computed.
-    prepared = _prepare(lambda: environment.prepare(ctx))
     # Independent of the ivy version: computed while the interpreter probe runs.
     out.run("environment.conflicts", lambda: [environment.check_conflicts(ctx, prepared=prepared)])
     out.run("permissions.privilege", lambda: [permissions.check_privilege(ctx)])
