@@ -41,6 +41,11 @@ NOT_ON_CHECK = (
     # (its methods are compiled from source) and `dataclasses` imports `inspect`, `ast`, `dis`.
     "dataclasses",
     "inspect",
+    # shutil imports bz2, lzma and zlib (2.4 ms); check needs only `which` (platform/pathsearch),
+    # and argparse gets its terminal width without it (cli/main._help_formatter).
+    "shutil",
+    "bz2",
+    "lzma",
 )
 # Not needed to paint Welcome: the checks themselves (they load in the checks worker), Explain's
 # service (loads when Explain is used) and the snapshots (they load after the checks).

@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import EMPTY_MAPPING
+from ivy_setup_tui.core.platform.pathsearch import which
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
 
 # The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
@@ -136,9 +137,7 @@ def _resolve_option(python: Path, ctx: SystemContext) -> Path:
     if python.is_absolute():
         return python
     if len(python.parts) == 1 and not (ctx.cwd / python).exists():
-        import shutil
-
-        found = shutil.which(str(python), path=ctx.env.get("PATH", ""))
+        found = which(str(python), ctx.env.get("PATH", ""))
         if found:
             return Path(found)
     return ctx.cwd / python
@@ -150,8 +149,6 @@ def discover(ctx: SystemContext) -> list[Candidate]:
     `--python` is always listed (even when it does not exist, so the check can say so); the other
     sources are listed only when their interpreter file exists.
     """
-    import shutil  # here, not at the top: `start_probe` launches a `--python` probe before this
-
     found: list[Candidate] = []
     if ctx.python is not None:
         found.append(Candidate(_resolve_option(ctx.python, ctx), SOURCE_OPTION))
@@ -163,7 +160,7 @@ def discover(ctx: SystemContext) -> list[Candidate]:
         found.append(Candidate(_env_python(conda, ctx.platform, conda=True), SOURCE_CONDA))
     search_path = ctx.env.get("PATH", "")
     for name, source in (("python3", SOURCE_PYTHON3), ("python", SOURCE_PYTHON)):
-        hit = shutil.which(name, path=search_path) if search_path else None
+        hit = which(name, search_path) if search_path else None
         if hit:
             found.append(Candidate(Path(hit), source))
     if sys.executable:
@@ -455,10 +452,8 @@ class ProbeRun:
                 f"it is not a Python interpreter: it ran but printed {shown!r} instead of the "
                 "probe's answer",
             )
-        import shutil
-
         path = self._env.get("PATH", "")
-        uv = shutil.which("uv", path=path) if path else None
+        uv = which("uv", path) if path else None
         return target_from_raw(python, raw, source=source, uv=uv)
 
 

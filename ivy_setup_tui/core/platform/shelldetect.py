@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Callable
 from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.platform.pathsearch import which
 from ivy_setup_tui.core.platform.shellfiles import (
     ENV,
     KNOWN_SHELLS,
@@ -49,7 +49,7 @@ def binary_path(ctx: SystemContext, shell: ShellInfo | None, name: str) -> str |
     if path and os.path.isabs(path) and os.access(path, os.X_OK):
         return path
     search = ctx.env.get("PATH", "")
-    return shutil.which(name, path=search) if search else None
+    return which(name, search) if search else None
 
 
 def shell_name(program: str) -> str:
@@ -153,7 +153,7 @@ def _note_installed(ctx: SystemContext, seen: _Sightings) -> None:
         return
     for name, binaries in _BINARIES.items():
         for binary in binaries:
-            found = shutil.which(binary, path=search_path)
+            found = which(binary, search_path)
             if found:
                 seen.note(name, "installed", found)
                 seen.paths[name] = found

@@ -10,11 +10,11 @@ reported as such, never waited on forever. All shells of one verification run co
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -282,7 +282,7 @@ class ShellVerification:
                 self._outcomes = [run.result() for run in self._runs]
                 scratch = getattr(self, "_scratch", None)
                 if scratch:
-                    shutil.rmtree(scratch, ignore_errors=True)
+                    _remove_scratch(scratch)
             return list(self._outcomes)
 
 
@@ -302,6 +302,22 @@ def _scratch_folder(prefix: str) -> str:
     import tempfile
 
     return tempfile.mkdtemp(prefix=prefix)
+
+
+def _remove_scratch(folder: str) -> None:
+    """Remove a folder `_scratch_folder` made, and what fish left in it (its empty data folder),
+    as `shutil.rmtree(folder, ignore_errors=True)` would. Only this user can write in it (0700),
+    so a plain bottom-up walk is safe; shutil is not imported for it (see platform/pathsearch)."""
+    for parent, folders, files in os.walk(folder, topdown=False):
+        for name in files:
+            with suppress(OSError):
+                os.unlink(os.path.join(parent, name))
+        for name in folders:
+            path = os.path.join(parent, name)
+            with suppress(OSError):
+                os.unlink(path) if os.path.islink(path) else os.rmdir(path)
+    with suppress(OSError):
+        os.rmdir(folder)
 
 
 class _Run:

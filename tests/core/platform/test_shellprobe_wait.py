@@ -136,3 +136,17 @@ def test_a_shell_that_exits_before_answering_is_reported_so(
     assert outcome.status == shellprobe.EXITED
     assert outcome.exit_code == 4
     assert outcome.readings == {}
+
+
+def test_the_fish_scratch_folder_is_removed_with_what_fish_left(tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    (scratch / "fish" / "deeper").mkdir(parents=True)
+    (scratch / "fish" / "fish_history").write_text("- cmd: x\n", encoding="utf-8")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("mine", encoding="utf-8")
+    (scratch / "fish" / "link").symlink_to(outside)  # a link is removed, never followed
+    shellprobe._remove_scratch(str(scratch))
+    assert not scratch.exists()
+    assert (outside / "keep").read_text(encoding="utf-8") == "mine"
+    shellprobe._remove_scratch(str(scratch))  # already gone: nothing to do, no error
