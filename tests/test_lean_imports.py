@@ -30,6 +30,7 @@ NOT_ON_CHECK = (
     "ivy_setup_tui.core.report",
     "ivy_setup_tui.core.snapshots",
     "ivy_setup_tui.core.steps.registry",
+    "ivy_setup_tui.core.steps.version.recommend",  # offline, version.upgrade only says skipped
     "concurrent.futures",
     "logging",
     "email",

@@ -8,7 +8,7 @@ by adding version if-chains elsewhere.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
@@ -245,6 +245,13 @@ IVY_KEY_MEASURED = ("0.0.9.2", "0.0.9.17")
 # The release whose key gate is the reason most users come here, and the first one without it.
 GATED_RELEASE = "0.0.9.0"
 FIRST_UNGATED = "0.0.9.1"
+# The first release of the new major version: it needs no key, and its APIs may differ.
+MAJOR_RELEASE = "1.0.0"
+
+
+def distribution_names(modules: Sequence[str]) -> list[str]:
+    """The distributions to install for the import names a release's facts list (yaml: pyyaml)."""
+    return ["pyyaml" if m == "yaml" else m for m in modules]
 
 
 class VersionFacts(NamedTuple):

@@ -35,8 +35,8 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
     from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.core.plan import StepPlan, StepResult
-    from ivy_setup_tui.core.steps.version.check import Choice
     from ivy_setup_tui.core.steps.version.fix import Preview
+    from ivy_setup_tui.core.steps.version.recommend import Choice
     from ivy_setup_tui.tui.state import WizardState
 
 _LOG_LINES = 2000

@@ -1,7 +1,7 @@
 """The Version step: pick an ivy release that installs on the target Python, and install it there.
 
 The plan reads the index the user's pip uses and decides compatibility from the target's own wheel
-tags (`index.compatible_releases`); the recommendation comes from the facts (`version.recommend`).
+tags (`index.compatible_releases`); the recommendation comes from the facts (`recommend.recommend`).
 Installing always runs the *target* interpreter's own installer (`python -m pip`, else
 `uv pip install --python`), streams its output, can be cancelled, and is journaled so `undo`
 re-installs the previous release with the same installer.
@@ -36,8 +36,8 @@ from ivy_setup_tui.core.plan import (
 from ivy_setup_tui.core.platform.index import CompatibleRelease
 from ivy_setup_tui.core.platform.interpreter import Target
 from ivy_setup_tui.core.steps.version import check as version
+from ivy_setup_tui.core.steps.version import recommend, words
 from ivy_setup_tui.core.steps.version import undo as undoing
-from ivy_setup_tui.core.steps.version import words
 from ivy_setup_tui.core.steps.version.installer import (
     PIP,
     UV,
@@ -268,7 +268,7 @@ def preview(
     offered = found.recommendation.choices if found.recommendation is not None else ()
     if offered:
         chosen = pick.version if spec is not None else None
-        notes.append(version.choices_text(offered, chosen=chosen, bullets=True))
+        notes.append(recommend.choices_text(offered, chosen=chosen, bullets=True))
     notes.append(f"After the change: {words.next_steps(pick.version)}")
     return _install_preview(ctx, target, found, pick, options, tuple(notes))
 
@@ -286,7 +286,7 @@ def _pick(
         assert options.ivy_version is not None
         pick = choose(found, spec[0], spec[1], options.ivy_version, target)
         why = [f"You asked for {options.ivy_version.strip()}: ivy {pick.version} matches."]
-        return pick, why + version.release_notes(pick, target)
+        return pick, why + recommend.release_notes(pick, target)
     rec = found.recommendation
     assert rec is not None
     if rec.version is None:

@@ -16,8 +16,7 @@ from ivy_setup_tui.core.plan import BadInput
 from ivy_setup_tui.core.platform import index
 from ivy_setup_tui.core.platform.index import CompatibleRelease, IndexUnavailable, ReleaseFile
 from ivy_setup_tui.core.platform.interpreter import Target
-from ivy_setup_tui.core.steps.version import check as version
-from ivy_setup_tui.core.steps.version.check import Recommendation
+from ivy_setup_tui.core.steps.version.recommend import Recommendation, recommend
 
 Fetch = Callable[[], Sequence[ReleaseFile]]
 
@@ -69,7 +68,7 @@ def survey(
         installed,
         facts,
         compatible,
-        version.recommend(installed, compatible, target),
+        recommend(installed, compatible, target),
         config.display_url,
     )
 

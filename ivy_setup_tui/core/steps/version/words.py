@@ -10,7 +10,14 @@ from pathlib import Path
 from packaging.version import Version
 
 from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.facts import IVY_KEY, KEY_PEM, NONE, VersionFacts, facts_for
+from ivy_setup_tui.core.facts import (
+    IVY_KEY,
+    KEY_PEM,
+    MAJOR_RELEASE,
+    NONE,
+    VersionFacts,
+    facts_for,
+)
 from ivy_setup_tui.core.plan import Refusal
 from ivy_setup_tui.core.platform import index
 from ivy_setup_tui.core.platform.interpreter import Target
@@ -83,7 +90,7 @@ def next_steps(installed: str | None) -> str:
         text = (
             f"ivy {installed} was not measured: the Key step cannot tell what this release needs."
         )
-    elif facts.scheme == NONE and Version(installed) >= Version(version.MAJOR_RELEASE):
+    elif facts.scheme == NONE and Version(installed) >= Version(MAJOR_RELEASE):
         text = (
             f"{installed} needs no key: the Key step now only checks that IVY_ROOT is valid (with "
             "an IVY_ROOT that is not an existing folder, ivy.transpile is silently missing), and "

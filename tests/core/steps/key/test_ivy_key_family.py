@@ -22,7 +22,7 @@ from ivy_setup_tui.core import checks, explain, facts
 from ivy_setup_tui.core.checks import Diagnosis
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Status
-from ivy_setup_tui.core.steps.version import check as version
+from ivy_setup_tui.core.steps.version import recommend
 from tests.core.venvs import install_fake_ivy, make_venv, site_packages
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX venv layout and modes")
@@ -505,7 +505,7 @@ def test_the_version_step_lays_out_the_choices(python: tuple[int, int, int], pic
         Path("/opt/python/bin/python3"), fake_raw(python=python, ivy=fake_ivy("0.0.9.0"))
     )
     compatible = index.compatible_releases(target, ivy_release_files())
-    plan = version.recommend("0.0.9.0", compatible, target)
+    plan = recommend.recommend("0.0.9.0", compatible, target)
 
     assert plan.version == pick
     offered = {c.version: c for c in plan.choices}
@@ -525,5 +525,5 @@ def test_the_version_step_lays_out_the_choices(python: tuple[int, int, int], pic
     assert "no key at all" in offered["1.0.0.5"].meaning
     assert "pure Python" in offered["1.0.0.5"].meaning
     assert "major version" in offered["1.0.0.5"].meaning
-    text = version.choices_text(plan.choices)
+    text = recommend.choices_text(plan.choices)
     assert "--ivy-version 1.0.0.5" in text
