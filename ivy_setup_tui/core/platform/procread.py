@@ -54,18 +54,26 @@ def collect_all(procs: Sequence[subprocess.Popen[bytes]], timeout: float, done: 
 
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
-        pending = [_Reading(index, proc, selector) for index, proc in enumerate(procs)]
-        while pending:
-            now = time.monotonic()
-            for item in [item for item in pending if item.over(now, deadline)]:
-                pending.remove(item)
+        pending: list[_Reading] = []
+        try:
+            for index, proc in enumerate(procs):
+                pending.append(_Reading(index, proc, selector))
+            while pending:
+                now = time.monotonic()
+                for item in [item for item in pending if item.over(now, deadline)]:
+                    pending.remove(item)
+                    item.close(selector)
+                    done(item.index, bytes(item.out), bytes(item.err), item.timed_out)
+                if pending:
+                    wake = min(item.wake(now, deadline) for item in pending)
+                    for key, _ in selector.select(max(wake - now, 0.0)):
+                        item, sink = key.data
+                        item.take(key.fd, sink, selector)
+        except BaseException:
+            for item in pending:  # nobody will read them any more: end them, free their pipes
+                _kill_group(item.proc)
                 item.close(selector)
-                done(item.index, bytes(item.out), bytes(item.err), item.timed_out)
-            if pending:
-                wake = min(item.wake(now, deadline) for item in pending)
-                for key, _ in selector.select(max(wake - now, 0.0)):
-                    item, sink = key.data
-                    item.take(key.fd, sink, selector)
+            raise
 
 
 class _Reading:

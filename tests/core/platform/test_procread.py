@@ -90,3 +90,19 @@ def test_every_pipe_and_pidfd_is_closed_afterwards(exit_watch: str) -> None:
     assert all(p.returncode == 0 for p in procs)
     if before is not None:
         assert set(os.listdir("/proc/self/fd")) <= before
+
+
+def test_a_failure_while_reading_ends_the_shells_it_leaves(monkeypatch: pytest.MonkeyPatch) -> None:
+    procs = [_start("sleep 60"), _start("printf x")]
+    seen: list[int] = []
+
+    def done(index: int, out: bytes, err: bytes, timed_out: bool) -> None:
+        seen.append(index)
+        raise RuntimeError("the caller failed")
+
+    with pytest.raises(RuntimeError):
+        procread.collect_all(procs, 30, done)
+    assert seen == [1]
+    assert procs[0].wait(timeout=10) == -9  # killed with its group, not left running
+    assert procs[0].stdout is not None
+    assert procs[0].stdout.closed
