@@ -22,8 +22,8 @@ from ivy_setup_tui.core.model import EMPTY_MAPPING
 from ivy_setup_tui.core.platform.pathsearch import which
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
 
-# The CLI imports this module to start the probe before anything else: `typing` would only delay
-# that start, and annotations are never evaluated.
+# The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
+# once the probe answers) would only delay that start, and annotations are never evaluated.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -308,14 +308,13 @@ def _wait(
 
 
 def _parse_answer(stdout: str) -> dict[str, Any] | None:
-    """The probe's answer (see probe.main), or None when `stdout` holds none that reads back."""
-    import marshal  # built in: nothing to load
+    import json
 
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
             try:
-                data = marshal.loads(bytes.fromhex(line[len(MARKER) :]))
-            except (ValueError, EOFError, TypeError):
+                data = json.loads(line[len(MARKER) :])
+            except ValueError:
                 return None
             if isinstance(data, dict) and isinstance(data.get("python_version"), str):
                 return data

@@ -1,4 +1,4 @@
-"""Stdlib-only code run inside the target interpreter; it prints one line describing it.
+"""Stdlib-only code run inside the target interpreter; it prints one JSON object describing it.
 
 ivy-setup executes this module's own source with `python -c` in the target Python (3.8 or later), so
 everything here must stay 3.8-compatible (annotations are never evaluated thanks to the `__future__`
@@ -536,8 +536,7 @@ def _ivy_module(result: dict[str, Any]) -> None:
 
 
 def collect() -> dict[str, Any]:
-    """Everything ivy-setup needs to know about this interpreter, as plain data (None, bool, int,
-    str, lists, dicts with str keys: what JSON could hold)."""
+    """Everything ivy-setup needs to know about this interpreter, as JSON-safe data."""
     import struct
     import sysconfig
 
@@ -609,17 +608,70 @@ def _extension_suffixes() -> list[str]:
     return list(importlib.machinery.EXTENSION_SUFFIXES)
 
 
+def _json(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True)` for the answer's plain data (None, bool, int, str, list,
+    dict with str keys), without importing json: json (with re and enum) would be a good part of
+    the probe's start-up. Anything else raises TypeError, and `main` lets json do it all."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str:
+        return _json_string(value)
+    if type(value) in (list, tuple):
+        return "[" + ", ".join(_json(item) for item in value) + "]"
+    if type(value) is dict and all(type(key) is str for key in value):
+        return (
+            "{" + ", ".join(_json_string(k) + ": " + _json(value[k]) for k in sorted(value)) + "}"
+        )
+    raise TypeError(f"not plain JSON data: {type(value).__name__}")
+
+
+_JSON_SHORT = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
+
+
+def _json_string(text: str) -> str:
+    """A JSON string literal for `text`, ASCII only (as json.dumps writes it by default)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    out = ['"']
+    for char in text:
+        code = ord(char)
+        if char in _JSON_SHORT:
+            out.append(_JSON_SHORT[char])
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:  # outside the BMP: a surrogate pair, as json.dumps writes it
+            code -= 0x10000
+            out.append(f"\\u{0xD800 | (code >> 10):04x}\\u{0xDC00 | (code & 0x3FF):04x}")
+    out.append('"')
+    return "".join(out)
+
+
 def main() -> None:
-    """Print the probe's answer on stdout as one marked line: the answer marshalled in format 4,
-    which every Python 3 since 3.4 writes and reads alike for plain data, as hex.
+    """Print the probe's answer as one marked JSON line on stdout."""
+    answer = collect()
+    try:
+        text = _json(answer)
+    except TypeError:
+        import json
 
-    marshal is built into every interpreter: the probe imports nothing to write it, and ivy-setup
-    nothing to read it (json costs 1.5 ms to import, on every `ivy-setup check`). The answer only
-    holds plain data, and ivy-setup reads it as data: nothing in it is ever run.
-    """
-    import marshal
-
-    sys.stdout.write(MARKER + marshal.dumps(collect(), 4).hex() + "\n")
+        text = json.dumps(answer, sort_keys=True)
+    sys.stdout.write(MARKER + text + "\n")
     sys.stdout.flush()
 
 
