@@ -315,7 +315,10 @@ def _remove_scratch(folder: str) -> None:
         for name in folders:
             path = os.path.join(parent, name)
             with suppress(OSError):
-                os.unlink(path) if os.path.islink(path) else os.rmdir(path)
+                if os.path.islink(path):
+                    os.unlink(path)
+                else:
+                    os.rmdir(path)
     with suppress(OSError):
         os.rmdir(folder)
 
@@ -381,10 +384,11 @@ class _Run:
 
 def _read_all(runs: Sequence[_Run], timeout: float) -> None:
     """Read every started shell to its end (in the thread `ShellVerification.start` starts)."""
-    procs = [run.proc for run in runs if run.proc is not None]
+    started = [run for run in runs if run.proc is not None]
+    procs = [run.proc for run in started if run.proc is not None]
     try:
         procread.collect_all(
-            procs, timeout, lambda index, out, err, late: runs[index].ended(out, err, late)
+            procs, timeout, lambda index, out, err, late: started[index].ended(out, err, late)
         )
     finally:
         for run in runs:  # a failure while reading must not leave `wait()` blocked for ever
