@@ -15,7 +15,9 @@ benchmarks/sandbox.py (a venv with ivy 0.0.9.0, a key, bash/zsh/fish files), off
 - UI blocking: a 10 ms interval timer runs on the app while the checks run; the longest gap between
   two of its callbacks is how long the event loop was held up at worst (budget < 50 ms).
 
-All three kinds of process run alternately. Wall times only mean something on an idle machine: when
+For scale it also times a minimal Textual app (an App that pushes one Screen holding a Static and a
+Footer) painted and detected the same way (`--child-minimal`): the harness's own floor against the
+same baseline. All four kinds of process run alternately. Wall times only mean something on an idle machine: when
 the baseline's median is more than 1.5x its minimum the run warns that the machine was busy.
 
     python benchmarks/bench_wizard.py [--runs 11]
@@ -30,7 +32,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 NOISE_LIMIT = 1.5
 PAINT_BUDGET = 1.5
@@ -44,15 +46,70 @@ SIZE = (100, 32)
 
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.app import App
     from textual.message import Message
 
     from ivy_setup_tui.tui.state import WizardState
 
 
-async def _drive(python: Path) -> dict[str, float]:
-    """Run the wizard headless until the Overview is complete; return the measured times."""
+def _paint_watch(app: App[Any], screen_name: str) -> tuple[Callable[[Message], None], list[float]]:
+    """A message hook for `run_test`, and the list it fills with the time (epoch seconds) of the
+    first refresh at which the screen named `screen_name` is complete, its footer keys showing."""
     from textual import events
 
+    painted_at: list[float] = []
+    watching: list[bool] = []
+
+    def on_refreshed() -> None:
+        screen = app.screen
+        if type(screen).__name__ == screen_name and screen.query("FooterKey"):
+            painted_at.append(time.time())  # complete: even its footer shows its keys
+        else:
+            app.call_after_refresh(on_refreshed)
+
+    def watch(message: Message) -> None:
+        """Called for every message a widget of the app processes: once the screen, its widgets
+        composed, is made the current screen, wait for the refreshes that follow."""
+        if watching or not isinstance(message, events.ScreenResume):
+            return
+        if type(app.screen).__name__ == screen_name:
+            watching.append(True)
+            app.screen.call_after_refresh(on_refreshed)
+
+    return watch, painted_at
+
+
+async def _drive_minimal() -> dict[str, float]:
+    """The harness's own floor: a minimal Textual app (an App that pushes one Screen holding a
+    Static and a Footer with one key) painted and detected exactly as the wizard's Welcome."""
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.screen import Screen
+    from textual.widgets import Footer, Static
+
+    class MinimalScreen(Screen[None]):
+        BINDINGS = [Binding("n", "app.quit", "Start checks")]
+
+        def compose(self) -> ComposeResult:
+            yield Static("Welcome")
+            yield Footer()
+
+    class Minimal(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(MinimalScreen())
+
+    app = Minimal()
+    watch, painted_at = _paint_watch(app, "MinimalScreen")
+    async with app.run_test(headless=True, size=SIZE, message_hook=watch) as pilot:
+        while not painted_at:
+            await pilot.pause()
+    return {"painted": painted_at[0]}
+
+
+async def _drive(python: Path) -> dict[str, float]:
+    """Run the wizard headless until the Overview is complete; return the measured times."""
     from ivy_setup_tui.core.context import SystemContext
     from ivy_setup_tui.tui.app import make_app
 
@@ -60,25 +117,7 @@ async def _drive(python: Path) -> dict[str, float]:
     app = make_app(ctx)
     painted = asyncio.Event()
     painted_at: list[float] = []
-    welcome_at: list[float] = []
-
-    def on_welcome_refreshed() -> None:
-        screen = app.screen
-        if type(screen).__name__ == "WelcomeScreen" and screen.query("FooterKey"):
-            welcome_at.append(time.time())  # Welcome is complete: even its footer shows its keys
-        else:
-            app.call_after_refresh(on_welcome_refreshed)
-
-    def watch(message: Message) -> None:
-        """Called for every message a widget of the app processes: once Welcome, its widgets
-        composed, is made the current screen, wait for the refreshes that follow."""
-        if watching or not isinstance(message, events.ScreenResume):
-            return
-        if type(app.screen).__name__ == "WelcomeScreen":
-            watching.append(True)
-            app.screen.call_after_refresh(on_welcome_refreshed)
-
-    watching: list[bool] = []
+    watch, welcome_at = _paint_watch(app, "WelcomeScreen")
     async with app.run_test(headless=True, size=SIZE, message_hook=watch) as pilot:
 
         def on_painted() -> None:
@@ -127,9 +166,10 @@ async def _drive(python: Path) -> dict[str, float]:
         }
 
 
-def child(python: Path) -> int:
-    """`--child`: print the measurements of one wizard run as JSON."""
-    result = asyncio.run(_drive(python))
+def child(python: Path | None) -> int:
+    """`--child PYTHON`: print the measurements of one wizard run as JSON; `--child-minimal`:
+    those of the minimal app."""
+    result = asyncio.run(_drive(python) if python is not None else _drive_minimal())
     print(json.dumps(result))
     return 0
 
@@ -160,6 +200,8 @@ def main() -> int:
     """Alternate the wizard, the import baseline and `check --offline`; report the budgets."""
     if sys.argv[1:2] == ["--child"]:
         return child(Path(sys.argv[2]))
+    if sys.argv[1:2] == ["--child-minimal"]:
+        return child(None)
     import argparse
     import shutil
     import statistics
@@ -180,15 +222,17 @@ def main() -> int:
         box = sandbox_mod.build(root)
         env, cwd = box.env, str(box.project)
         wizard = [python, str(Path(__file__).resolve()), "--child", str(box.python)]
+        minimal = [python, str(Path(__file__).resolve()), "--child-minimal"]
         importer = [python, "-c", "import time, textual.app; print(time.time())"]
         check = [*entry_point(python), "check", "--offline", "--python", str(box.python)]
         paint: list[float] = []
+        minimal_paint: list[float] = []
         idle_paint: list[float] = []
         imports: list[float] = []
         checks: list[float] = []
         whole_check: list[float] = []
         gaps: list[float] = []
-        for argv in (wizard, importer, check):  # warm the OS file cache
+        for argv in (wizard, minimal, importer, check):  # warm the OS file cache
             _until_exit(argv, env, cwd)
         for _ in range(args.runs):
             spawned, out = _until_exit(wizard, env, cwd)
@@ -197,6 +241,8 @@ def main() -> int:
             idle_paint.append(result["idle_painted"] - spawned)
             checks.append(result["checks"])
             gaps.append(result["max_gap"])
+            spawned, out = _until_exit(minimal, env, cwd)
+            minimal_paint.append(json.loads(out.strip().splitlines()[-1])["painted"] - spawned)
             spawned, out = _until_exit(importer, env, cwd)
             imports.append(float(out.strip().splitlines()[-1]) - spawned)
             whole_check.append(_wall(check, env, cwd))
@@ -220,6 +266,10 @@ def main() -> int:
     print(
         f"  ratio {paint_ratio:.2f}  budget <= {PAINT_BUDGET}: "
         f"{'met' if paint_ratio <= PAINT_BUDGET else 'NOT met'}"
+    )
+    print(
+        f"  for scale, a minimal Textual app (App + Screen + Static + Footer) in this harness: "
+        f"{ms(minimal_paint):.1f} ms, ratio {ms(minimal_paint) / ms(imports):.2f}"
     )
     print(f"Start checks -> Overview:    {ms(checks):7.1f} ms")
     print(f"check --offline (process):   {ms(whole_check):7.1f} ms")
