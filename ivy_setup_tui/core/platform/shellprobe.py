@@ -242,6 +242,7 @@ class ShellVerification:
         self.notes = dict(notes or {})  # per shell family: why it was not started
         self.timeout = DEFAULT_TIMEOUT
         self._runs: list[_Run] = []
+        self._scratch: str | None = None  # fish's data folder while its shells run
         self._outcomes: list[ProbeOutcome] | None = None
         self._lock = threading.Lock()
 
@@ -255,24 +256,22 @@ class ShellVerification:
     ) -> ShellVerification:
         """Start every shell now (returns at once); the same object, for chaining."""
         self.timeout = timeout if timeout is not None else timeout_for(ctx)
-        scratch: str | None = None
         if any(spec.shell == "fish" for spec in self.specs):
             # fish creates its data folder (history) on start; keep that out of the user's home.
-            scratch = _scratch_folder("ivy-setup-fish-")
+            self._scratch = _scratch_folder("ivy-setup-fish-")
         for spec in self.specs:
-            extra = {"XDG_DATA_HOME": scratch} if spec.shell == "fish" and scratch else None
-            run = _Run(spec, clean_env(ctx, extra), tuple(names), self.timeout)
+            scratch = self._scratch if spec.shell == "fish" else None
+            extra = {"XDG_DATA_HOME": scratch} if scratch else None
+            run = _Run(spec, clean_env(ctx, extra), tuple(names))
             run.spawn()
             self._runs.append(run)
         # Every shell first, then one thread reads them all: a thread started between two spawns
         # takes the GIL while the next spawn waits for its exec, delaying it by milliseconds.
-        started = [run for run in self._runs if run.proc is not None]
-        if started:
+        if any(run.proc is not None for run in self._runs):
             reader = threading.Thread(
-                target=_read_all, args=(started, self.timeout), name="shellprobe", daemon=True
+                target=_read_all, args=(self._runs, self.timeout), name="shellprobe", daemon=True
             )
             reader.start()
-        self._scratch = scratch
         return self
 
     def wait(self) -> list[ProbeOutcome]:
@@ -280,9 +279,8 @@ class ShellVerification:
         with self._lock:
             if self._outcomes is None:
                 self._outcomes = [run.result() for run in self._runs]
-                scratch = getattr(self, "_scratch", None)
-                if scratch:
-                    _remove_scratch(scratch)
+                if self._scratch:
+                    _remove_scratch(self._scratch)
             return list(self._outcomes)
 
 
@@ -326,13 +324,10 @@ def _remove_scratch(folder: str) -> None:
 class _Run:
     """One shell process and, once it has ended, its outcome."""
 
-    def __init__(
-        self, spec: ProbeSpec, env: dict[str, str], names: tuple[str, ...], timeout: float
-    ) -> None:
+    def __init__(self, spec: ProbeSpec, env: dict[str, str], names: tuple[str, ...]) -> None:
         self.spec = spec
         self.env = env
         self.names = names
-        self.timeout = timeout
         self.marker = "ivysetup" + os.urandom(8).hex()
         self.proc: subprocess.Popen[bytes] | None = None
         self._outcome: ProbeOutcome | None = None
@@ -383,12 +378,13 @@ class _Run:
 
 
 def _read_all(runs: Sequence[_Run], timeout: float) -> None:
-    """Read every started shell to its end (in the thread `ShellVerification.start` starts)."""
-    started = [run for run in runs if run.proc is not None]
-    procs = [run.proc for run in started if run.proc is not None]
+    """Read every started shell to its end (in the thread `ShellVerification.start` starts); a run
+    that could not start already has its outcome."""
+    started = [(run, run.proc) for run in runs if run.proc is not None]
+    procs = [proc for _, proc in started]
     try:
         procread.collect_all(
-            procs, timeout, lambda index, out, err, late: started[index].ended(out, err, late)
+            procs, timeout, lambda index, out, err, late: started[index][0].ended(out, err, late)
         )
     finally:
         for run in runs:  # a failure while reading must not leave `wait()` blocked for ever
