@@ -133,7 +133,7 @@ class _Reading:
             self.exited = now
         if not self.open:
             return True
-        if now < self.exited + (KILLED_GRACE if self.timed_out else EXIT_GRACE):
+        if now < self._pipes_given_up(self.exited):
             return False
         _kill_group(self.proc)  # a background child keeps the pipes open: do not wait for it
         return True
@@ -141,8 +141,12 @@ class _Reading:
     def wake(self, now: float, deadline: float) -> float:
         """When `over` must be asked again if nothing is read before."""
         if self.exited is not None:
-            return self.exited + (KILLED_GRACE if self.timed_out else EXIT_GRACE)
+            return self._pipes_given_up(self.exited)
         return deadline if self.pidfd is not None else min(deadline, now + POLL)
+
+    def _pipes_given_up(self, exited: float) -> float:
+        """When pipes still open after the exit stop being waited for."""
+        return exited + (KILLED_GRACE if self.timed_out else EXIT_GRACE)
 
     def close(self, selector: Selector) -> None:
         """Stop watching the process and close what was opened for it."""
