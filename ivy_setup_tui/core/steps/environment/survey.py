@@ -5,13 +5,11 @@ while the other checks run (`Prepared`).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_FILE_NAME
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shells, shellsyntax
-from ivy_setup_tui.core.platform.pathsearch import which
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Reading, Scan
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, home_ivy, is_dir, is_file
@@ -126,11 +124,8 @@ def start_verification(
 
     specs: list[shellprobe.ProbeSpec] = []
     notes: dict[str, str] = {}
-    search = ctx.env.get("PATH", "")
     for shell in relevant:
-        binary = shell.path if shell.path and os.path.isabs(shell.path) else None
-        if binary is None or not os.access(binary, os.X_OK):
-            binary = which(shell.name, search) if search else None
+        binary = shelldetect.binary_path(ctx, shell, shell.name)
         if binary is None:
             notes[shell.name] = f"{shell.name} is not installed here, so it was not started"
             continue
