@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 
 
 # The screens, each module imported when its screen is first shown (Welcome paints without the
-# others; the app loads them in the background once Welcome is on screen, see `_preload`).
+# others; the app loads them in the background once Welcome is on screen: `IvySetupApp.warm_up`).
 
 
 def _welcome() -> WizardScreen:
