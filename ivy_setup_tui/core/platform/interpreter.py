@@ -9,7 +9,6 @@ once, so callers overlap the probe's interpreter start with their own work.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -280,13 +279,9 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes) -> bytes:
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """End the probe and whatever it started (grandchildren may hold our pipes open)."""
-    if os.name == "posix":
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-    else:
-        proc.kill()
+    from ivy_setup_tui.core.platform.procread import kill_group
+
+    kill_group(proc)
     proc.communicate()
 
 

@@ -71,7 +71,7 @@ def collect_all(procs: Sequence[subprocess.Popen[bytes]], timeout: float, done: 
                         item.take(key.fd, sink, selector)
         except BaseException:
             for item in pending:  # nobody will read them any more: end them, free their pipes
-                _kill_group(item.proc)
+                kill_group(item.proc)
                 item.close(selector)
             raise
 
@@ -126,7 +126,7 @@ class _Reading:
         if self.exited is None:
             if now < deadline:
                 return False
-            _kill_group(self.proc)
+            kill_group(self.proc)
             with suppress(subprocess.TimeoutExpired):
                 self.proc.wait(2)
             self.timed_out = True
@@ -135,7 +135,7 @@ class _Reading:
             return True
         if now < self._pipes_given_up(self.exited):
             return False
-        _kill_group(self.proc)  # a background child keeps the pipes open: do not wait for it
+        kill_group(self.proc)  # a background child keeps the pipes open: do not wait for it
         return True
 
     def wake(self, now: float, deadline: float) -> float:
@@ -199,13 +199,13 @@ def _collect_with_threads(
         waiter.join(max(deadline - time.monotonic(), 0.0))
         timed_out = waiter.is_alive()
         if timed_out:
-            _kill_group(proc)
+            kill_group(proc)
             waiter.join(2)
         grace = KILLED_GRACE if timed_out else EXIT_GRACE
         reader.join(grace)
         err_reader.join(grace)
         if reader.is_alive() or err_reader.is_alive():
-            _kill_group(proc)
+            kill_group(proc)
             reader.join(0.5)
             err_reader.join(0.5)
         done(index, bytes(out), bytes(err), timed_out)
@@ -234,7 +234,9 @@ def _drain(stream: IO[bytes], sink: bytearray) -> None:
         return
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """End `proc` and its whole process group (grandchildren may hold its pipes open); where
+    there are no groups (Windows), `proc` alone."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (OSError, AttributeError):
