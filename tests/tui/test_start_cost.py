@@ -16,11 +16,12 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Button
+from textual.widgets import Button, Select
 from textual.widgets._footer import FooterKey
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import CHECK_IDS, Finding
+from ivy_setup_tui.core.platform.interpreter import Candidate
 from ivy_setup_tui.tui.state import WizardState
 from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from tests.tui.conftest import WizardFactory
@@ -102,6 +103,29 @@ async def test_welcome_shows_its_footer_keys_in_its_first_frame(wizard: WizardFa
         while not first:
             await pilot.pause()
     assert first[0][:4] == ["n", "e", "question_mark", "q"]
+
+
+async def test_welcome_paints_its_first_frame_without_the_interpreter_picker(
+    wizard: WizardFactory,
+) -> None:
+    # Textual's Select (its current value, its overlay OptionList, their styles) cost Welcome's
+    # first frame about 10 ms; the picker is built once the interpreters are found.
+    app = wizard(discover=lambda ctx: [Candidate(Path(sys.executable), "running interpreter")])
+    first: list[int] = []
+
+    def watch(message: Message) -> None:
+        if first or not isinstance(message, events.ScreenResume):
+            return
+        if type(app.screen).__name__ == "WelcomeScreen":
+            app.screen.call_after_refresh(lambda: first.append(len(app.screen.query(Select))))
+
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        while not first:
+            await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert first[0] == 0  # the first frame: no picker
+        assert len(app.screen.query(Select)) == 1
 
 
 class _Dimmable(App[None]):

@@ -62,6 +62,40 @@ async def test_welcome_picks_interpreter_and_project(
         assert app.state.ctx.project == project
 
 
+async def test_welcome_offers_a_picker_only_once_interpreters_are_found(
+    wizard: WizardFactory, make_ctx: Callable[..., SystemContext]
+) -> None:
+    # Welcome paints before the interpreters are looked for: no picker until some are found,
+    # and none when there are none (typing a path is then the way).
+    app = wizard(ctx=make_ctx(python=None), discover=lambda ctx: [])
+    async with app.run_test(size=SIZE) as pilot:
+        assert not app.screen.query("#python-choice")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not app.screen.query("#python-choice")
+        assert "No Python found" in text_of(app.screen.query_one("#candidates"))
+        assert app.screen.query_one("#python", Input).value == ""
+
+
+async def test_the_picker_keeps_a_typed_interpreter(
+    wizard: WizardFactory, make_ctx: Callable[..., SystemContext], home: Path
+) -> None:
+    typed = home / "envs" / "bin" / "python"
+    typed.parent.mkdir(parents=True)
+    typed.write_text("#!/bin/sh\n", encoding="utf-8")
+    candidates = [Candidate(Path(sys.executable), "running interpreter"), Candidate(typed, "PATH")]
+    app = wizard(ctx=make_ctx(python=typed), discover=lambda ctx: candidates)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        picker = app.screen.query_one("#python-choice", Select)
+        assert picker.value == str(typed)  # the field's interpreter, picked
+        assert app.screen.query_one("#python", Input).value == "~/envs/bin/python"
+        # The picker sits above the field it fills.
+        field = app.screen.query_one("#python", Input)
+        assert picker.region.y < field.region.y
+
+
 def test_path_completion(make_ctx: Callable[..., SystemContext], home: Path) -> None:
     ctx = make_ctx()
     (home / "projects").mkdir()

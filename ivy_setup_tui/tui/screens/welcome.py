@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.tui.screens.base import WizardScreen
@@ -23,6 +23,8 @@ from ivy_setup_tui.tui.widgets.path_completion import PathSuggester, expand_path
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
+    from textual.widgets import Select
+
     from ivy_setup_tui.core.platform.interpreter import Candidate
     from ivy_setup_tui.tui.state import WizardState
 
@@ -71,13 +73,8 @@ class WelcomeScreen(WizardScreen):
             yield Label(
                 "Target Python (where ivy is, or will be, installed)", classes="field-label"
             )
-            yield Select[str](
-                [("Automatic (first candidate below)", AUTOMATIC)],
-                value=AUTOMATIC,
-                allow_blank=False,
-                id="python-choice",
-                compact=True,
-            )
+            # The picker of found interpreters (#python-choice) goes here once there are some
+            # (`on_welcome_screen_candidates_found`): Welcome paints without it, sooner.
             yield Input(
                 value=ctx.tilde(ctx.python) if ctx.python else "",
                 placeholder="or type a path to a python executable",
@@ -126,17 +123,29 @@ class WelcomeScreen(WizardScreen):
         self.post_message(self.CandidatesFound(found, None))
 
     def on_welcome_screen_candidates_found(self, event: CandidatesFound) -> None:
-        """Offer the candidates in the picker and list them with where they came from."""
+        """Offer the candidates in a picker above the path field, and list them with where
+        they came from. Without candidates there is nothing to pick: the field is the way."""
+        from textual.widgets import Select  # its module loads after the first frame
+
         ctx = self.wizard.state.ctx
         options = [("Automatic (first candidate below)", AUTOMATIC)]
         options += [
             (f"{ctx.tilde(c.path)}  ({plain(c.source)})", str(c.path)) for c in event.candidates
         ]
-        choice = self.query_one("#python-choice", Select)
-        choice.set_options(options)
         typed = self.query_one("#python", Input).value.strip()
         current = str(expand(ctx, typed)) if typed else AUTOMATIC
-        choice.value = current if current in {v for _, v in options} else AUTOMATIC
+        value = current if current in {v for _, v in options} else AUTOMATIC
+        pickers = self.query("#python-choice").results(Select)
+        choice = next(pickers, None)
+        if choice is not None:
+            choice.set_options(options)
+            choice.value = value
+        elif event.candidates:
+            self._choice = value  # the picker's own start-up value: not a choice
+            choice = Select[str](
+                options, value=value, allow_blank=False, id="python-choice", compact=True
+            )
+            self.query_one("#welcome-body").mount(choice, before="#python")
         if event.error is not None:
             text = Content.styled(f"Could not list interpreters: {event.error}", "$text-warning")
         elif not event.candidates:
@@ -156,7 +165,7 @@ class WelcomeScreen(WizardScreen):
             return  # the picker's own start-up value: keep what the field was given
         self._choice = event.value
         field = self.query_one("#python", Input)
-        automatic = event.value in (AUTOMATIC, Select.NULL)
+        automatic = event.value == AUTOMATIC or not isinstance(event.value, str)  # or no value
         field.value = "" if automatic else self.wizard.state.ctx.tilde(str(event.value))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
