@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -26,6 +27,7 @@ from ivy_setup_tui.core import session
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import Finding
+from ivy_setup_tui.tui.screens import base
 from ivy_setup_tui.tui.screens.base import WizardScreen
 from ivy_setup_tui.tui.screens.messages import (
     BackRequested,
@@ -200,6 +202,17 @@ class IvySetupApp(App[int]):
         """Start on Welcome."""
         self.push_screen("welcome")
         self.current = "welcome"
+
+    def preload_screen_styles(self) -> None:
+        """Read the other screens' styles (SCREENS_CSS, next to their modules) now, once Welcome
+        is on screen: Textual would read them when the first of those screens is shown, then
+        re-parse every source and restyle the whole app, between Start checks and the Overview.
+        Read here, the file is parsed alone; its rules match no node on Welcome, so nothing
+        shown is restyled."""
+        path = (Path(base.__file__).parent / base.SCREENS_CSS).resolve()  # as Screen resolves it
+        if not self.stylesheet.has_source(str(path)):
+            self.stylesheet.read(path)
+            self.stylesheet.parse()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="warm-up")
     def warm_up(self) -> None:

@@ -22,10 +22,11 @@ from textual.widgets._footer import FooterKey
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import CHECK_IDS, Finding
 from ivy_setup_tui.core.platform.interpreter import Candidate
+from ivy_setup_tui.tui.app import IvySetupApp
 from ivy_setup_tui.tui.state import WizardState
 from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from tests.tui.conftest import WizardFactory
-from tests.tui.fakes import broken_findings, fake_diagnosis
+from tests.tui.fakes import FakeDiagnose, broken_findings, fake_diagnosis
 from tests.tui.pilot import SIZE
 
 LAZY_SCREENS = [
@@ -126,6 +127,75 @@ async def test_welcome_paints_its_first_frame_without_the_interpreter_picker(
         await pilot.pause()
         assert first[0] == 0  # the first frame: no picker
         assert len(app.screen.query(Select)) == 1
+
+
+def _screens_css() -> str:
+    from ivy_setup_tui.tui.screens import base
+
+    return str((Path(base.__file__).parent / base.SCREENS_CSS).resolve())
+
+
+async def test_welcome_paints_before_the_other_screens_styles_are_read(
+    wizard: WizardFactory,
+) -> None:
+    app = wizard()
+    first: list[bool] = []
+
+    def watch(message: Message) -> None:
+        if first or not isinstance(message, events.ScreenResume):
+            return
+        if type(app.screen).__name__ == "WelcomeScreen":
+            app.screen.call_after_refresh(
+                lambda: first.append(app.stylesheet.has_source(_screens_css()))
+            )
+
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        while not first:
+            await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert first[0] is False  # Welcome's first frame: app.tcss only
+        assert app.stylesheet.has_source(_screens_css())  # read once Welcome was on screen
+
+
+async def test_reading_the_other_screens_styles_restyles_nothing_on_welcome(
+    wizard: WizardFactory,
+) -> None:
+    # So the app may read them while Welcome shows without restyling it: no rule matches there.
+    app = wizard()
+    app.preload_screen_styles = lambda: None  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        nodes = list(app.screen.walk_children(with_self=True))
+        before = [node.styles.css for node in nodes]
+        IvySetupApp.preload_screen_styles(app)
+        app.stylesheet.update(app.screen)
+        assert [node.styles.css for node in nodes] == before
+
+
+async def test_a_screen_shown_before_the_styles_were_read_gets_them(
+    wizard: WizardFactory,
+) -> None:
+    # A key typed ahead can leave Welcome before its background work ran: Textual then reads the
+    # screen's CSS_PATH itself, and the Overview looks the same.
+    looks: list[str] = []
+    for preload in (False, True):
+        app = wizard(diagnose=FakeDiagnose(broken_findings))
+        if not preload:
+            app.preload_screen_styles = lambda: None  # type: ignore[method-assign]
+        async with app.run_test(size=SIZE) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.stylesheet.has_source(_screens_css()) is preload
+            await pilot.press("n")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert app.stylesheet.has_source(_screens_css())
+            checks = app.screen.query_one("#checks")
+            looks.append(checks.styles.css)
+    assert looks[0] == looks[1]
+    assert "text-wrap: nowrap;" in looks[0]  # a rule of screens.tcss
 
 
 class _Dimmable(App[None]):

@@ -96,6 +96,25 @@ async def test_the_picker_keeps_a_typed_interpreter(
         assert picker.region.y < field.region.y
 
 
+async def test_welcome_completes_what_is_typed_in_its_path_fields(
+    wizard: WizardFactory, home: Path
+) -> None:
+    (home / "projects").mkdir()
+    app = wizard()
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        field = app.screen.query_one("#project", Input)
+        assert field.suggester is not None  # attached once Welcome is on screen
+        field.focus()
+        field.value = ""
+        await pilot.press(*"~/pro")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("right")  # at the end of the text: takes the suggestion
+        assert field.value == "~/projects/"
+
+
 def test_path_completion(make_ctx: Callable[..., SystemContext], home: Path) -> None:
     ctx = make_ctx()
     (home / "projects").mkdir()

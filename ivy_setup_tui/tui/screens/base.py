@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -17,10 +17,17 @@ if TYPE_CHECKING:
     from ivy_setup_tui.tui.state import WizardState
 
 STEP_ORDER = (Step.VERSION, Step.KEY, Step.PERMISSIONS, Step.ENVIRONMENT)
+# The styles of every screen but Welcome (next to this module); each of those screens names it as
+# its CSS_PATH. Textual reads a screen's file when the screen is first shown, then re-parses every
+# source and restyles the whole app; the app reads it beforehand, once Welcome is on screen
+# (`IvySetupApp.preload_screen_styles`), where it costs one parse and Welcome's frame none.
+SCREENS_CSS = "screens.tcss"
 
 
 class WizardScreen(Screen[None]):
     """A main screen of the wizard; it re-renders whenever the app's state changes."""
+
+    CSS_PATH: ClassVar[str | None] = SCREENS_CSS
 
     def __init__(self) -> None:
         super().__init__()

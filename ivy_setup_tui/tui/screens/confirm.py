@@ -12,6 +12,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ivy_setup_tui.tui.screens.base import SCREENS_CSS
+
 if TYPE_CHECKING:
     from ivy_setup_tui.tui.app import IvySetupApp
     from ivy_setup_tui.tui.state import WizardState
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 
 class ConfirmScreen(ModalScreen[bool]):
     """Asks a question; dismisses with True (yes) or False (no, Escape)."""
+
+    CSS_PATH = SCREENS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes"),

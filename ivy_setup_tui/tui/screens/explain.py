@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Static, TextArea
 
 from ivy_setup_tui.core.model import Step
+from ivy_setup_tui.tui.screens.base import SCREENS_CSS
 from ivy_setup_tui.tui.screens.messages import BackRequested, StepRequested
 from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from ivy_setup_tui.tui.widgets.status import SCREEN_FOR_STEP, plain
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 class ExplainScreen(Screen[None]):
     """A multi-line paste area and the explanation of what was pasted (from the explain service)."""
+
+    CSS_PATH = SCREENS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "explain", "Explain", priority=True),

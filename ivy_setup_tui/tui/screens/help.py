@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
+from ivy_setup_tui.tui.screens.base import SCREENS_CSS
 from ivy_setup_tui.tui.screens.messages import BackRequested
 from ivy_setup_tui.tui.widgets.footer import KeysFooter
 
@@ -61,6 +62,8 @@ STEPS = (
 
 class HelpScreen(Screen[None]):
     """A scrolling page of keys, steps and file locations; Escape closes it."""
+
+    CSS_PATH = SCREENS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close")]
     AUTO_FOCUS = "#help-body"

@@ -19,6 +19,7 @@ from textual.widgets import Button, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.tui.screens.base import SCREENS_CSS
 from ivy_setup_tui.tui.screens.confirm import ConfirmScreen
 from ivy_setup_tui.tui.screens.messages import BackRequested, MachineChanged
 from ivy_setup_tui.tui.widgets.footer import KeysFooter
@@ -59,6 +60,8 @@ class RunUndone(Message):
 
 class HistoryScreen(Screen[None]):
     """The list of runs (one scrolling list); Enter or `u` undoes the highlighted run."""
+
+    CSS_PATH = SCREENS_CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "undo", "Undo run"),

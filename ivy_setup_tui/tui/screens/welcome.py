@@ -49,6 +49,7 @@ class WelcomeScreen(WizardScreen):
     """Explains the wizard; lets the user pick the target interpreter and the project folder."""
 
     AUTO_FOCUS = "#next"
+    CSS_PATH = None  # its rules are in app.tcss: the first frame parses no other screen's
     BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "next", "Start checks")]
 
     class CandidatesFound(Message):
@@ -79,7 +80,6 @@ class WelcomeScreen(WizardScreen):
                 value=ctx.tilde(ctx.python) if ctx.python else "",
                 placeholder="or type a path to a python executable",
                 id="python",
-                suggester=PathSuggester(ctx.home, ctx.cwd, directories_only=False),
                 compact=True,
             )
             yield Static(
@@ -90,7 +90,6 @@ class WelcomeScreen(WizardScreen):
                 value=ctx.tilde(ctx.project),
                 placeholder="a folder; → completes",
                 id="project",
-                suggester=PathSuggester(ctx.home, ctx.cwd, directories_only=True),
                 compact=True,
             )
             yield Static(id="welcome-error")
@@ -100,8 +99,8 @@ class WelcomeScreen(WizardScreen):
 
     def on_mount(self) -> None:
         """No blinking cursor when the app says so; once Welcome is on screen, discover the
-        interpreters off the UI thread and let the app load what comes next (workers started
-        earlier would compete with the first frame for the interpreter lock)."""
+        interpreters off the UI thread and let the app load what comes next, the other screens'
+        styles included (work started earlier would delay the first frame)."""
         for field in self.query(Input):
             field.cursor_blink = self.wizard.cursor_blink
         self.call_after_refresh(self._background, self.wizard.state.ctx)
@@ -109,6 +108,12 @@ class WelcomeScreen(WizardScreen):
     def _background(self, ctx: SystemContext) -> None:
         self._discover(ctx)
         self.wizard.warm_up()
+        # Completion is for what the user types: given at compose, each field's start value
+        # would list a folder in a thread while the first frame is drawn.
+        for field, directories_only in (("#python", False), ("#project", True)):
+            suggester = PathSuggester(ctx.home, ctx.cwd, directories_only=directories_only)
+            self.query_one(field, Input).suggester = suggester
+        self.wizard.preload_screen_styles()  # here in the UI thread, while the workers start
 
     async def render_state(self, state: WizardState) -> None:
         """Nothing on this screen follows the checks."""
