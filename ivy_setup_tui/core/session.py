@@ -8,8 +8,7 @@ and the checks and snapshots must not load on that way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -36,8 +35,7 @@ def diagnose_new_terminal(
     return result._replace(view=NEW_TERMINAL)
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(NamedTuple):
     """This run against the last session: what changed since (and when that was recorded), why
     the comparison failed, and this run's snapshot (stored only when the user leaves)."""
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
@@ -238,8 +237,7 @@ class IvySetupApp(App[int]):
         generation = self.state.generation + 1
         self._arrived = {}
         self.set_state(
-            replace(
-                self.state,
+            self.state._replace(
                 ctx=ctx or self.state.ctx,
                 generation=generation,
                 running=True,
@@ -317,7 +315,7 @@ class IvySetupApp(App[int]):
         arrived, self._arrived = self._arrived, {}
         if generation != self.state.generation or not arrived:
             return  # a newer run started, or the finished run's diagnosis took them all
-        self.set_state(replace(self.state, findings={**self.state.findings, **arrived}))
+        self.set_state(self.state._replace(findings={**self.state.findings, **arrived}))
 
     def on_checks_finished(self, message: ChecksFinished) -> None:
         """The run is complete: keep the diagnosis, its duration and the drift."""
@@ -329,8 +327,7 @@ class IvySetupApp(App[int]):
         if comparison.snapshot is not None:
             self._snapshot = comparison.snapshot
         self.set_state(
-            replace(
-                self.state,
+            self.state._replace(
                 running=False,
                 seconds=message.seconds,
                 findings={f.id: f for f in diagnosis.findings},
@@ -360,14 +357,14 @@ class IvySetupApp(App[int]):
         if before is None and message.rows:
             before = message.rows
         self.set_state(
-            replace(self.state, outcome=message.rows, outcome_before=before, proving=False)
+            self.state._replace(outcome=message.rows, outcome_before=before, proving=False)
         )
 
     def on_checks_failed(self, message: ChecksFailed) -> None:
         """The run crashed: stop the spinners and say why."""
         if message.generation != self.state.generation:
             return
-        self.set_state(replace(self.state, running=False, error=message.reason))
+        self.set_state(self.state._replace(running=False, error=message.reason))
 
     # -- navigation ----------------------------------------------------------------------------
 

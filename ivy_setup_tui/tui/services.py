@@ -4,9 +4,8 @@ ones (each imports its core module on first use, so nothing heavy loads before W
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ivy_setup_tui.core import session
 from ivy_setup_tui.core.context import SystemContext
@@ -28,8 +27,7 @@ class DiagnoseFn(Protocol):
     ) -> Diagnosis: ...
 
 
-@dataclass(frozen=True)
-class Services:
+class Services(NamedTuple):
     """The service calls the wizard makes; tests replace them with fakes."""
 
     diagnose: DiagnoseFn

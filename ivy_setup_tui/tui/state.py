@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
@@ -30,8 +30,7 @@ SHORT_CHANGES = {
 }
 
 
-@dataclass(frozen=True)
-class WizardState:
+class WizardState(NamedTuple):
     """Everything the screens render: the context, the current run's findings, and its drift."""
 
     ctx: SystemContext
@@ -39,7 +38,7 @@ class WizardState:
     running: bool = False
     started_at: float | None = None  # time.monotonic() at the start of the current run
     seconds: float | None = None  # how long the last complete run took
-    findings: Mapping[str, Finding] = field(default_factory=dict)
+    findings: Mapping[str, Finding] = MappingProxyType({})
     diagnosis: Diagnosis | None = None
     error: str | None = None
     changes: tuple[FindingChange, ...] = ()
