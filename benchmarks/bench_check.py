@@ -4,8 +4,9 @@ All commands run alternately in one session, so load on the machine hits them al
 much. For each command: the median wall time and its ratio to `python -c pass`, and the median CPU time
 (user + system, from `os.wait4`, including the children the process waited for: the probe interpreter
 and the real shells) and its ratio. CPU time barely moves when other processes compete for the cores,
-wall time does: when the baseline's median is more than 1.5x its own minimum the machine was busy, and
-the wall ratios are not to be quoted (the CPU ratio still is).
+wall time does: when the baseline's median is more than 1.5x its own minimum, or other processes used
+more than 5% of the cores' time meanwhile (/proc/stat minus this process tree), the machine was busy,
+and the wall ratios are not to be quoted (the CPU ratio still is).
 
 Budgets (issue 13, on an idle machine): check --offline <= 3x and peak memory < 20 MiB; --help and
 --version <= 2x.
@@ -100,9 +101,16 @@ def measure(
     return results
 
 
-def report(results: dict[str, Samples], baseline: str, runs: int, where: str) -> tuple[bool, bool]:
+def report(
+    results: dict[str, Samples],
+    baseline: str,
+    runs: int,
+    where: str,
+    since: MachineUse | None = None,
+) -> tuple[bool, bool]:
     """Print the figures; return whether every budget was met (a wall budget missed on a busy
-    machine is not held against it), and whether the machine was busy."""
+    machine is not held against it), and whether the machine was busy (other processes' use
+    counted from `since`)."""
     base = results[baseline]
     base_wall = statistics.median(base.wall)
     base_cpu = statistics.median(base.cpu)
@@ -146,27 +154,74 @@ def report(results: dict[str, Samples], baseline: str, runs: int, where: str) ->
             f"(limit {NOISE_LIMIT}): the machine was busy; do not quote the wall ratio. "
             "The CPU ratio (which counts the probe interpreter and shells `check` starts) holds."
         )
-    busy = busy_warning()
+    busy = busy_warning(since)
     return ok, noisy or busy
 
 
-def busy_warning() -> bool:
-    """Print the load average; warn (and return True) when it says the machine was not idle.
+# Other processes may use this share of the machine's CPU time while the benchmark runs (kernel
+# threads and an idle desktop stay well under it).
+OTHERS_LIMIT = 0.05
 
-    A steady load slows every run alike, so the baseline's spread can look fine while the
-    ratios are still off (other processes share the caches and cores)."""
-    if not hasattr(os, "getloadavg"):
-        return False
-    load = os.getloadavg()[0]
+
+@dataclass
+class MachineUse:
+    """CPU time the whole machine and this process tree had used at one moment (Linux), to tell
+    afterwards how much of the machine other processes took while the benchmark ran.
+
+    The load average cannot: it counts the benchmark's own processes (on 2 cores its runs alone
+    keep it near 0.7), and it lags by a minute."""
+
+    busy: float  # seconds of CPU the machine spent outside idle and iowait (/proc/stat)
+    ours: float  # seconds this process and every child it waited for used (rusage)
+    at: float  # time.monotonic()
+
+    @staticmethod
+    def now() -> MachineUse | None:
+        """The counters now; None where /proc/stat is not available."""
+        try:
+            with open("/proc/stat", encoding="ascii") as stat:
+                fields = stat.readline().split()
+        except OSError:
+            return None
+        if not fields or fields[0] != "cpu":
+            return None
+        # user nice system idle iowait irq softirq steal (guest time is within user already).
+        ticks = [int(value) for value in fields[1:9]]
+        busy = sum(ticks) - ticks[3] - ticks[4]
+        own = os.times()
+        ours = own.user + own.system + own.children_user + own.children_system
+        return MachineUse(busy / os.sysconf("SC_CLK_TCK"), ours, time.monotonic())
+
+    def others_since(self, since: MachineUse) -> float:
+        """Seconds of CPU that processes outside this tree used between `since` and this."""
+        return max(0.0, (self.busy - since.busy) - (self.ours - since.ours))
+
+
+def busy_warning(since: MachineUse | None) -> bool:
+    """Say how much of the machine other processes used since `since`; warn (and return True)
+    when it is over OTHERS_LIMIT: a steady load slows every run alike, so the baseline's spread
+    can look fine while the ratios are still off (other processes share the caches and cores).
+
+    Without /proc/stat the 1-minute load average stands in, less exact (it counts this
+    benchmark's own processes too)."""
     cores = os.cpu_count() or 1
-    print(f"load average (1 min): {load:.2f} on {cores} cores")
-    if load > max(0.5, cores / 4):
+    end = MachineUse.now()
+    if since is not None and end is not None:
+        share = end.others_since(since) / (cores * (end.at - since.at))
+        print(f"other processes used {share:.1%} of the {cores} cores' time while measuring")
+        busy = share > OTHERS_LIMIT
+    elif hasattr(os, "getloadavg"):
+        load = os.getloadavg()[0]
+        print(f"load average (1 min, this benchmark included): {load:.2f} on {cores} cores")
+        busy = load > max(0.5, cores / 4)
+    else:
+        return False
+    if busy:
         print(
             "WARNING: the machine was not idle while measuring: the budgets are for an idle "
             "machine; quote the CPU ratio, not the wall ratio."
         )
-        return True
-    return False
+    return busy
 
 
 def main() -> int:
@@ -206,8 +261,9 @@ def main() -> int:
         }
         print(f"interpreter: {python}")
         print(f"ivy-setup:   {' '.join(ivy_setup)}")
+        since = MachineUse.now()
         results = measure(commands, env, cwd, args.runs)
-        ok, busy = report(results, "python -c pass", args.runs, where)
+        ok, busy = report(results, "python -c pass", args.runs, where, since)
         if args.sandbox and sandbox_mod.imported_ivy(box):
             print("ERROR: something imported the target's ivy package")
             ok = False

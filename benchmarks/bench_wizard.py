@@ -209,7 +209,7 @@ def main() -> int:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import sandbox as sandbox_mod  # benchmarks/ is not a package
-    from bench_check import compile_package, entry_point
+    from bench_check import MachineUse, busy_warning, compile_package, entry_point
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
@@ -234,6 +234,7 @@ def main() -> int:
         gaps: list[float] = []
         for argv in (wizard, minimal, importer, check):  # warm the OS file cache
             _until_exit(argv, env, cwd)
+        since = MachineUse.now()
         for _ in range(args.runs):
             spawned, out = _until_exit(wizard, env, cwd)
             result = json.loads(out.strip().splitlines()[-1])
@@ -287,9 +288,7 @@ def main() -> int:
             f"WARNING: the baseline's median is {ms(imports) / (min(imports) * 1000):.2f}x its "
             f"minimum (limit {NOISE_LIMIT}): the machine was busy; do not quote these figures."
         )
-    from bench_check import busy_warning
-
-    busy_warning()
+    busy_warning(since)
     ok = (
         paint_ratio <= PAINT_BUDGET
         and checks_ratio <= CHECKS_BUDGET
