@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
-from typing import NamedTuple, TextIO
+from typing import TextIO
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.model import Finding, Status, Step, summarize
+from ivy_setup_tui.core.record import Record
 
 _GLYPHS = {
     Status.OK: "✓",
@@ -51,7 +52,7 @@ _COLOURS = {
 }
 
 
-class Style(NamedTuple):
+class Style(Record):
     """How to draw for one output stream: Unicode glyphs or ASCII, colour or not, the width."""
 
     unicode: bool

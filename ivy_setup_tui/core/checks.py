@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import (
@@ -28,6 +28,7 @@ from ivy_setup_tui.core.model import (
 # Only what starting the probe needs is imported here; the check modules load inside `diagnose`,
 # after the probe is running, so their import time overlaps the target interpreter's start.
 from ivy_setup_tui.core.platform import interpreter
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.facts import VersionFacts
@@ -41,7 +42,7 @@ _LOCAL_VERSION_IDS = ("version.interpreter", "version.installed", "version.schem
 _PATH_PERMISSION_IDS = ("permissions.key_file", "permissions.ivy_dir", "permissions.project_dir")
 
 
-class Diagnosis(NamedTuple):
+class Diagnosis(Record):
     """Everything one run of the checks learnt: the target, its facts, the key lookup, the findings."""
 
     ctx: SystemContext

@@ -10,10 +10,11 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
+
+from ivy_setup_tui.core.record import Record
 
 
-class SystemContext(NamedTuple):
+class SystemContext(Record):
     """The machine as ivy-setup sees it: home, environment, working and project dir, user, platform."""
 
     home: Path

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 
 from packaging.version import InvalidVersion, Version
+
+from ivy_setup_tui.core.record import Record
 
 # Key schemes (SPEC §3 `version.scheme`).
 KEY_PEM = "key.pem"
@@ -36,7 +37,7 @@ IVY_KEY_FILE_NAME = "ivy-key.pem"  # IVY_KEY scheme: in the cwd or any parent
 COLAB_VARS = ("COLAB_GPU", "COLAB_TPU_ADDR")  # 0.0.9.0 skips the check when set and no key.pem
 
 
-class Endpoint(NamedTuple):
+class Endpoint(Record):
     """A URL an ivy release calls, and why."""
 
     name: str
@@ -44,7 +45,7 @@ class Endpoint(NamedTuple):
     purpose: str
 
 
-class ReleaseFacts(NamedTuple):
+class ReleaseFacts(Record):
     """How one range of ivy releases handles the key: the scheme, what it calls, whether measured."""
 
     low: str  # inclusive
@@ -254,7 +255,7 @@ def distribution_names(modules: Sequence[str]) -> list[str]:
     return ["pyyaml" if m == "yaml" else m for m in modules]
 
 
-class VersionFacts(NamedTuple):
+class VersionFacts(Record):
     """The facts that apply to one concrete installed version (or to no ivy at all)."""
 
     version: str | None

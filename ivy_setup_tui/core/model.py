@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
+
+from ivy_setup_tui.core.record import Record
 
 
 class Status(str, Enum):
@@ -85,7 +87,7 @@ CHECK_IDS: tuple[str, ...] = (
 EMPTY_MAPPING: Mapping[str, Any] = MappingProxyType({})
 
 
-class Fix(NamedTuple):
+class Fix(Record):
     """What would resolve a finding: a summary, whether ivy-setup applies it, the manual commands."""
 
     summary: str
@@ -101,7 +103,7 @@ class Fix(NamedTuple):
         }
 
 
-class Finding(NamedTuple):
+class Finding(Record):
     """The outcome of one check: a stable id, a status, plain words, machine-readable evidence."""
 
     id: str

@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ivy_setup_tui import __version__
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import Endpoint, VersionFacts, release_endpoints
 from ivy_setup_tui.core.model import Finding, Fix, Status, skipped
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     import requests
@@ -106,7 +107,7 @@ _ADVICE: Mapping[str, str] = {
 }
 
 
-class ProbeResult(NamedTuple):
+class ProbeResult(Record):
     """The outcome of probing one endpoint: a result code, a reason, and what was used."""
 
     name: str

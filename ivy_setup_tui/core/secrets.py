@@ -16,8 +16,9 @@ in `check`, in a diff, in `explain` and in a report is the same value for the sa
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 from urllib.parse import quote
+
+from ivy_setup_tui.core.record import Record
 
 # What a key is replaced with where even its fingerprint is not wanted (URLs, request logs).
 REDACTED = "<key>"
@@ -29,7 +30,7 @@ _APIKEY_PATH = re.compile(r"(/apikey/)[^\s'\")]*")
 _BOM = "\ufeff"
 
 
-def hidden_repr(record: NamedTuple, hidden: tuple[str, ...]) -> str:
+def hidden_repr(record: Record, hidden: tuple[str, ...]) -> str:
     """`record`'s repr without the fields named in `hidden` (a key must not leak through a log or a
     traceback), as a dataclass field declared with `repr=False` is left out."""
     shown_fields = ", ".join(

@@ -8,7 +8,9 @@ and the checks and snapshots must not load on that way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
+
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -35,7 +37,7 @@ def diagnose_new_terminal(
     return result._replace(view=NEW_TERMINAL)
 
 
-class Comparison(NamedTuple):
+class Comparison(Record):
     """This run against the last session: what changed since (and when that was recorded), why
     the comparison failed, and this run's snapshot (stored only when the user leaves)."""
 

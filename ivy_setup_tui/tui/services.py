@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ivy_setup_tui.core import session
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
@@ -27,7 +28,7 @@ class DiagnoseFn(Protocol):
     ) -> Diagnosis: ...
 
 
-class Services(NamedTuple):
+class Services(Record):
     """The service calls the wizard makes; tests replace them with fakes."""
 
     diagnose: DiagnoseFn

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import Finding
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.checks import Diagnosis
@@ -30,7 +31,7 @@ SHORT_CHANGES = {
 }
 
 
-class WizardState(NamedTuple):
+class WizardState(Record):
     """Everything the screens render: the context, the current run's findings, and its drift."""
 
     ctx: SystemContext

@@ -4,10 +4,12 @@ turns each into sentences, so what is found and how it is said can be read apart
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Literal
+
+from ivy_setup_tui.core.record import Record
 
 
-class LiteralTilde(NamedTuple):
+class LiteralTilde(Record):
     """IVY_ROOT starts with a literal `~`, which ivy never expands; the .ivy folder to use instead
     (the one `check` proposes), or None when there is none here."""
 
@@ -15,7 +17,7 @@ class LiteralTilde(NamedTuple):
     suggestion: Path | None
 
 
-class NotFound(NamedTuple):
+class NotFound(Record):
     """Why ivy finds no key.pem from the project (MC.pyx line 147), as the lookup saw it."""
 
     project: Path
@@ -34,7 +36,7 @@ class NotFound(NamedTuple):
     fix: str  # what fixes key.location, or ""
 
 
-class KeyContent(NamedTuple):
+class KeyContent(Record):
     """Why the server refused the key ivy found (MC.pyx line 141, IVY_KEY refused)."""
 
     path: Path | None  # the key file, or None
@@ -53,7 +55,7 @@ class KeyContent(NamedTuple):
 IvyKeyCause = Literal["set_here", "ivy_key_empty", "key_empty", "key_unreadable", "found", "none"]
 
 
-class IvyKeyMissing(NamedTuple):
+class IvyKeyMissing(Record):
     """Why the IVY_KEY scheme finds no key here (0.0.9.2's lookup replayed when the ivy examined
     here uses another scheme)."""
 

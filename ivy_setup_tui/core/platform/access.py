@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.record import Record
 
 R_OK, W_OK, X_OK = os.R_OK, os.W_OK, os.X_OK
 
 
-class Principal(NamedTuple):
+class Principal(Record):
     """The user whose access matters: ids, names, and whether ivy-setup was reached through sudo."""
 
     uid: int

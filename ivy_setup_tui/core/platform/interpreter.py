@@ -14,12 +14,12 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import EMPTY_MAPPING
 from ivy_setup_tui.core.platform.pathsearch import which
 from ivy_setup_tui.core.platform.probe import MARKER, PROBE_SOURCE
+from ivy_setup_tui.core.record import Record
 
 # The CLI imports this module to start the probe before anything else: `typing` (and `json`, used
 # once the probe answers) would only delay that start, and annotations are never evaluated.
@@ -45,14 +45,14 @@ _COMPILED_PROBE: list[bytes | None] = []  # computed once: what `_compiled_probe
 _STDIN_PROGRAM = "import marshal,sys;exec(marshal.loads(sys.stdin.buffer.read()))"
 
 
-class Candidate(NamedTuple):
+class Candidate(Record):
     """An interpreter ivy-setup could target, and where it was found (shown to the user)."""
 
     path: Path
     source: str
 
 
-class IvyDist(NamedTuple):
+class IvyDist(Record):
     """The installed ivy distribution as the target's importlib.metadata reports it."""
 
     version: str
@@ -63,7 +63,7 @@ class IvyDist(NamedTuple):
     url: str | None
 
 
-class Target(NamedTuple):
+class Target(Record):
     """The probed target interpreter: what it is, how it installs packages, and which ivy it has."""
 
     python: Path | None

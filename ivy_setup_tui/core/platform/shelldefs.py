@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.shellfiles import (
@@ -19,6 +18,7 @@ from ivy_setup_tui.core.platform.shellfiles import (
     PS_BLOCK_START,
     zdotdir,
 )
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.secrets import fingerprint, hidden_repr, key_text, shown
 
 WATCHED_NAMES = ("IVY_ROOT", "IVY_KEY")
@@ -62,7 +62,7 @@ class LazyPattern:
         return self._compiled().finditer(string)
 
 
-class Definition(NamedTuple):
+class Definition(Record):
     """One assignment of IVY_ROOT or IVY_KEY in a file, with the value the reader would assign.
 
     `value` is None when it cannot be known statically (command substitution, unknown variable).
@@ -106,7 +106,7 @@ class Definition(NamedTuple):
         return self.raw_value
 
 
-class SourceLine(NamedTuple):
+class SourceLine(Record):
     """A line that reads another file into the shell (`. file`, `source file`)."""
 
     path: Path
@@ -117,7 +117,7 @@ class SourceLine(NamedTuple):
     guarded: bool  # behind a `[ -f ... ]` / `test -f` / `Test-Path` on the same line
 
 
-class ManagedBlock(NamedTuple):
+class ManagedBlock(Record):
     """Where ivy-setup's marked block sits in a file (1-based lines; end None: never closed)."""
 
     path: Path
@@ -125,7 +125,7 @@ class ManagedBlock(NamedTuple):
     end: int | None
 
 
-class ParsedFile(NamedTuple):
+class ParsedFile(Record):
     """One file read in one syntax: its assignments and sourcing lines, in order."""
 
     path: Path

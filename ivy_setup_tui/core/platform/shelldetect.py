@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.pathsearch import which
@@ -21,6 +20,7 @@ from ivy_setup_tui.core.platform.shellfiles import (
     shell_files,
 )
 from ivy_setup_tui.core.platform.shellsyntax import parse_file, read_bytes
+from ivy_setup_tui.core.record import Record
 
 ParentDetector = Callable[[], "tuple[str, str] | None"]
 
@@ -81,7 +81,7 @@ def _passwd_shell(uid: int) -> str | None:
     return shell or None
 
 
-class _Sightings(NamedTuple):
+class _Sightings(Record):
     """Why each shell counts as the user's (reasons in the order seen) and its binary."""
 
     reasons: dict[str, list[str]]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.record import Record
 
 # ivy-setup's own marked block (SPEC §6); PowerShell uses regions.
 BLOCK_START = "# >>> ivy-setup >>>"
@@ -38,7 +38,7 @@ ENVIRONMENT_D = "environment.d"
 PAM = "pam_environment"
 
 
-class StartupFile(NamedTuple):
+class StartupFile(Record):
     """A file a shell reads at start: its path, when it is read, and whether it exists now."""
 
     path: Path
@@ -46,7 +46,7 @@ class StartupFile(NamedTuple):
     exists: bool
 
 
-class ShellInfo(NamedTuple):
+class ShellInfo(Record):
     """One shell the user has: its binary, whether it is the login or running shell, its files."""
 
     name: str

@@ -4,7 +4,6 @@ lines joined where a quote stays open, and a word's value as the shell would bui
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 
 from ivy_setup_tui.core.platform.shelldefs import (
     FileState,
@@ -12,6 +11,7 @@ from ivy_setup_tui.core.platform.shelldefs import (
     expand_tilde,
     expand_variables,
 )
+from ivy_setup_tui.core.record import Record
 
 # --------------------------------------------------------------------------------------------
 # A small shell lexer (POSIX sh family and fish)
@@ -22,7 +22,7 @@ LIT = "lit"  # single-quoted or escaped: literal
 CMD = "cmd"  # command substitution: unknowable
 
 
-class Word(NamedTuple):
+class Word(Record):
     """One shell word: its text as written and its parts, each with how it was quoted."""
 
     raw: str
@@ -36,7 +36,7 @@ class Word(NamedTuple):
         return None
 
 
-class Op(NamedTuple):
+class Op(Record):
     """An operator between commands (`;`, `&&`, `|`, a parenthesis...)."""
 
     text: str

@@ -16,10 +16,10 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import procread, shellfiles
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.secrets import hidden_repr
 
 WATCHED = ("IVY_ROOT", "IVY_KEY")
@@ -45,7 +45,7 @@ NOT_EXPORTED = "not_exported"
 UNKNOWN = "unknown"  # the shell gave no answer (timeout, exited, error)
 
 
-class ProbeSpec(NamedTuple):
+class ProbeSpec(Record):
     """One way of starting one shell: `bash -i`, `zsh -c`, `fish`... with the exact argv."""
 
     shell: str
@@ -55,7 +55,7 @@ class ProbeSpec(NamedTuple):
     flags: tuple[str, ...]
 
 
-class VarReading(NamedTuple):
+class VarReading(Record):
     """One variable as one shell ended up with it; the value is hidden from repr (IVY_KEY)."""
 
     name: str
@@ -67,7 +67,7 @@ class VarReading(NamedTuple):
         return hidden_repr(self, ("value",))
 
 
-class ProbeOutcome(NamedTuple):
+class ProbeOutcome(Record):
     """What one shell start produced: its status, the watched values, and the evidence for it."""
 
     spec: ProbeSpec
@@ -102,7 +102,7 @@ class ProbeOutcome(NamedTuple):
         return f"`{label}` answered"
 
 
-class StartMode(NamedTuple):
+class StartMode(Record):
     """One way a new terminal, an IDE or a script starts a shell, and the startup files it reads."""
 
     shell: str

@@ -17,7 +17,6 @@ in its syntax, with the lexer in `shelllex`) and `shelldefs` (what a file yields
 import os
 import stat
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform.shelldefs import (
@@ -49,6 +48,7 @@ from ivy_setup_tui.core.platform.shellsyntax import (
     parse_file,
     read_bytes,
 )
+from ivy_setup_tui.core.record import Record
 
 __all__ = [
     "MAX_SOURCE_DEPTH",
@@ -63,7 +63,7 @@ __all__ = [
 MAX_SOURCE_DEPTH = 4
 
 
-class Scan(NamedTuple):
+class Scan(Record):
     """Everything the static reading found: parsed files (by path and syntax) and skip notes."""
 
     files: dict[tuple[str, str, bool], ParsedFile]
@@ -208,7 +208,7 @@ def _followable(ctx: SystemContext, target: Path) -> bool:
 # Read order
 
 
-class Reading(NamedTuple):
+class Reading(Record):
     """What a new terminal of one shell executes: definitions in order, exports, files read."""
 
     shell: ShellInfo

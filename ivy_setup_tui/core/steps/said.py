@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from ivy_setup_tui.core.model import Fix
+from ivy_setup_tui.core.record import Record
 
 
-class Said(NamedTuple):
+class Said(Record):
     """The words of one finding: its title, its detail, and the fix it proposes (if any)."""
 
     title: str

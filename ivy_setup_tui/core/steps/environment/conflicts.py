@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
@@ -18,6 +18,7 @@ from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shells import Scan
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.environment.survey import Prepared, ShellSurvey, read_survey
 from ivy_setup_tui.core.steps.environment.values import (
     DIRENV_READER,
@@ -63,7 +64,7 @@ def check_conflicts(
 # Gather and judge
 
 
-class ConflictsVerdict(NamedTuple):
+class ConflictsVerdict(Record):
     """Every definition and this process's values, each judged, and where they disagree."""
 
     checked: list[tuple[Definition, str | None]]  # each definition and its problem

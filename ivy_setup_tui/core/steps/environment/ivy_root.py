@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import (
@@ -23,6 +23,7 @@ from ivy_setup_tui.core.facts import (
 )
 from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.paths import physical, within
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.environment.values import (
     FIX_ENVIRONMENT,
     ROOT,
@@ -59,7 +60,7 @@ def check_ivy_root(ctx: SystemContext, facts: VersionFacts) -> Finding:
     return _WORDS.get(root.problem, _relative)(case)
 
 
-class _Case(NamedTuple):
+class _Case(Record):
     """A set IVY_ROOT, judged: what every words function below is given."""
 
     ctx: SystemContext

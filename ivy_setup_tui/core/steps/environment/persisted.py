@@ -13,7 +13,7 @@ import re
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_PEM, NONE, VersionFacts
@@ -21,6 +21,7 @@ from ivy_setup_tui.core.model import Finding, Fix, Status
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shellsyntax
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.environment.persisted_gather import (
     Gathered,
     Needs,
@@ -129,7 +130,7 @@ def check_persisted(
 # Verdict
 
 
-class PersistedVerdict(NamedTuple):
+class PersistedVerdict(Record):
     """What new terminals get, sorted: broken values, questionable ones, and what is missing."""
 
     broken: list[Seen]  # values ivy cannot use at all
@@ -191,7 +192,7 @@ def _judge(
 # Words
 
 
-class _Prose(NamedTuple):
+class _Prose(Record):
     """The sentences every outcome ends with, and the evidence."""
 
     summary: str  # "Per shell: ..."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.core import secrets
 from ivy_setup_tui.core.context import SystemContext
@@ -15,6 +15,7 @@ from ivy_setup_tui.core.paths import physical
 from ivy_setup_tui.core.platform.shelldefs import Definition
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Reading
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.environment.survey import (
     READ,
     ShellSurvey,
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     from ivy_setup_tui.core.platform import shellprobe
 
 
-class Needs(NamedTuple):
+class Needs(Record):
     """What this machine needs persisted: IVY_ROOT for a key in ~/.ivy, IVY_KEY for its scheme."""
 
     scheme: str
@@ -60,7 +61,7 @@ class Needs(NamedTuple):
         return cls(scheme, scheme == IVY_KEY, home_key, key_in_home, needs_root)
 
 
-class Seen(NamedTuple):
+class Seen(Record):
     """One value a new terminal gets: from the static reading or from a real shell start."""
 
     shell: str
@@ -80,7 +81,7 @@ class Seen(NamedTuple):
         return self.value.replace("\r", "\\r").replace("\n", "\\n")
 
 
-class Gathered(NamedTuple):
+class Gathered(Record):
     """Per shell the evidence, and over the shells considered what their new terminals get."""
 
     per_shell: dict[str, dict[str, Any]]

@@ -5,13 +5,14 @@ while the other checks run (`Prepared`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import KEY_FILE_NAME
 from ivy_setup_tui.core.platform import shelldetect, shellfiles, shells, shellsyntax
 from ivy_setup_tui.core.platform.shellfiles import ShellInfo
 from ivy_setup_tui.core.platform.shells import Reading, Scan
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.environment.values import KEY, ROOT, home_ivy, is_dir, is_file
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 READ = "read"  # shellprobe.READ, without importing it
 
 
-class ShellSurvey(NamedTuple):
+class ShellSurvey(Record):
     """The static reading shared by the conflicts and persisted checks."""
 
     ctx: SystemContext
@@ -53,7 +54,7 @@ class Unverified:
         return []
 
 
-class Prepared(NamedTuple):
+class Prepared(Record):
     """The static reading and the real shells started from it: made once per diagnosis and
     shared by `check_conflicts` and `check_persisted` (scanning and detecting twice is waste)."""
 

@@ -11,13 +11,14 @@ import os
 import re
 import shlex
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.facts import IVY_DIR_NAME, KEY_FILE_NAME, resolve_ivy_root
 from ivy_setup_tui.core.paths import physical
 from ivy_setup_tui.core.platform import shellfiles, shells
 from ivy_setup_tui.core.platform.shelldefs import Definition
+from ivy_setup_tui.core.record import Record
 
 ROOT = "IVY_ROOT"
 KEY = "IVY_KEY"
@@ -28,7 +29,7 @@ DOTENV_READER = "python-dotenv"
 DIRENV_READER = "direnv"
 
 
-class RootEvaluation(NamedTuple):
+class RootEvaluation(Record):
     """One IVY_ROOT value judged the way ivy resolves it (relative to the project dir, no `~`)."""
 
     value: str

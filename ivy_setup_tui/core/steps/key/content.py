@@ -8,18 +8,19 @@ location makes it read), reads and analyses it (`keyfile`), and decides the case
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Status
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.key import content_words as words
 from ivy_setup_tui.core.steps.key.keyfile import KeyAnalysis, KeyRead, analyse_key, read_key_line
 from ivy_setup_tui.core.steps.key.locate import key_to_examine
 from ivy_setup_tui.core.steps.key.lookup import IVY_KEY_VAR, KeyLookup
 
 
-class Content(NamedTuple):
+class Content(Record):
     """What key.content found: the case, what was judged, and the analysis of it."""
 
     # no_key_needed | ivy_key_empty | unreadable | nothing_to_examine | clean | problems |

@@ -9,8 +9,9 @@ from __future__ import annotations
 import codecs
 import re
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.secrets import CONTROL_CHARS, fingerprint, hidden_repr, mask
 
 # Files bigger than this are not API keys; reading more would only slow the check down.
@@ -53,7 +54,7 @@ _SSH_PUBLIC = re.compile(
 _BASE64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 
 
-class KeyAnalysis(NamedTuple):
+class KeyAnalysis(Record):
     """What is wrong with a key as ivy would send it; carries only lengths and fingerprints."""
 
     problems: list[str]
@@ -87,7 +88,7 @@ class KeyAnalysis(NamedTuple):
         }
 
 
-class KeyRead(NamedTuple):
+class KeyRead(Record):
     """One key file read the way ivy 0.0.9.0 reads it: the first line in text mode, unstripped."""
 
     path: Path
@@ -309,7 +310,7 @@ class KeyRejected(ValueError):
         self.message = message
 
 
-class NormalisedKey(NamedTuple):
+class NormalisedKey(Record):
     """A key reduced to exactly what ivy must read: one line, no newline, BOM or whitespace."""
 
     key: str  # hidden from repr

@@ -8,12 +8,13 @@ release's sibling would read). `location_words` says each case.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.paths import physical, within
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.key import location_words as words
 from ivy_setup_tui.core.steps.key.lookup import IVY_KEY_VAR, KeyLookup, is_empty_dir, not_dir_kind
 from ivy_setup_tui.core.steps.key.lookup_ivy_key import hidden_state, walk_ivy_key_files
@@ -36,7 +37,7 @@ def check_location(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup)
 # --- the IVY_KEY scheme -------------------------------------------------------------------------
 
 
-class IvyKeyLocation(NamedTuple):
+class IvyKeyLocation(Record):
     """What key.location found under the IVY_KEY scheme: the case and what its words need."""
 
     case: str  # from_variable | variable_empty | file_empty | file_unreadable | found | none
@@ -127,7 +128,7 @@ def _location_ivy_key(
 # --- the key.pem scheme (and unknown releases, as the most likely) ------------------------------
 
 
-class KeyPemLocation(NamedTuple):
+class KeyPemLocation(Record):
     """What key.location found under the key.pem scheme: the case and what its words need."""
 
     case: str  # found, a lookup problem code, key_not_file, no_ivy_dir_suggested, key_missing

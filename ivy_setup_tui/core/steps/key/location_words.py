@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Fix
 from ivy_setup_tui.core.paths import quoted
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.key.lookup import EMPTY_IVY_ROOT_ASSUMED, KeyLookup
 from ivy_setup_tui.core.steps.key.words import (
     ivy_key_consequence,
@@ -68,7 +69,7 @@ def no_key_needed(ctx: SystemContext, facts: F.VersionFacts, lookup: KeyLookup) 
 # --- the IVY_KEY scheme -------------------------------------------------------------------------
 
 
-class Sibling(NamedTuple):
+class Sibling(Record):
     """What the other measured release of the IVY_KEY scheme would read, where it differs."""
 
     version: str | None

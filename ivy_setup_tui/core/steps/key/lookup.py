@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.record import Record
 
 # How many entries of a `.ivy` folder are looked at for misnamed key files (caches can be large).
 _MISNAMED_SCAN_LIMIT = 200
@@ -40,7 +41,7 @@ EMPTY_IVY_ROOT_ASSUMED = (
 )
 
 
-class SearchedPath(NamedTuple):
+class SearchedPath(Record):
     """One candidate in ivy's lookup chain: the path, whether something usable is there, why."""
 
     path: Path
@@ -55,7 +56,7 @@ class SearchedPath(NamedTuple):
         return {"path": str(self.path), "found": self.found, "role": self.role, "note": self.note}
 
 
-class KeyLookup(NamedTuple):
+class KeyLookup(Record):
     """The result of replaying ivy's key lookup for one project folder and one ivy release."""
 
     scheme: str
@@ -135,7 +136,7 @@ def _upward(start: Path, *, include_fs_root: bool) -> list[Path]:
     return dirs
 
 
-class RootSearch(NamedTuple):
+class RootSearch(Record):
     """Internal: how ivy resolves its .ivy folder (shared by every scheme)."""
 
     ivy_root: Path | None = None

@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.paths import within
 from ivy_setup_tui.core.plan import FixOptions
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.key.key_input import read_input, shown
 from ivy_setup_tui.core.steps.key.keyfile import NormalisedKey
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup
@@ -115,7 +116,7 @@ def _reusable(ctx: SystemContext, lookup: KeyLookup, target: Path) -> list[Exist
     return found
 
 
-class _KeyChoice(NamedTuple):
+class _KeyChoice(Record):
     """Which key the step places when none is given, where, and what to tell about it."""
 
     key: NormalisedKey | None

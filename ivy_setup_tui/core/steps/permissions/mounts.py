@@ -9,9 +9,9 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.record import Record
 
 # Filesystems whose permission bits are made up from mount options: chmod does nothing useful.
 _MODELESS_TYPES = frozenset(
@@ -31,7 +31,7 @@ _MODE_OPTIONS = {
 }
 
 
-class Mount(NamedTuple):
+class Mount(Record):
     """One mounted filesystem: where, which type, with which options."""
 
     point: str
@@ -132,7 +132,7 @@ def modes_enforced(mount: Mount | None) -> bool:
     return needed is not None and needed in mount.options
 
 
-class FsInfo(NamedTuple):
+class FsInfo(Record):
     """The filesystem holding a path: its type, whether it keeps modes, whether it is read-only."""
 
     fs_type: str | None

@@ -11,12 +11,13 @@ import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.paths import quoted
 from ivy_setup_tui.core.platform.access import home_owner, owner_name, principal
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     from ivy_setup_tui.core.platform import fsops
@@ -105,7 +106,7 @@ def _scan_foreign(root: Path, uid: int) -> tuple[list[tuple[Path, bool]], bool]:
     return foreign, truncated
 
 
-class UnsafeLink(NamedTuple):
+class UnsafeLink(Record):
     """A `.ivy` (or key path) that is a symlink ivy-setup must not follow: why, and how much of
     its target was looked at (`examined`, `more` when the glance stopped at its bound)."""
 
@@ -194,7 +195,7 @@ OPEN = "open"  # group or other may access it
 FOREIGN_OWNER = "foreign_owner"  # someone other than the user owns it
 
 
-class OwnPath(NamedTuple):
+class OwnPath(Record):
     """A file or folder ivy-setup itself wrote (state, journal, backups, env files) that is amiss."""
 
     path: Path

@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
@@ -26,6 +26,7 @@ from ivy_setup_tui.core.platform.access import (
     principal,
     user_can,
 )
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.key.locate import key_to_examine
 from ivy_setup_tui.core.steps.key.lookup import KeyLookup
 from ivy_setup_tui.core.steps.permissions.mounts import FsInfo, Mount, fs_info
@@ -50,7 +51,7 @@ from ivy_setup_tui.core.steps.permissions.rules import (
 # --- permissions.privilege ----------------------------------------------------------------------
 
 
-class Privilege(NamedTuple):
+class Privilege(Record):
     """Who ivy-setup runs as and for whom, and what in `.ivy` and its own files is not theirs."""
 
     who: Principal
@@ -179,7 +180,7 @@ KeyFileCase = Literal[
 ]
 
 
-class KeyFile(NamedTuple):
+class KeyFile(Record):
     """What `permissions.key_file` found: which case, and what its words need."""
 
     case: KeyFileCase
@@ -269,7 +270,7 @@ IvyDirCase = Literal[
 ]
 
 
-class IvyDir(NamedTuple):
+class IvyDir(Record):
     """What `permissions.ivy_dir` found: which case, and what its words need."""
 
     case: IvyDirCase
@@ -378,7 +379,7 @@ def gather_ivy_dir(
 ProjectDirCase = Literal["missing", "writable", "not_needed", "unwritable"]
 
 
-class ProjectDir(NamedTuple):
+class ProjectDir(Record):
     """What `permissions.project_dir` found: which case, and what its words need."""
 
     case: ProjectDirCase

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from ivy_setup_tui.core import facts as F
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import Fix, plural
 from ivy_setup_tui.core.paths import quoted
 from ivy_setup_tui.core.platform.access import Principal
+from ivy_setup_tui.core.record import Record
 from ivy_setup_tui.core.steps.permissions.ownership import UnsafeLink, own_tighten_cmd
 from ivy_setup_tui.core.steps.permissions.rules import chown_command, tighten_command
 from ivy_setup_tui.core.steps.permissions.verdicts import IvyDir, KeyFile, Privilege, ProjectDir
@@ -533,7 +534,7 @@ def project_dir(ctx: SystemContext, found: ProjectDir) -> Said:
 # --- folders above the key and .ivy (warned about, never changed) --------------------------------
 
 
-class OpenParents(NamedTuple):
+class OpenParents(Record):
     """The words added to a path finding when folders above it are open to others."""
 
     title: str  # the finding's title when nothing else is wrong

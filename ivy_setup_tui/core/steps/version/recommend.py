@@ -7,7 +7,7 @@ offline `ivy-setup check` never needs it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -23,13 +23,14 @@ from ivy_setup_tui.core.facts import (
 )
 from ivy_setup_tui.core.model import Status
 from ivy_setup_tui.core.platform.interpreter import Target
+from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
     # `index` is imported where it is used: only the online upgrade check needs its machinery.
     from ivy_setup_tui.core.platform.index import CompatibleRelease
 
 
-class Choice(NamedTuple):
+class Choice(Record):
     """One kind of release the user can pick instead, and what it means for them (from the facts)."""
 
     version: str
@@ -49,7 +50,7 @@ class Choice(NamedTuple):
         }
 
 
-class Recommendation(NamedTuple):
+class Recommendation(Record):
     """What version.upgrade proposes: a release (or none), the status, and the reasons in words.
 
     `choices` lists the kinds of release that install here when the pick is a compromise (on
