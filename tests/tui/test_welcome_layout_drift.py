@@ -6,9 +6,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import Button, Input, Select
+import pytest
+from textual.widgets import Button, Input, OptionList
 
 from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import Finding
 from ivy_setup_tui.core.platform.interpreter import Candidate
 from ivy_setup_tui.tui.app import finish_session
@@ -42,8 +44,11 @@ async def test_welcome_picks_interpreter_and_project(
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert "$VIRTUAL_ENV" in text_of(app.screen.query_one("#candidates"))
-        app.screen.query_one("#python-choice", Select).value = str(other)
+        assert "2 found" in text_of(app.screen.query_one("#candidates"))
+        picker = app.screen.query_one("#python-choice", OptionList)
+        assert "$VIRTUAL_ENV" in str(picker.get_option_at_index(2).prompt)
+        picker.highlighted = 2  # Automatic, the running interpreter, then $VIRTUAL_ENV's
+        picker.action_select()
         await pilot.pause()
         assert app.screen.query_one("#python", Input).value == "~/envs/bin/python"
         app.screen.query_one("#project", Input).value = "~/nope"
@@ -88,12 +93,16 @@ async def test_the_picker_keeps_a_typed_interpreter(
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
-        picker = app.screen.query_one("#python-choice", Select)
-        assert picker.value == str(typed)  # the field's interpreter, picked
-        assert app.screen.query_one("#python", Input).value == "~/envs/bin/python"
-        # The picker sits above the field it fills.
+        picker = app.screen.query_one("#python-choice", OptionList)
+        assert picker.highlighted is not None
+        assert picker.get_option_at_index(picker.highlighted).id == str(typed)  # the field's
         field = app.screen.query_one("#python", Input)
-        assert picker.region.y < field.region.y
+        assert field.value == "~/envs/bin/python"
+        assert picker.region.y > field.region.y  # listed under the field it fills
+        picker.highlighted = 0
+        picker.action_select()  # Automatic: an empty field
+        await pilot.pause()
+        assert field.value == ""
 
 
 async def test_welcome_completes_what_is_typed_in_its_path_fields(
@@ -113,6 +122,28 @@ async def test_welcome_completes_what_is_typed_in_its_path_fields(
         await pilot.pause()
         await pilot.press("right")  # at the end of the text: takes the suggestion
         assert field.value == "~/projects/"
+
+
+async def test_quitting_as_the_interpreters_arrive_ends_cleanly(
+    wizard: WizardFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The picker is mounted when the search ends, which can be as the app closes: Textual's
+    # Select then failed in its own mount handler (its children were never composed) and the app
+    # ended on that error. The option list draws its options itself.
+    listed = WelcomeScreen.on_welcome_screen_candidates_found
+    quit_at: list[bool] = []
+
+    def list_then_quit(self: WelcomeScreen, event: WelcomeScreen.CandidatesFound) -> None:
+        listed(self, event)
+        quit_at.append(True)
+        self.app.exit(ExitCode.CANCELLED)
+
+    monkeypatch.setattr(WelcomeScreen, "on_welcome_screen_candidates_found", list_then_quit)
+    app = wizard(discover=lambda ctx: [Candidate(Path(sys.executable), "running interpreter")])
+    async with app.run_test(size=SIZE) as pilot:  # re-raises an error the app ended on
+        while not quit_at:
+            await pilot.pause()
+    assert quit_at == [True]
 
 
 def test_path_completion(make_ctx: Callable[..., SystemContext], home: Path) -> None:

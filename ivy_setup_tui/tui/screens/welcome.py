@@ -13,7 +13,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Button, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.tui.screens.base import WizardScreen
@@ -23,8 +24,6 @@ from ivy_setup_tui.tui.widgets.path_completion import PathSuggester, expand_path
 from ivy_setup_tui.tui.widgets.status import plain
 
 if TYPE_CHECKING:
-    from textual.widgets import Select
-
     from ivy_setup_tui.core.platform.interpreter import Candidate
     from ivy_setup_tui.tui.state import WizardState
 
@@ -42,7 +41,7 @@ INTRO = (
     "and every change is backed up and can be undone from the History (h)."
 )
 
-AUTOMATIC = "automatic"  # Select value: let ivy-setup pick the first candidate
+AUTOMATIC = "automatic"  # the picker's option for "let ivy-setup pick the first candidate"
 
 
 class WelcomeScreen(WizardScreen):
@@ -60,10 +59,6 @@ class WelcomeScreen(WizardScreen):
             self.candidates = candidates
             self.error = error
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._choice: object = AUTOMATIC  # the picker's value last acted on
-
     def compose(self) -> ComposeResult:
         """Intro, interpreter choice, project folder, the start button."""
         ctx = self.wizard.state.ctx
@@ -74,17 +69,17 @@ class WelcomeScreen(WizardScreen):
             yield Label(
                 "Target Python (where ivy is, or will be, installed)", classes="field-label"
             )
-            # The picker of found interpreters (#python-choice) goes here once there are some
-            # (`on_welcome_screen_candidates_found`): Welcome paints without it, sooner.
             yield Input(
                 value=ctx.tilde(ctx.python) if ctx.python else "",
-                placeholder="or type a path to a python executable",
+                placeholder="a python executable; empty: the first one found",
                 id="python",
                 compact=True,
             )
             yield Static(
                 Content.styled("Looking for interpreters…", "$text-muted"), id="candidates"
             )
+            # The interpreters found (#python-choice) are listed here once the search ends
+            # (`on_welcome_screen_candidates_found`): Welcome paints without them, sooner.
             yield Label("Project folder (where you run your ivy scripts)", classes="field-label")
             yield Input(
                 value=ctx.tilde(ctx.project),
@@ -128,50 +123,49 @@ class WelcomeScreen(WizardScreen):
         self.post_message(self.CandidatesFound(found, None))
 
     def on_welcome_screen_candidates_found(self, event: CandidatesFound) -> None:
-        """Offer the candidates in a picker above the path field, and list them with where
-        they came from. Without candidates there is nothing to pick: the field is the way."""
-        from textual.widgets import Select  # its module loads after the first frame
-
+        """List the interpreters found under the path field, the field's own highlighted; picking
+        one (Enter, a click) puts it in the field. With none found, the field is the way."""
         ctx = self.wizard.state.ctx
-        options = [("Automatic (first candidate below)", AUTOMATIC)]
+        message = self.query_one("#candidates", Static)
+        if event.error is not None or not event.candidates:
+            text = (
+                f"Could not list interpreters: {event.error}"
+                if event.error is not None
+                else "No Python found on PATH; type a path above."
+            )
+            message.update(Content.styled(text, "$text-warning"))
+            self.query("#python-choice").remove()
+            return
+        options = [Option(Content("Automatic: the first one below"), id=AUTOMATIC)]
         options += [
-            (f"{ctx.tilde(c.path)}  ({plain(c.source)})", str(c.path)) for c in event.candidates
+            Option(Content(f"{ctx.tilde(c.path)}  ({plain(c.source)})"), id=str(c.path))
+            for c in event.candidates
         ]
+        message.update(
+            Content.styled(
+                f"{len(event.candidates)} found; Enter on one puts it in the field:", "$text-muted"
+            )
+        )
+        picker = next(self.query("#python-choice").results(OptionList), None)
+        if picker is None:
+            # An OptionList draws its options itself: mounted while the app closes it cannot
+            # fail on children not yet composed (Textual's Select can, in its own mount handler).
+            picker = OptionList(*options, id="python-choice", compact=True)
+            self.query_one("#welcome-body").mount(picker, after="#candidates")
+        else:
+            picker.set_options(options)
         typed = self.query_one("#python", Input).value.strip()
         current = str(expand(ctx, typed)) if typed else AUTOMATIC
-        value = current if current in {v for _, v in options} else AUTOMATIC
-        pickers = self.query("#python-choice").results(Select)
-        choice = next(pickers, None)
-        if choice is not None:
-            choice.set_options(options)
-            choice.value = value
-        elif event.candidates:
-            self._choice = value  # the picker's own start-up value: not a choice
-            choice = Select[str](
-                options, value=value, allow_blank=False, id="python-choice", compact=True
-            )
-            self.query_one("#welcome-body").mount(choice, before="#python")
-        if event.error is not None:
-            text = Content.styled(f"Could not list interpreters: {event.error}", "$text-warning")
-        elif not event.candidates:
-            text = Content.styled("No Python found on PATH; type a path above.", "$text-warning")
-        else:
-            text = Content.styled(
-                f"{len(event.candidates)} found: "
-                + ", ".join(f"{ctx.tilde(c.path)} ({plain(c.source)})" for c in event.candidates),
-                "$text-muted",
-            )
-        self.query_one("#candidates", Static).update(text)
+        ids = [option.id for option in options]
+        picker.highlighted = ids.index(current) if current in ids else 0
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        """Picking a candidate fills the path field (the field is what counts)."""
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """Picking an interpreter fills the path field (the field is what counts)."""
         event.stop()
-        if event.value == self._choice:
-            return  # the picker's own start-up value: keep what the field was given
-        self._choice = event.value
+        picked = event.option_id
         field = self.query_one("#python", Input)
-        automatic = event.value == AUTOMATIC or not isinstance(event.value, str)  # or no value
-        field.value = "" if automatic else self.wizard.state.ctx.tilde(str(event.value))
+        automatic = picked is None or picked == AUTOMATIC
+        field.value = "" if automatic else self.wizard.state.ctx.tilde(str(picked))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in a field starts the checks, like the button."""
