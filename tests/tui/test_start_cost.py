@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import events
 from textual.app import App, ComposeResult
@@ -28,6 +28,8 @@ from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from tests.tui.conftest import WizardFactory
 from tests.tui.fakes import FakeDiagnose, broken_findings, fake_diagnosis
 from tests.tui.pilot import SIZE
+
+T = TypeVar("T")
 
 LAZY_SCREENS = [
     f"ivy_setup_tui.tui.screens.{name}"
@@ -88,18 +90,27 @@ def test_the_warm_up_loads_every_module_a_real_run_imports(work: Path, home: Pat
     assert _run(code, work) == []
 
 
-async def test_welcome_shows_its_footer_keys_in_its_first_frame(wizard: WizardFactory) -> None:
-    app = wizard()
-    first: list[list[str]] = []
+def _first_welcome_frame(
+    app: App[Any], look: Callable[[], T]
+) -> tuple[Callable[[Message], None], list[T]]:
+    """A message hook for `run_test`, and the list it fills with `look()` taken at the first
+    refresh after Welcome is made the current screen (its first frame)."""
+    seen: list[T] = []
+    asked: list[bool] = []
 
     def watch(message: Message) -> None:
-        if first or not isinstance(message, events.ScreenResume):
+        if asked or not isinstance(message, events.ScreenResume):
             return
         if type(app.screen).__name__ == "WelcomeScreen":
-            app.screen.call_after_refresh(
-                lambda: first.append([k.key for k in app.screen.query(FooterKey)])
-            )
+            asked.append(True)
+            app.screen.call_after_refresh(lambda: seen.append(look()))
 
+    return watch, seen
+
+
+async def test_welcome_shows_its_footer_keys_in_its_first_frame(wizard: WizardFactory) -> None:
+    app = wizard()
+    watch, first = _first_welcome_frame(app, lambda: [k.key for k in app.screen.query(FooterKey)])
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         while not first:
             await pilot.pause()
@@ -112,22 +123,13 @@ async def test_welcome_paints_its_first_frame_without_the_interpreter_picker(
     # A picker composed with Welcome (Textual's Select cost its first frame about 10 ms) would
     # offer nothing yet: the interpreters are listed once they are found.
     app = wizard(discover=lambda ctx: [Candidate(Path(sys.executable), "running interpreter")])
-    first: list[int] = []
-
-    def watch(message: Message) -> None:
-        if first or not isinstance(message, events.ScreenResume):
-            return
-        if type(app.screen).__name__ == "WelcomeScreen":
-            app.screen.call_after_refresh(
-                lambda: first.append(len(app.screen.query("#python-choice")))
-            )
-
+    watch, first = _first_welcome_frame(app, lambda: len(app.screen.query("#python-choice")))
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         while not first:
             await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert first[0] == 0  # the first frame: no picker
+        assert first == [0]  # the first frame: no picker
         assert len(app.screen.query("#python-choice")) == 1
 
 
@@ -141,22 +143,13 @@ async def test_welcome_paints_before_the_other_screens_styles_are_read(
     wizard: WizardFactory,
 ) -> None:
     app = wizard()
-    first: list[bool] = []
-
-    def watch(message: Message) -> None:
-        if first or not isinstance(message, events.ScreenResume):
-            return
-        if type(app.screen).__name__ == "WelcomeScreen":
-            app.screen.call_after_refresh(
-                lambda: first.append(app.stylesheet.has_source(_screens_css()))
-            )
-
+    watch, first = _first_welcome_frame(app, lambda: app.stylesheet.has_source(_screens_css()))
     async with app.run_test(size=SIZE, message_hook=watch) as pilot:
         while not first:
             await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert first[0] is False  # Welcome's first frame: app.tcss only
+        assert first == [False]  # Welcome's first frame: app.tcss only
         assert app.stylesheet.has_source(_screens_css())  # read once Welcome was on screen
 
 
