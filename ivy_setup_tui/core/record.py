@@ -51,6 +51,11 @@ else:
                 return super().__new__(mcls, typename, bases, ns)
             if bases != (Record,):
                 raise TypeError("a Record can only inherit from Record")
+            if "__annotations__" not in ns and "__annotate__" in ns:
+                # Python 3.14+ defers annotations it has not been told to keep as strings.
+                raise TypeError(
+                    f"{typename}: a Record's module needs `from __future__ import annotations`"
+                )
             annotations: dict[str, Any] = ns.get("__annotations__", {})
             with_default: list[str] = []
             for name in annotations:

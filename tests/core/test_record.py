@@ -151,3 +151,12 @@ def test_the_package_builds_its_records_as_records() -> None:
                 if any(base.endswith("NamedTuple") for base in bases):
                     offenders.append(f"{path.relative_to(root)}: {node.name}")
     assert offenders == []
+
+
+def test_a_record_needs_its_annotations_kept_as_strings() -> None:
+    # On Python 3.14+ a module without `from __future__ import annotations` hands the class body
+    # an `__annotate__` function instead of `__annotations__`; a Record says so rather than
+    # silently having no fields.
+    namespace = {"__module__": __name__, "__qualname__": "Deferred", "__annotate__": object()}
+    with pytest.raises(TypeError, match="needs `from __future__ import annotations`"):
+        type(Record)("Deferred", (Record,), namespace)  # type: ignore[misc]

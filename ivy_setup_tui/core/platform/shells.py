@@ -14,6 +14,8 @@ shell and mode reads), `shelldetect` (which shells the user has), `shellsyntax` 
 in its syntax, with the lexer in `shelllex`) and `shelldefs` (what a file yields).
 """
 
+from __future__ import annotations
+
 import os
 import stat
 from pathlib import Path
