@@ -46,7 +46,7 @@ else:
     class _RecordMeta(type):
         """Makes each `class X(Record)` a named tuple (Record itself is only the marker)."""
 
-        def __new__(mcls, typename: str, bases: tuple[type, ...], ns: dict[str, Any]) -> type:  # noqa: N804 - a metaclass's first argument
+        def __new__(mcls, typename: str, bases: tuple[type, ...], ns: dict[str, Any]) -> type:
             if not bases:  # `Record` itself
                 return super().__new__(mcls, typename, bases, ns)
             if bases != (Record,):
@@ -66,7 +66,7 @@ else:
                         f"Non-default namedtuple field {name} cannot follow default field"
                         f"{'s' if len(with_default) > 1 else ''} {', '.join(with_default)}"
                     )
-            record = collections.namedtuple(  # noqa: PYI024 - the point of this module
+            record = collections.namedtuple(
                 typename,
                 list(annotations),
                 defaults=[ns[name] for name in with_default],
