@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
-from ivy_setup_tui.core.model import Finding
+from ivy_setup_tui.core.model import EMPTY_MAPPING, Finding
 from ivy_setup_tui.core.record import Record
 
 if TYPE_CHECKING:
@@ -39,7 +38,7 @@ class WizardState(Record):
     running: bool = False
     started_at: float | None = None  # time.monotonic() at the start of the current run
     seconds: float | None = None  # how long the last complete run took
-    findings: Mapping[str, Finding] = MappingProxyType({})
+    findings: Mapping[str, Finding] = EMPTY_MAPPING  # read-only: a record's default is shared
     diagnosis: Diagnosis | None = None
     error: str | None = None
     changes: tuple[FindingChange, ...] = ()
