@@ -40,14 +40,8 @@ class Choice(Record):
     recommended: bool = False
 
     def to_evidence(self) -> dict[str, Any]:
-        """JSON-safe form for `version.upgrade` evidence."""
-        return {
-            "version": self.version,
-            "scheme": self.scheme,
-            "measured": self.measured,
-            "meaning": self.meaning,
-            "recommended": self.recommended,
-        }
+        """JSON-safe form for `version.upgrade` evidence: every field, by name."""
+        return self._asdict()
 
 
 class Recommendation(Record):

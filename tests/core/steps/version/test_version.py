@@ -18,6 +18,7 @@ from ivy_setup_tui.core.model import Finding, Status
 from ivy_setup_tui.core.platform.index import IndexUnavailable, ReleaseFile
 from ivy_setup_tui.core.platform.interpreter import Target, select_target, target_from_raw
 from ivy_setup_tui.core.steps.version import check as version
+from ivy_setup_tui.core.steps.version.recommend import Choice
 from tests.core.venvs import (
     fake_ivy,
     fake_raw,
@@ -450,3 +451,15 @@ def test_the_offline_path_never_loads_requests() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_choice_in_the_upgrade_evidence_names_every_field() -> None:
+    choice = Choice("0.0.9.1", "none", True, "tracing works without a key", recommended=True)
+    assert choice.to_evidence() == {
+        "version": "0.0.9.1",
+        "scheme": "none",
+        "measured": True,
+        "meaning": "tracing works without a key",
+        "recommended": True,
+    }
+    assert list(choice.to_evidence()) == ["version", "scheme", "measured", "meaning", "recommended"]
