@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -26,8 +25,7 @@ from ivy_setup_tui.core import session
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.exit_codes import ExitCode
 from ivy_setup_tui.core.model import Finding
-from ivy_setup_tui.tui.screens import base
-from ivy_setup_tui.tui.screens.base import WizardScreen
+from ivy_setup_tui.tui.screens.base import WizardScreen, screens_css_path
 from ivy_setup_tui.tui.screens.messages import (
     BackRequested,
     ChecksFailed,
@@ -208,7 +206,7 @@ class IvySetupApp(App[int]):
         re-parse every source and restyle the whole app, between Start checks and the Overview.
         Read here, the file is parsed alone; its rules match no node on Welcome, so nothing
         shown is restyled."""
-        path = (Path(base.__file__).parent / base.SCREENS_CSS).resolve()  # as Screen resolves it
+        path = screens_css_path()
         if not self.stylesheet.has_source(str(path)):
             self.stylesheet.read(path)
             self.stylesheet.parse()

@@ -23,6 +23,7 @@ from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.model import CHECK_IDS, Finding
 from ivy_setup_tui.core.platform.interpreter import Candidate
 from ivy_setup_tui.tui.app import IvySetupApp
+from ivy_setup_tui.tui.screens.base import screens_css_path
 from ivy_setup_tui.tui.state import WizardState
 from ivy_setup_tui.tui.widgets.footer import KeysFooter
 from tests.tui.conftest import WizardFactory
@@ -134,9 +135,7 @@ async def test_welcome_paints_its_first_frame_without_the_interpreter_picker(
 
 
 def _screens_css() -> str:
-    from ivy_setup_tui.tui.screens import base
-
-    return str((Path(base.__file__).parent / base.SCREENS_CSS).resolve())
+    return str(screens_css_path())
 
 
 async def test_welcome_paints_before_the_other_screens_styles_are_read(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
@@ -22,6 +23,12 @@ STEP_ORDER = (Step.VERSION, Step.KEY, Step.PERMISSIONS, Step.ENVIRONMENT)
 # source and restyles the whole app; the app reads it beforehand, once Welcome is on screen
 # (`IvySetupApp.preload_screen_styles`), where it costs one parse and Welcome's frame none.
 SCREENS_CSS = "screens.tcss"
+
+
+def screens_css_path() -> Path:
+    """SCREENS_CSS as Textual resolves a screen's CSS_PATH (next to the screen's module,
+    symbolic links resolved): the key the app's stylesheet knows the file by."""
+    return (Path(__file__).parent / SCREENS_CSS).resolve()
 
 
 class WizardScreen(Screen[None]):
