@@ -17,8 +17,10 @@ benchmarks/sandbox.py (a venv with ivy 0.0.9.0, a key, bash/zsh/fish files), off
 
 For scale it also times a minimal Textual app (an App that pushes one Screen holding a Static and a
 Footer) painted and detected the same way (`--child-minimal`): the harness's own floor against the
-same baseline. All four kinds of process run alternately. Wall times only mean something on an idle machine: when
-the baseline's median is more than 1.5x its minimum the run warns that the machine was busy.
+same baseline. All four kinds of process run alternately. Wall times only mean something on an
+idle machine: when the baseline's median is more than 1.5x its minimum, or other processes used
+more than 5% of the cores' time meanwhile (bench_check.busy_warning), the run warns that the
+machine was busy.
 
     python benchmarks/bench_wizard.py [--runs 11]
 """
