@@ -150,3 +150,66 @@ def test_the_fish_scratch_folder_is_removed_with_what_fish_left(tmp_path: Path) 
     assert not scratch.exists()
     assert (outside / "keep").read_text(encoding="utf-8") == "mine"
     shellprobe._remove_scratch(str(scratch))  # already gone: nothing to do, no error
+
+
+def _labelled(tmp_path: Path, label: str) -> shellprobe.ProbeSpec:
+    """An `sh` start under another start's label (the label alone decides when it starts)."""
+    return _fake_sh(tmp_path, "IVY_ROOT=/r; export IVY_ROOT")._replace(label=label)
+
+
+def test_shells_start_slowest_first_and_answer_in_their_own_order(
+    tmp_path: Path, make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[str] = []
+    spawn = shellprobe._Run.spawn
+
+    def recording(run: shellprobe._Run) -> None:
+        started.append(run.spec.label)
+        spawn(run)
+
+    monkeypatch.setattr(shellprobe._Run, "spawn", recording)
+    labels = ["bash -i", "bash -l", "zsh -c", "zsh -i", "fish", "some new shell"]
+    specs = [_labelled(tmp_path, label) for label in labels]
+    outcomes = shellprobe.verify(make_ctx(), specs, timeout=20)
+    # An unknown start counts as slow: it goes first.
+    assert started == ["some new shell", "fish", "zsh -i", "bash -l", "zsh -c", "bash -i"]
+    assert [o.spec.label for o in outcomes] == labels
+    assert all(o.status == shellprobe.READ for o in outcomes)
+
+
+def test_a_failure_while_starting_leaves_no_shell_running_and_no_wait_blocked(
+    tmp_path: Path, make_ctx: MakeCtx, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pids: list[int] = []
+    spawn = shellprobe._Run.spawn
+
+    def failing_second(run: shellprobe._Run) -> None:
+        if pids:
+            raise MemoryError  # not an OSError: nothing in `spawn` handles it
+        spawn(run)
+        assert run.proc is not None
+        pids.append(run.proc.pid)
+
+    monkeypatch.setattr(shellprobe._Run, "spawn", failing_second)
+    monkeypatch.setattr("threading.excepthook", lambda args: None)  # the thread's own report
+    specs = [_fake_sh(tmp_path, "sleep 60")._replace(label=label) for label in ("fish", "bash -i")]
+    started = time.monotonic()
+    outcomes = shellprobe.ShellVerification(specs).start(make_ctx(), timeout=30).wait()
+    assert time.monotonic() - started < 10  # not the shell's 60 s, nor the 30 s timeout
+    assert [o.status for o in outcomes] == [shellprobe.ERROR, shellprobe.ERROR]
+    assert outcomes[0].tail == "ivy-setup could not read its output"
+    [pid] = pids
+    assert _ends_soon(pid)  # killed, not left running for its 60 s
+
+
+def _ends_soon(pid: int) -> bool:
+    """Whether our child `pid` ends within 10 s (reaping it if nobody did)."""
+    for _ in range(200):
+        try:
+            ended, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True  # already reaped
+        if ended:
+            return True
+        time.sleep(0.05)
+    return False
