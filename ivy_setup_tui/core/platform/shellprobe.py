@@ -208,9 +208,11 @@ def _script(shell: str, marker: str, names: Sequence[str]) -> str:
             f"else {{ [Console]::Out.Write($m+'v'+$n+'=1:'+$v+$m+'e') }} }}"
         )
     flags = "".join(f"${{{name}+{name},}}" for name in names)
+    # The shell's own printf, never a function of the user's: zsh's `command printf` runs the
+    # program on PATH, one more process per start. sh has no `builtin`; its `command` finds its own.
+    printf = "command printf" if shell == "sh" else "builtin printf"
     return (
-        f"command printf '%s' '{marker}s'\"{flags}\"'{marker}t'; "
-        f"command {CHILD_SHELL} -c '{child_cmd}'"
+        f"{printf} '%s' '{marker}s'\"{flags}\"'{marker}t'; command {CHILD_SHELL} -c '{child_cmd}'"
     )
 
 

@@ -415,6 +415,20 @@ def test_persisted_literal_tilde_is_an_error(
     assert zsh["source_file"] == "~/.zshenv"
     assert finding.fix is not None
     assert "${EDITOR:-vi} +1 ~/.zshenv" in finding.fix.commands
+    assert "~/.zshenv:1" in finding.fix.summary
+    # The real zsh was started: both starts read the literal `~`.
+    assert "`zsh -c` gets IVY_ROOT=~/.ivy, `zsh -i` gets IVY_ROOT=~/.ivy" in finding.detail
+
+
+def test_persisted_literal_tilde_read_statically_names_its_line(
+    ctx_for: Callable[..., SystemContext], home: Path, key_in_home: Path
+) -> None:
+    write(home / ".zshenv", 'export IVY_ROOT="~/.ivy"\n')
+    finding = environment.check_persisted(
+        ctx_for(env={"SHELL": "/nonexistent/zsh"}), GATED, detect_parent=None
+    )
+    assert finding.status is Status.ERROR
+    assert "a static reading of the startup files" in finding.detail
     assert "~/.zshenv:1" in finding.detail
 
 
