@@ -22,7 +22,10 @@ idle machine: when the baseline's median is more than 1.5x its minimum, or other
 more than 5% of the cores' time meanwhile (bench_check.busy_warning), the run warns that the
 machine was busy.
 
-    python benchmarks/bench_wizard.py [--runs 11]
+    python benchmarks/bench_wizard.py [--runs 11] [--as-installed]
+
+As bench_check, it times a regular install of this checkout when the running one is editable
+(benchmarks/install.py).
 """
 
 from __future__ import annotations
@@ -210,17 +213,23 @@ def main() -> int:
     import tempfile
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import sandbox as sandbox_mod  # benchmarks/ is not a package
-    from bench_check import MachineUse, busy_warning, compile_package, entry_point
+    import install as install_mod  # benchmarks/ is not a package
+    import sandbox as sandbox_mod
+    from bench_check import MachineUse, busy_warning, entry_point
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=11)
+    parser.add_argument(
+        "--as-installed",
+        action="store_true",
+        help="time the running interpreter's ivy-setup even if it is an editable install",
+    )
     args = parser.parse_args()
 
-    python = sys.executable
-    compile_package(python)
     root = Path(tempfile.mkdtemp(prefix="ivy-setup-bench-wizard-"))
     try:
+        python, install = install_mod.measured_python(root, as_installed=args.as_installed)
+        install_mod.compile_package(python)
         box = sandbox_mod.build(root)
         env, cwd = box.env, str(box.project)
         wizard = [python, str(Path(__file__).resolve()), "--child", str(box.python)]
@@ -261,6 +270,7 @@ def main() -> int:
     worst_gap = max(gaps) * 1000
     noisy = ms(imports) > NOISE_LIMIT * min(imports) * 1000
     print(f"interpreter: {python}")
+    print(f"ivy-setup:   {install}")
     print(f"setup:       sandbox (ivy {sandbox_mod.IVY_VERSION} venv, key, bash/zsh/fish files)")
     print(f"runs:        {args.runs} of each, alternating; headless {SIZE[0]}x{SIZE[1]}")
     print(f"first paint:                 {ms(paint):7.1f} ms")
