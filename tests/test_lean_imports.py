@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from contextlib import redirect_stdout
@@ -167,6 +168,29 @@ def test_version_imports_no_argparse(work: Path) -> None:
     loaded = _loaded(code, work)
     assert "argparse" not in loaded
     assert "ivy_setup_tui.core.context" not in loaded
+
+
+def test_help_imports_no_pathlib(work: Path) -> None:
+    # Without site (-S): an editable install's finder, run by site at every start, imports pathlib
+    # itself. The path options convert their value only when one is given.
+    code = (
+        "import sys, json, io, contextlib\n"
+        "from ivy_setup_tui.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code + "print(json.dumps(sorted(sys.modules)))\n"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(Path(cli.__file__).resolve().parents[2])},
+    )
+    assert out.returncode == 0, out.stderr
+    loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert "argparse" in loaded  # the help really was built
+    assert "pathlib" not in loaded
 
 
 def test_the_fingerprint_digest_is_sha256() -> None:
