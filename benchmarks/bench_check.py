@@ -25,6 +25,7 @@ the largest of five separate runs, each started by a bare interpreter (see `peak
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import shutil
 import statistics
@@ -43,6 +44,7 @@ import sandbox as sandbox_mod  # noqa: E402
 NOISE_LIMIT = 1.5
 BUDGETS = {"check --offline": 3.0, "--help": 2.0, "--version": 2.0}
 PEAK_BUDGET_MIB = 20.0
+IMPORTS_FLOOR = "check's imports"  # a floor for scale, without a budget (see `imports_floor`)
 
 
 @dataclass
@@ -103,6 +105,30 @@ def entry_point(python: str) -> list[str]:
     return [python, "-m", "ivy_setup_tui"]
 
 
+# Lists, after a whole `check`, the modules it loaded that a bare interpreter had not and that are
+# not ivy-setup's own: argparse, subprocess, pathlib, re, json, packaging.version, shellingham ...
+_FOREIGN_MODULES = """
+import sys
+bare = set(sys.modules)
+sys.argv = ["ivy-setup", *sys.argv[1:]]
+from ivy_setup_tui.cli.main import main
+main()
+own = "ivy_setup_tui"
+names = [n for n in set(sys.modules) - bare if n != own and not n.startswith(own + ".")]
+sys.stderr.write("\\n" + repr(sorted(names)) + "\\n")
+"""
+
+
+def imports_floor(python: str, check: list[str], env: dict[str, str], cwd: str) -> list[str]:
+    """A command importing, and doing, nothing but what `check` imports from outside ivy-setup:
+    the floor of any `check` written with those modules, before it reads or starts anything."""
+    done = subprocess.run(
+        [python, "-c", _FOREIGN_MODULES, *check], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    names = ast.literal_eval(done.stderr.strip().splitlines()[-1])
+    return [python, "-c", f"for name in {names!r}:\n    __import__(name)"]
+
+
 def measure(
     commands: dict[str, list[str]], env: dict[str, str], cwd: str, runs: int
 ) -> dict[str, Samples]:
@@ -158,6 +184,11 @@ def report(
         print(
             f"{name:<17} wall {wall * 1000:6.1f} ms  ratio {wall_ratio:5.2f}"
             f"   cpu {cpu * 1000:6.1f} ms  ratio {cpu_ratio:5.2f}{verdict}"
+        )
+    if IMPORTS_FLOOR in results:
+        print(
+            f"  ({IMPORTS_FLOOR}: the modules `check` loads that are not ivy-setup's, imported "
+            "by a process that does nothing else)"
         )
     peak = peak_check_kib / 1024
     peak_ok = peak < PEAK_BUDGET_MIB
@@ -277,11 +308,13 @@ def main() -> int:
             cwd = args.project or str(home)
             target = python
             where = f"empty home, --python {python}"
+        check = ["check", "--offline", "--python", target]
         commands = {
             "python -c pass": [python, "-c", "pass"],
-            "check --offline": [*ivy_setup, "check", "--offline", "--python", target],
+            "check --offline": [*ivy_setup, *check],
             "--help": [*ivy_setup, "--help"],
             "--version": [*ivy_setup, "--version"],
+            IMPORTS_FLOOR: imports_floor(python, check, env, cwd),
         }
         print(f"interpreter: {python}")
         print(f"ivy-setup:   {' '.join(ivy_setup)}, {install}")

@@ -3,6 +3,7 @@ and each command's own peak memory (never the benchmark's)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import os
 import subprocess
@@ -59,3 +60,23 @@ def test_the_peak_is_the_commands_own_not_the_benchmarks(benchmarks: Any) -> Non
     # ... started by the launcher, its own (a bare interpreter: tens of MiB at most).
     assert bench.peak_kib(command, dict(os.environ), str(ROOT), runs=2) < 60 * 1024
     del ballast
+
+
+def test_the_imports_floor_imports_what_check_loads_and_nothing_of_ivy_setup(
+    benchmarks: Any, home: Path
+) -> None:
+    _, bench = benchmarks
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("IVY_", "XDG_", "PYTHON"))
+    }
+    env.update(HOME=str(home), XDG_STATE_HOME=str(home / "state"))
+    check = ["check", "--offline", "--python", sys.executable]
+    floor = bench.imports_floor(sys.executable, check, env, str(home))
+    assert floor[:2] == [sys.executable, "-c"]
+    names = set(ast.literal_eval(floor[2].split(" in ", 1)[1].split(":\n", 1)[0]))
+    # (pathlib is not listed here: an editable install's finder loads it at every start.)
+    assert {"argparse", "subprocess", "json", "packaging.version"} <= names
+    assert not any(name.startswith("ivy_setup_tui") for name in names)
+    subprocess.run(floor, env=env, cwd=home, check=True, timeout=60)
