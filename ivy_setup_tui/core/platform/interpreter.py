@@ -251,6 +251,9 @@ def _launch(python: Path, env: Mapping[str, str]) -> tuple[subprocess.Popen[byte
         if exc.errno == 8:  # ENOEXEC: neither a binary nor a script with a #! line
             return "it is not a program this system can run (exec format error)"
         return f"it could not be started ({exc.strerror or exc})"
+    from ivy_setup_tui.core.platform import procread
+
+    procread.end_at_exit(proc)
     return proc, _feed(proc, stdin_data) if stdin_data is not None else b""
 
 

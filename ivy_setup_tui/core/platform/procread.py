@@ -15,6 +15,7 @@ threads.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -34,6 +35,31 @@ POLL = 0.005  # seconds between looks for an exit when there is no pidfd
 
 # Called as each process ends: (its index in `procs`, stdout, stderr, timed out).
 Done = Callable[[int, bytes, bytes, bool], None]
+
+
+# Processes started to be read that this interpreter ends if it exits first: Ctrl-C during `check`,
+# or the wizard quit while it checks. Each runs in its own session, so nothing else would end one a
+# startup file holds (a `sleep`, a prompt, a loop): it would run on, orphaned, for as long.
+_END_AT_EXIT: set[subprocess.Popen[bytes]] = set()
+_END_AT_EXIT_LOCK = threading.Lock()
+
+
+def end_at_exit(proc: subprocess.Popen[bytes]) -> None:
+    """Have `proc`'s group killed if it is still running when this interpreter exits."""
+    with _END_AT_EXIT_LOCK:
+        # Forget the ones that ended (a wizard checks again and again).
+        _END_AT_EXIT.difference_update([p for p in _END_AT_EXIT if p.returncode is not None])
+        _END_AT_EXIT.add(proc)
+
+
+@atexit.register
+def _end_leftovers() -> None:
+    with _END_AT_EXIT_LOCK:
+        leftovers = list(_END_AT_EXIT)
+        _END_AT_EXIT.clear()
+    for proc in leftovers:
+        if proc.poll() is None:
+            kill_group(proc)
 
 
 def collect(proc: subprocess.Popen[bytes], timeout: float) -> tuple[bytes, bytes, bool]:

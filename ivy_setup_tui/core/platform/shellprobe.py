@@ -351,6 +351,8 @@ class _Run:
             )
         except OSError as exc:
             self.end(self.failed(exc.strerror or type(exc).__name__))
+        else:
+            procread.end_at_exit(self.proc)
 
     def ended(self, out: bytes, err: bytes, timed_out: bool) -> None:
         """All of the shell's output is read: judge it."""

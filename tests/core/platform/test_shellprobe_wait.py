@@ -4,6 +4,8 @@ not for a background child that keeps the shell's output pipe open."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -213,3 +215,44 @@ def _ends_soon(pid: int) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def _gone(pid: int) -> bool:
+    """Whether `pid` ended (a zombie nobody reaped yet counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads process states from /proc")
+def test_what_is_still_running_when_ivy_setup_exits_is_ended(tmp_path: Path, home: Path) -> None:
+    # As Ctrl-C during `check` (or quitting the wizard while it checks): a shell its startup file
+    # holds, and a probe that hangs, must not run on, orphaned, in their own sessions.
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    for name in ("sh", "python"):
+        fake = tmp_path / f"fake-{name}"
+        fake.write_text(f'#!/bin/sh\necho $$ > "{pids / name}"\nsleep 60\n', encoding="utf-8")
+        fake.chmod(0o755)
+    script = f"""
+import os, time
+from pathlib import Path
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.platform import interpreter, shellprobe
+spec = shellprobe.ProbeSpec("sh", "sh -l", "login", {str(tmp_path / "fake-sh")!r}, ("-l",))
+shellprobe.ShellVerification([spec]).start(SystemContext.from_process(), timeout=60)
+interpreter.start(Path({str(tmp_path / "fake-python")!r}), env=dict(os.environ), timeout=60)
+while len(os.listdir({str(pids)!r})) < 2:
+    time.sleep(0.02)
+raise KeyboardInterrupt
+"""
+    env = {**os.environ, "HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60)
+    assert b"KeyboardInterrupt" in done.stderr
+    started = [int((pids / name).read_text()) for name in ("sh", "python")]
+    deadline = time.monotonic() + 5
+    while not all(_gone(pid) for pid in started) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert all(_gone(pid) for pid in started)
