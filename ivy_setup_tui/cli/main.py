@@ -308,6 +308,7 @@ def _run(short: bool, command: Callable[[], int]) -> int:
     pause_gc = short and gc.isenabled()
     if pause_gc:
         gc.disable()
+    previous_handlers = _exit_on_termination() if short else {}
     try:
         return command()
     except UsageError as exc:
@@ -338,6 +339,30 @@ def _run(short: bool, command: Callable[[], int]) -> int:
             # it by reference counting; only cycles among it would stay.
             gc.freeze()
             gc.enable()
+        if previous_handlers:
+            import signal
+
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+
+
+def _exit_on_termination() -> dict[int, Any]:
+    """Have SIGTERM and SIGHUP (`timeout`, a closed terminal) end a diagnosis as an exception
+    would, with exit code 128 + the signal: the interpreter then ends the shells and the probe still
+    running (`procread.end_at_exit`). Python's default is to die at once, which leaves them running
+    in their own sessions. Returns the handlers it replaced, to put back."""
+    import signal
+    import threading
+
+    if os.name != "posix" or threading.current_thread() is not threading.main_thread():
+        return {}
+    return {
+        signum: signal.signal(signum, _terminated) for signum in (signal.SIGTERM, signal.SIGHUP)
+    }
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 # What the user can do about a file-system failure, by errno (ENOSPC, EDQUOT, EROFS, EACCES...).

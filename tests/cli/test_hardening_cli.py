@@ -20,6 +20,7 @@ import pytest
 
 from ivy_setup_tui.core.context import state_dir_for
 from ivy_setup_tui.core.platform import fsops
+from tests import processes
 from tests.cli.conftest import Runner
 
 KEY = "dGhpc2lzYXRlc3RrZXlmb3JpdnlzZXR1cA=="
@@ -593,3 +594,34 @@ def test_a_key_from_a_terminal_is_one_line_and_silence_times_out(
     clean(typed)
     assert typed.returncode in (0, 1, 3), typed.stderr
     assert (home / ".ivy" / "key.pem").read_bytes() == KEY.encode()
+
+
+@pytest.mark.skipif(not processes.HAS_PROC, reason="reads process states from /proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_check_ended_by_a_signal_ends_the_shells_it_started(
+    home: Path, work: Path, signum: int
+) -> None:
+    # `timeout ivy-setup check`, or the terminal closed: a shell its startup file holds must not
+    # run on in its own session once ivy-setup is gone.
+    pid_file = home / "bash.pid"
+    (home / ".bashrc").write_text(
+        f'export IVY_ROOT="$HOME/.ivy"\necho $$ > "{pid_file}"\nsleep 60\n', encoding="utf-8"
+    )
+    check = subprocess.Popen(
+        [sys.executable, "-m", "ivy_setup_tui", "check", "--offline"],
+        env={**os.environ, "SHELL": "/bin/bash"},
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            assert time.monotonic() < deadline, "the shell never started"
+            time.sleep(0.02)
+        check.send_signal(signum)
+        assert check.wait(timeout=30) == 128 + signum
+    finally:
+        check.kill()
+        check.wait()
+    assert processes.all_end_within([int(pid_file.read_text())], 5)

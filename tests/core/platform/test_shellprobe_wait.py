@@ -14,6 +14,7 @@ import pytest
 
 from ivy_setup_tui.core.context import SystemContext
 from ivy_setup_tui.core.platform import procread, shellprobe
+from tests import processes
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="uses POSIX shell scripts")
 
@@ -217,16 +218,7 @@ def _ends_soon(pid: int) -> bool:
     return False
 
 
-def _gone(pid: int) -> bool:
-    """Whether `pid` ended (a zombie nobody reaped yet counts as ended)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
-
-
-@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads process states from /proc")
+@pytest.mark.skipif(not processes.HAS_PROC, reason="reads process states from /proc")
 def test_what_is_still_running_when_ivy_setup_exits_is_ended(tmp_path: Path, home: Path) -> None:
     # As Ctrl-C during `check` (or quitting the wizard while it checks): a shell its startup file
     # holds, and a probe that hangs, must not run on, orphaned, in their own sessions.
@@ -252,7 +244,4 @@ raise KeyboardInterrupt
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60)
     assert b"KeyboardInterrupt" in done.stderr
     started = [int((pids / name).read_text()) for name in ("sh", "python")]
-    deadline = time.monotonic() + 5
-    while not all(_gone(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert all(_gone(pid) for pid in started)
+    assert processes.all_end_within(started, 5)
