@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+import pytest
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -116,6 +117,29 @@ async def test_welcome_shows_its_footer_keys_in_its_first_frame(wizard: WizardFa
         while not first:
             await pilot.pause()
     assert first[0][:4] == ["n", "e", "question_mark", "q"]
+
+
+async def test_footer_keys_are_compact_from_the_start(
+    wizard: WizardFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Textual's keys take the class from a watcher once mounted, each then restyled on its own
+    # before the first frame; the footer gives it to them as it composes them.
+    had_it: list[bool] = []
+    watch_compact = FooterKey._watch_compact
+
+    def recording(key: FooterKey, compact: bool) -> None:
+        had_it.append(key.has_class("-compact"))
+        watch_compact(key, compact)
+
+    monkeypatch.setattr(FooterKey, "_watch_compact", recording)
+    app = wizard()
+    watch, first = _first_welcome_frame(app, lambda: [k.key for k in app.screen.query(FooterKey)])
+    async with app.run_test(size=SIZE, message_hook=watch) as pilot:
+        while not first:
+            await pilot.pause()
+        assert all(key.has_class("-compact") for key in app.screen.query(FooterKey))
+    assert len(had_it) >= 4
+    assert all(had_it)
 
 
 async def test_welcome_paints_its_first_frame_without_the_interpreter_picker(

@@ -42,9 +42,15 @@ class KeysFooter(Footer):
         )
 
     def compose(self) -> ComposeResult:
-        """Textual's keys, remembering which."""
+        """Textual's keys, remembering which, each styled compact from the start."""
         self._shown = self._keys()
-        yield from super().compose()
+        for widget in super().compose():
+            # Textual's keys (8.x) take the class from their `compact` watcher once mounted, each
+            # then restyled on its own before the first frame; given now, the watcher has nothing
+            # to do. Without that watcher, the keys are left as Textual makes them.
+            if self.compact and hasattr(widget, "_watch_compact"):
+                widget.add_class("-compact", update=False)
+            yield widget
 
     async def recompose(self) -> None:
         """Rebuild the keys, unless they would be the ones already shown."""
