@@ -349,7 +349,7 @@ def _run(short: bool, command: Callable[[], int]) -> int:
 def _exit_on_termination() -> dict[int, Any]:
     """Have SIGTERM and SIGHUP (`timeout`, a closed terminal) end a diagnosis as an exception
     would, with exit code 128 + the signal: the interpreter then ends the shells and the probe still
-    running (`procread.end_at_exit`). Python's default is to die at once, which leaves them running
+    running (`procread.start`). Python's default is to die at once, which leaves them running
     in their own sessions. Returns the handlers it replaced, to put back."""
     import signal
     import threading

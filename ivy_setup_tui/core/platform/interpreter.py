@@ -233,15 +233,19 @@ def _launch(python: Path, env: Mapping[str, str]) -> tuple[subprocess.Popen[byte
     child_env["PYTHONDONTWRITEBYTECODE"] = "1"
     posix = os.name == "posix"
     program, stdin_data = _probe_program(python)
+    from ivy_setup_tui.core.platform import procread
+
     try:
-        proc = subprocess.Popen(
-            [str(python), "-c", program],
-            stdin=subprocess.DEVNULL if stdin_data is None else subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=child_env,
-            # Own process group, so a timeout also ends grandchildren still holding our pipes.
-            start_new_session=posix,
+        proc = procread.start(
+            lambda: subprocess.Popen(
+                [str(python), "-c", program],
+                stdin=subprocess.DEVNULL if stdin_data is None else subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=child_env,
+                # Own process group, so a timeout also ends grandchildren still holding our pipes.
+                start_new_session=posix,
+            )
         )
     except FileNotFoundError:
         return "it does not exist"
@@ -251,9 +255,6 @@ def _launch(python: Path, env: Mapping[str, str]) -> tuple[subprocess.Popen[byte
         if exc.errno == 8:  # ENOEXEC: neither a binary nor a script with a #! line
             return "it is not a program this system can run (exec format error)"
         return f"it could not be started ({exc.strerror or exc})"
-    from ivy_setup_tui.core.platform import procread
-
-    procread.end_at_exit(proc)
     return proc, _feed(proc, stdin_data) if stdin_data is not None else b""
 
 

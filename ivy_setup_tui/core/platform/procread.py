@@ -16,6 +16,7 @@ threads.
 from __future__ import annotations
 
 import atexit
+import errno
 import os
 import signal
 import subprocess
@@ -40,21 +41,43 @@ Done = Callable[[int, bytes, bytes, bool], None]
 # Processes started to be read that this interpreter ends if it exits first: Ctrl-C during `check`,
 # or the wizard quit while it checks. Each runs in its own session, so nothing else would end one a
 # startup file holds (a `sleep`, a prompt, a loop): it would run on, orphaned, for as long.
+# The exit handler waits for a start in progress in another thread (the shells start in one), so a
+# process that began just before the exit is ended too, and none starts after it.
 _END_AT_EXIT: set[subprocess.Popen[bytes]] = set()
-_END_AT_EXIT_LOCK = threading.Lock()
+_END_AT_EXIT_STATE = threading.Condition()
+_starting = 0  # starts in progress
+_exiting = False
+START_WAIT = 5.0  # seconds the exit handler waits for starts in progress
 
 
-def end_at_exit(proc: subprocess.Popen[bytes]) -> None:
-    """Have `proc`'s group killed if it is still running when this interpreter exits."""
-    with _END_AT_EXIT_LOCK:
-        # Forget the ones that ended (a wizard checks again and again).
-        _END_AT_EXIT.difference_update([p for p in _END_AT_EXIT if p.returncode is not None])
-        _END_AT_EXIT.add(proc)
+def start(launch: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    """Start a process with `launch` (a `subprocess.Popen(...)` of one in its own session) and
+    have its group killed if this interpreter exits before it ends. Raises OSError (ECANCELED)
+    without starting anything once the interpreter is exiting, and what `launch` raises."""
+    global _starting
+    with _END_AT_EXIT_STATE:
+        if _exiting:
+            raise OSError(errno.ECANCELED, "ivy-setup is exiting")
+        _starting += 1
+    try:
+        proc = launch()
+        with _END_AT_EXIT_STATE:
+            # Forget the ones that ended (a wizard checks again and again).
+            _END_AT_EXIT.difference_update([p for p in _END_AT_EXIT if p.returncode is not None])
+            _END_AT_EXIT.add(proc)
+        return proc
+    finally:
+        with _END_AT_EXIT_STATE:
+            _starting -= 1
+            _END_AT_EXIT_STATE.notify_all()
 
 
 @atexit.register
 def _end_leftovers() -> None:
-    with _END_AT_EXIT_LOCK:
+    global _exiting
+    with _END_AT_EXIT_STATE:
+        _exiting = True
+        _END_AT_EXIT_STATE.wait_for(lambda: _starting == 0, timeout=START_WAIT)
         leftovers = list(_END_AT_EXIT)
         _END_AT_EXIT.clear()
     for proc in leftovers:

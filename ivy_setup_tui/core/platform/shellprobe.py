@@ -340,19 +340,19 @@ class _Run:
         """Start the shell (the outcome is an ERROR at once if it cannot start)."""
         self._began = time.monotonic()
         try:
-            self.proc = subprocess.Popen(
-                argv_for(self.spec, _script(self.spec.shell, self.marker, self.names)),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self.env,
-                cwd=self.env["HOME"] if os.path.isdir(self.env["HOME"]) else None,
-                start_new_session=True,  # no controlling terminal: `-i` cannot stop us
+            self.proc = procread.start(
+                lambda: subprocess.Popen(
+                    argv_for(self.spec, _script(self.spec.shell, self.marker, self.names)),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=self.env,
+                    cwd=self.env["HOME"] if os.path.isdir(self.env["HOME"]) else None,
+                    start_new_session=True,  # no controlling terminal: `-i` cannot stop us
+                )
             )
         except OSError as exc:
             self.end(self.failed(exc.strerror or type(exc).__name__))
-        else:
-            procread.end_at_exit(self.proc)
 
     def ended(self, out: bytes, err: bytes, timed_out: bool) -> None:
         """All of the shell's output is read: judge it."""

@@ -218,30 +218,101 @@ def _ends_soon(pid: int) -> bool:
     return False
 
 
+def _pid_writers(tmp_path: Path, *names: str) -> Path:
+    """A `fake-<name>` program per name that writes its pid to `pids/<name>`, then waits 60 s;
+    returns the `pids` folder."""
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    for name in names:
+        fake = tmp_path / f"fake-{name}"
+        fake.write_text(f'#!/bin/sh\necho $$ > "{pids / name}.tmp"\n', encoding="utf-8")
+        with fake.open("a", encoding="utf-8") as script:  # the file appears with its pid in it
+            script.write(f'mv "{pids / name}.tmp" "{pids / name}"\nsleep 60\n')
+        fake.chmod(0o755)
+    return pids
+
+
+def _exit_in_child(script: str, home: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run `script` (which ends by raising KeyboardInterrupt) in a new interpreter, as Ctrl-C
+    during `check` would end it."""
+    env = {**os.environ, "HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60)
+    assert b"KeyboardInterrupt" in done.stderr, done.stderr
+    return done
+
+
+_CHILD_START = """
+import os, subprocess, sys, time
+from pathlib import Path
+from ivy_setup_tui.core.context import SystemContext
+from ivy_setup_tui.core.platform import interpreter, shellprobe
+def start_sh(fake_sh):
+    spec = shellprobe.ProbeSpec("sh", "sh -l", "login", fake_sh, ("-l",))
+    return shellprobe.ShellVerification([spec]).start(SystemContext.from_process(), timeout=60)
+def wait_for(folder, count):
+    while len([n for n in os.listdir(folder) if not n.endswith(".tmp")]) < count:
+        time.sleep(0.02)
+"""
+
+
 @pytest.mark.skipif(not processes.HAS_PROC, reason="reads process states from /proc")
 def test_what_is_still_running_when_ivy_setup_exits_is_ended(tmp_path: Path, home: Path) -> None:
     # As Ctrl-C during `check` (or quitting the wizard while it checks): a shell its startup file
     # holds, and a probe that hangs, must not run on, orphaned, in their own sessions.
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    for name in ("sh", "python"):
-        fake = tmp_path / f"fake-{name}"
-        fake.write_text(f'#!/bin/sh\necho $$ > "{pids / name}"\nsleep 60\n', encoding="utf-8")
-        fake.chmod(0o755)
-    script = f"""
-import os, time
-from pathlib import Path
-from ivy_setup_tui.core.context import SystemContext
-from ivy_setup_tui.core.platform import interpreter, shellprobe
-spec = shellprobe.ProbeSpec("sh", "sh -l", "login", {str(tmp_path / "fake-sh")!r}, ("-l",))
-shellprobe.ShellVerification([spec]).start(SystemContext.from_process(), timeout=60)
+    pids = _pid_writers(tmp_path, "sh", "python")
+    _exit_in_child(
+        _CHILD_START
+        + f"""
+start_sh({str(tmp_path / "fake-sh")!r})
 interpreter.start(Path({str(tmp_path / "fake-python")!r}), env=dict(os.environ), timeout=60)
-while len(os.listdir({str(pids)!r})) < 2:
-    time.sleep(0.02)
+wait_for({str(pids)!r}, 2)
 raise KeyboardInterrupt
-"""
-    env = {**os.environ, "HOME": str(home)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, timeout=60)
-    assert b"KeyboardInterrupt" in done.stderr
+""",
+        home,
+    )
     started = [int((pids / name).read_text()) for name in ("sh", "python")]
     assert processes.all_end_within(started, 5)
+
+
+@pytest.mark.skipif(not processes.HAS_PROC, reason="reads process states from /proc")
+def test_a_shell_still_being_started_when_ivy_setup_exits_is_ended(
+    tmp_path: Path, home: Path
+) -> None:
+    # The shells start in a thread: the exit can come between a shell's start and the moment
+    # ivy-setup knows of it (widened here to 0.5 s). CI once caught the shell running on there.
+    pids = _pid_writers(tmp_path, "sh")
+    _exit_in_child(
+        _CHILD_START
+        + f"""
+class SlowToReturn(subprocess.Popen):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        time.sleep(0.5)
+subprocess.Popen = SlowToReturn
+start_sh({str(tmp_path / "fake-sh")!r})
+wait_for({str(pids)!r}, 1)
+raise KeyboardInterrupt
+""",
+        home,
+    )
+    assert processes.all_end_within([int((pids / "sh").read_text())], 5)
+
+
+def test_no_shell_starts_once_ivy_setup_is_exiting(tmp_path: Path, home: Path) -> None:
+    # A start that comes after the exit handler ran (registered first, so it runs last) would
+    # leave a shell nobody ends: it is refused, and the shell's outcome says why.
+    pids = _pid_writers(tmp_path, "sh")
+    done = _exit_in_child(
+        f"""
+import atexit
+def start_late():
+    outcomes = start_sh({str(tmp_path / "fake-sh")!r}).wait()
+    print(outcomes[0].status, outcomes[0].tail, sep="|")
+atexit.register(start_late)
+"""
+        + _CHILD_START
+        + "raise KeyboardInterrupt\n",
+        home,
+    )
+    assert done.stdout.decode().strip() == f"{shellprobe.ERROR}|ivy-setup is exiting"
+    assert not any(pids.iterdir())
