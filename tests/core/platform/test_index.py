@@ -276,7 +276,7 @@ def test_json_without_files_is_a_bad_response(httpserver: HTTPServer, make_ctx: 
 
 def test_a_slow_index_times_out(httpserver: HTTPServer, make_ctx: MakeCtx) -> None:
     def slow(_request: Request) -> Response:
-        time.sleep(1.0)
+        time.sleep(2.0)
         return Response(pep691_json([]), content_type=JSON_TYPE)
 
     httpserver.expect_request("/simple/ivy/").respond_with_handler(slow)
@@ -285,7 +285,7 @@ def test_a_slow_index_times_out(httpserver: HTTPServer, make_ctx: MakeCtx) -> No
     with pytest.raises(IndexUnavailable) as caught:
         fetch_project_files(ctx, httpserver.url_for("/simple"))
     assert caught.value.reason == "timeout"
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 1.5  # the 0.2 s timeout, not the 2 s answer
 
 
 def _closed_port() -> int:
