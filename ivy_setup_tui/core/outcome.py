@@ -398,14 +398,16 @@ class _Start(threading.Thread):
 
     def run(self) -> None:
         try:
-            proc = subprocess.Popen(
-                shellprobe.argv_for(self.spec, _script(self.spec.shell)),
-                cwd=self.folder,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
+            proc = procread.start(  # ended if ivy-setup exits first (Ctrl-C during `fix`)
+                lambda: subprocess.Popen(
+                    shellprobe.argv_for(self.spec, _script(self.spec.shell)),
+                    cwd=self.folder,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    start_new_session=True,
+                )
             )
         except OSError as exc:
             self.error = exc.strerror or type(exc).__name__

@@ -225,9 +225,11 @@ def _pid_writers(tmp_path: Path, *names: str) -> Path:
     pids.mkdir()
     for name in names:
         fake = tmp_path / f"fake-{name}"
-        fake.write_text(f'#!/bin/sh\necho $$ > "{pids / name}.tmp"\n', encoding="utf-8")
-        with fake.open("a", encoding="utf-8") as script:  # the file appears with its pid in it
-            script.write(f'mv "{pids / name}.tmp" "{pids / name}"\nsleep 60\n')
+        pid = pids / name  # appears by a rename, with the pid already in it
+        fake.write_text(
+            f'#!/bin/sh\necho $$ > "{pid}.tmp"\nmv "{pid}.tmp" "{pid}"\nsleep 60\n',
+            encoding="utf-8",
+        )
         fake.chmod(0o755)
     return pids
 
@@ -272,6 +274,26 @@ raise KeyboardInterrupt
     )
     started = [int((pids / name).read_text()) for name in ("sh", "python")]
     assert processes.all_end_within(started, 5)
+
+
+@pytest.mark.skipif(not processes.HAS_PROC, reason="reads process states from /proc")
+def test_a_new_terminal_the_outcome_proof_started_is_ended_when_ivy_setup_exits(
+    tmp_path: Path, home: Path
+) -> None:
+    # Ctrl-C during `fix` while it proves new terminals: the same holds for those shells.
+    pids = _pid_writers(tmp_path, "sh")
+    _exit_in_child(
+        _CHILD_START
+        + f"""
+from ivy_setup_tui.core import outcome
+spec = shellprobe.ProbeSpec("sh", "sh -l", "login", {str(tmp_path / "fake-sh")!r}, ("-l",))
+outcome._Start(spec, "project", {str(home)!r}, dict(os.environ), "m", 60).start()
+wait_for({str(pids)!r}, 1)
+raise KeyboardInterrupt
+""",
+        home,
+    )
+    assert processes.all_end_within([int((pids / "sh").read_text())], 5)
 
 
 @pytest.mark.skipif(not processes.HAS_PROC, reason="reads process states from /proc")
